@@ -1,0 +1,94 @@
+"""Steroid-sparing and add-on agents: dose schedules and the choice of option.
+
+A schedule is a tuple of `DoseStep`s from the agent's first day; titrated agents
+rise to their target and hold, infusion courses alternate a dose with a 0 gap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pathway.glucocorticoids import DoseStep
+
+RATE_UNIT = {"mg": "mg/day", "g": "g/day"}
+
+
+@dataclass(frozen=True)
+class AgentRules:
+    drug: str
+    route: str
+    kind: str
+    dose_unit: str
+    per_kg: bool
+    start_dose: float
+    target_dose: float
+    step_dose: float
+    step_every_days: float
+    max_mg_per_kg: float | None
+    infusions: int
+    infusion_interval_days: float
+    days_per_infusion: int
+    full_effect_days: float
+    p_intolerance: float
+    intolerance_window_days: float
+
+    @classmethod
+    def from_scenario(cls, drug: str, section) -> AgentRules:
+        fields = {name: getattr(section, name) for name in cls.__dataclass_fields__ if name != "drug"}
+        return cls(drug=drug, **fields)
+
+
+def _scaled(rules: AgentRules, dose: float, weight_kg: float) -> float:
+    dose = dose * weight_kg if rules.per_kg else dose
+    if rules.max_mg_per_kg is not None:
+        dose = min(dose, rules.max_mg_per_kg * weight_kg)
+    return round(dose, 6)
+
+
+def schedule(rules: AgentRules, weight_kg: float) -> tuple[DoseStep, ...]:
+    """The agent's dose steps for a patient of `weight_kg`."""
+    nan = math.nan
+    if rules.kind == "titrated":
+        steps, dose, day = [], rules.start_dose, 0.0
+        while True:
+            steps.append(DoseStep(day, rules.drug, rules.route, _scaled(rules, dose, weight_kg),
+                                  rules.dose_unit, nan))
+            if dose >= rules.target_dose or rules.step_dose <= 0:
+                return tuple(steps)
+            dose = min(rules.target_dose, dose + rules.step_dose)
+            day += rules.step_every_days
+    per_infusion = _scaled(rules, rules.start_dose, weight_kg)
+    rate = round(per_infusion / rules.days_per_infusion, 6)
+    unit = RATE_UNIT[rules.dose_unit]
+    steps = []
+    for k in range(rules.infusions):
+        day = k * rules.infusion_interval_days
+        steps.append(DoseStep(day, rules.drug, rules.route, rate, unit, nan))
+        steps.append(DoseStep(day + rules.days_per_infusion, rules.drug, rules.route, 0.0, unit, nan))
+    return tuple(steps)
+
+
+@dataclass(frozen=True)
+class OptionTable:
+    """Options (each a tuple of drugs given together) with their weights."""
+
+    options: tuple[tuple[str, ...], ...]
+    weights: tuple[float, ...]
+
+    @classmethod
+    def from_weights(cls, weights: dict[str, float]) -> OptionTable:
+        return cls(tuple(tuple(key.split("+")) for key in weights), tuple(weights.values()))
+
+    def choose(self, u: float, excluded: frozenset[str] = frozenset()) -> tuple[str, ...] | None:
+        """The option at quantile `u` among those sharing no drug with `excluded`."""
+        allowed = [(o, w) for o, w in zip(self.options, self.weights) if w > 0 and excluded.isdisjoint(o)]
+        if not allowed:
+            return None
+        total = sum(w for _, w in allowed)
+        threshold, cumulative = u * total, 0.0
+        for option, weight in allowed:
+            cumulative += weight
+            if threshold < cumulative:
+                return option
+        return allowed[-1][0]

@@ -1,0 +1,28 @@
+"""Seed 001's three pitfalls, detected per patient.
+
+1. glucocorticoid monotherapy: first-line induction without a steroid-sparing agent;
+2. a delayed steroid-sparing agent: started later than the allowed delay after the
+   first glucocorticoid dose (seed 001: day one), or never while on glucocorticoid;
+3. high-dose glucocorticoid beyond 4 weeks: the induction dose held longer than allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AUDIT_COLUMNS = ("audit_gc_monotherapy", "audit_delayed_sparing_agent", "audit_high_dose_beyond_4_weeks")
+
+
+@dataclass(frozen=True)
+class AuditRules:
+    sparing_agent_max_delay_days: float
+    high_dose_max_days: float
+
+
+def audit_flags(rules: AuditRules, first_line_sparing_agent: bool, first_sparing_agent_day: float | None,
+                first_gc_day: float, induction_hold_days: float) -> tuple[bool, bool, bool]:
+    monotherapy = not first_line_sparing_agent
+    delayed = (first_sparing_agent_day is None
+               or first_sparing_agent_day - first_gc_day > rules.sparing_agent_max_delay_days)
+    high_dose = induction_hold_days > rules.high_dose_max_days
+    return monotherapy, delayed, high_dose

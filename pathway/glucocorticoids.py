@@ -1,0 +1,168 @@
+"""Glucocorticoid dosing: start dose and caps, the IV pulse, seed 001's taper.
+
+Pure functions of plain numbers (a `GlucocorticoidRules` built once from the
+scenario), so a dose schedule is computed once per distinct start dose and
+integrated analytically, never ticked day by day.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+PREDNISOLONE = "prednisolone"
+METHYLPREDNISOLONE = "methylprednisolone"
+GLUCOCORTICOIDS = (PREDNISOLONE, METHYLPREDNISOLONE)
+
+
+@dataclass(frozen=True)
+class GlucocorticoidRules:
+    pulse_methylprednisolone_mg_per_day: float
+    pulse_days: int
+    methylprednisolone_to_prednisone: float
+    standard_mg_per_kg_per_day: float
+    steroid_risk_mg_per_kg_per_day: float
+    high_relapse_risk_mg_per_kg_per_day: float
+    max_mg_per_day: float
+    jdm_mg_per_kg_per_day: float
+    jdm_max_mg_per_day: float
+    dose_rounding_mg: float
+    initial_hold_days: float
+    taper_ladder_mg_per_day: tuple[float, ...]
+    ladder_step_days: float
+    low_dose_decrement_mg: float
+    low_dose_step_days: float
+    maintenance_mg_per_day: float
+    scheme: str
+    alternate_day_after_days: float
+    flare_mg_per_kg_per_day: float
+    flare_hold_days: float
+    escalation_mg_per_kg_per_day: float
+    escalation_hold_days: float
+    supportive_care_mg_per_day: float
+    pjp_threshold_mg_per_day: float
+    pjp_min_days: float
+    high_dose_max_days: float
+
+    @classmethod
+    def from_scenario(cls, section) -> GlucocorticoidRules:
+        values = {name: getattr(section, name) for name in cls.__dataclass_fields__}
+        values["taper_ladder_mg_per_day"] = tuple(values["taper_ladder_mg_per_day"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class DoseStep:
+    """One constant-rate stretch of a schedule, `offset_days` after the schedule starts."""
+
+    offset_days: float
+    drug: str
+    route: str
+    dose: float
+    dose_unit: str
+    prednisone_eq_mg_per_day: float
+
+
+def round_dose(mg: float, rounding_mg: float) -> float:
+    """Nearest multiple of the tablet strength, halves rounded up."""
+    return math.floor(mg / rounding_mg + 0.5) * rounding_mg
+
+
+def cap_mg_per_day(rules: GlucocorticoidRules, juvenile: bool) -> float:
+    return rules.jdm_max_mg_per_day if juvenile else rules.max_mg_per_day
+
+
+def induction_mg_per_kg(rules: GlucocorticoidRules, juvenile: bool, steroid_risk: bool,
+                        high_relapse_risk: bool) -> float:
+    """Seed 003: 0.5-1 mg/kg/day, nearer 0.5 with diabetes, osteoporosis or glaucoma,
+    nearer 1 at high relapse risk; JDM 2 mg/kg/day (seed 001). Steroid risk wins a tie."""
+    if juvenile:
+        return rules.jdm_mg_per_kg_per_day
+    if steroid_risk:
+        return rules.steroid_risk_mg_per_kg_per_day
+    if high_relapse_risk:
+        return rules.high_relapse_risk_mg_per_kg_per_day
+    return rules.standard_mg_per_kg_per_day
+
+
+def oral_dose_mg_per_day(rules: GlucocorticoidRules, mg_per_kg: float, weight_kg: float,
+                         juvenile: bool) -> float:
+    """Weight-based prednisolone dose, rounded to the tablet strength, then capped."""
+    return min(round_dose(mg_per_kg * weight_kg, rules.dose_rounding_mg), cap_mg_per_day(rules, juvenile))
+
+
+def pulse_prednisone_eq_mg_per_day(rules: GlucocorticoidRules) -> float:
+    return rules.pulse_methylprednisolone_mg_per_day * rules.methylprednisolone_to_prednisone
+
+
+def taper_doses_mg_per_day(rules: GlucocorticoidRules, start_mg: float, hold_days: float,
+                           floor_mg: float) -> tuple[tuple[float, float], ...]:
+    """Seed 001's taper as (offset_days, mg/day) steps.
+
+    Hold the start dose `hold_days`, then step down the ladder (60, 40, 30, 25, 20),
+    each step held `ladder_step_days`; below the ladder, fall by
+    `low_dose_decrement_mg` every `low_dose_step_days` to `floor_mg`, held from then
+    on. A floor of 0 means off: the last step has dose 0.
+    """
+    steps = [(0.0, start_mg)]
+    if start_mg <= floor_mg:
+        return tuple(steps)
+    day, dose = hold_days, start_mg
+    for rung in rules.taper_ladder_mg_per_day:
+        if floor_mg < rung < dose:
+            steps.append((day, rung))
+            day, dose = day + rules.ladder_step_days, rung
+    while dose > floor_mg:
+        dose = max(floor_mg, round(dose - rules.low_dose_decrement_mg, 6))
+        steps.append((day, dose))
+        day += rules.low_dose_step_days
+    return tuple(steps)
+
+
+def oral_step(rules: GlucocorticoidRules, offset_days: float, mg_per_day: float,
+              alternate_day: bool) -> DoseStep:
+    if alternate_day:
+        # Seed 002: the same total given every other day; the day's average is unchanged.
+        return DoseStep(offset_days, PREDNISOLONE, "oral_alternate_day", 2 * mg_per_day, "mg/48h", mg_per_day)
+    return DoseStep(offset_days, PREDNISOLONE, "oral", mg_per_day, "mg/day", mg_per_day)
+
+
+@lru_cache(maxsize=4096)
+def oral_schedule(rules: GlucocorticoidRules, start_mg: float, hold_days: float, floor_mg: float,
+                  pulse: bool) -> tuple[DoseStep, ...]:
+    """A whole glucocorticoid course: an optional IV pulse, then the oral taper.
+
+    Offsets count from the course's first day. With `scheme = "alternate_day"` the oral
+    part switches to alternate-day dosing `alternate_day_after_days` into the oral course.
+    A final step of 0 mg/day marks the course's end.
+    """
+    steps: list[DoseStep] = []
+    oral_start = 0.0
+    if pulse:
+        steps.append(DoseStep(0.0, METHYLPREDNISOLONE, "iv", rules.pulse_methylprednisolone_mg_per_day,
+                              "mg/day", pulse_prednisone_eq_mg_per_day(rules)))
+        oral_start = float(rules.pulse_days)
+    switch_day = rules.alternate_day_after_days if rules.scheme == "alternate_day" else math.inf
+    taper = taper_doses_mg_per_day(rules, start_mg, hold_days, floor_mg)
+    for i, (offset, dose) in enumerate(taper):
+        next_offset = taper[i + 1][0] if i + 1 < len(taper) else math.inf
+        if offset < switch_day < next_offset and dose > 0:
+            steps.append(oral_step(rules, oral_start + offset, dose, False))
+            steps.append(oral_step(rules, oral_start + switch_day, dose, True))
+        else:
+            steps.append(oral_step(rules, oral_start + offset, dose, offset >= switch_day))
+    return tuple(steps)
+
+
+def prophylaxis_needed(rules: GlucocorticoidRules, steps: tuple[DoseStep, ...]) -> float:
+    """Days from the course start that the dose stays at or above the PJP threshold
+    (seed 002: prophylaxis at prednisone >= 20 mg/day for >= 4 weeks); 0 if shorter."""
+    high_days = 0.0
+    for step in steps:
+        if step.prednisone_eq_mg_per_day < rules.pjp_threshold_mg_per_day:
+            high_days = step.offset_days
+            break
+    else:
+        high_days = math.inf
+    return high_days if high_days >= rules.pjp_min_days else 0.0

@@ -1,0 +1,305 @@
+"""The scenario schema: every field, its unit (in its name) and its bounds.
+
+pydantic does the validation so that a bad value gets an error naming the field
+and the value. Models are strict (no silent coercion of "0.5" to 0.5) and forbid
+unknown keys. Every section has a `source` (seed file, study, or text starting
+with "illustrative") and may name per-field sources in `sources`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SUBTYPES: tuple[str, ...] = ("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM", "JDM")
+SUBTYPE_NAMES: dict[str, str] = {
+    "DM": "dermatomyositis",
+    "PM": "polymyositis",
+    "IMNM_HMGCR": "immune-mediated necrotising myopathy (anti-HMGCR)",
+    "IMNM_SRP": "immune-mediated necrotising myopathy (anti-SRP)",
+    "ASS": "antisynthetase syndrome",
+    "IBM": "inclusion body myositis",
+    "JDM": "juvenile dermatomyositis",
+}
+DRUGS: tuple[str, ...] = (
+    "methotrexate", "azathioprine", "mycophenolate", "ciclosporin", "tacrolimus",
+    "rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig",
+)
+STEROID_SPARING_FIRST_LINE: tuple[str, ...] = ("methotrexate", "azathioprine", "mycophenolate")
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+PositiveDays = Annotated[float, Field(gt=0.0)]
+Drug = Literal[
+    "methotrexate", "azathioprine", "mycophenolate", "ciclosporin", "tacrolimus",
+    "rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig",
+]
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Sourced(Strict):
+    """A section of clinical numbers: where they come from."""
+
+    source: Annotated[str, Field(min_length=1)]
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sources_name_fields(self):
+        unknown = sorted(set(self.sources) - set(type(self).model_fields))
+        if unknown:
+            raise ValueError(f"sources names unknown fields: {', '.join(unknown)}")
+        return self
+
+
+class BySubtype(Strict, Generic[T]):
+    DM: T
+    PM: T
+    IMNM_HMGCR: T
+    IMNM_SRP: T
+    ASS: T
+    IBM: T
+    JDM: T
+
+    def of(self, subtype: str) -> T:
+        return getattr(self, subtype)
+
+
+class Normal(Strict):
+    """A normal distribution truncated to [min, max]."""
+
+    mean: float
+    sd: NonNegative
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.min <= self.mean <= self.max:
+            raise ValueError(f"need min <= mean <= max, got {self.min}, {self.mean}, {self.max}")
+        return self
+
+
+class Simulation(Strict):
+    patients: Annotated[int, Field(gt=0)] = 1000
+    horizon_years: Positive = 5.0
+    seed: Annotated[int, Field(ge=0)] = 20261122
+    replications: Annotated[int, Field(gt=0)] = 1
+
+
+class Severity(Sourced):
+    """Seed 003's severe criteria, each drawn per patient."""
+
+    p_weakness_below_mrc4: BySubtype[Probability]
+    p_respiratory_failure_given_ild: Probability
+    p_myocarditis: Probability
+    p_severe_dysphagia: Probability
+    p_other_life_threatening: Probability
+
+
+class Comorbidity(Sourced):
+    p_diabetes: Probability
+    p_osteoporosis: Probability
+    p_glaucoma: Probability
+    p_high_relapse_risk: Probability
+
+
+class Cohort(Sourced):
+    subtype_shares: BySubtype[Probability]
+    p_female: BySubtype[Probability]
+    age_years: BySubtype[Normal]
+    adult_weight_kg: Normal
+    child_weight_kg: Normal
+    p_ild: BySubtype[Probability]
+    severity: Severity
+    comorbidity: Comorbidity
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self):
+        total = sum(self.subtype_shares.of(s) for s in SUBTYPES)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"subtype_shares must sum to 1, got {total:g}")
+        return self
+
+
+class Glucocorticoids(Sourced):
+    pulse_methylprednisolone_mg_per_day: Positive
+    pulse_days: Annotated[int, Field(ge=1, le=5)]
+    methylprednisolone_to_prednisone: Positive
+    standard_mg_per_kg_per_day: Positive
+    steroid_risk_mg_per_kg_per_day: Positive
+    high_relapse_risk_mg_per_kg_per_day: Positive
+    max_mg_per_day: Positive
+    jdm_mg_per_kg_per_day: Positive
+    jdm_max_mg_per_day: Positive
+    dose_rounding_mg: Positive
+    initial_hold_days: PositiveDays
+    taper_ladder_mg_per_day: list[Positive]
+    ladder_step_days: PositiveDays
+    low_dose_decrement_mg: Positive
+    low_dose_step_days: PositiveDays
+    maintenance_mg_per_day: NonNegative
+    scheme: Literal["daily", "alternate_day"] = "daily"
+    alternate_day_after_days: PositiveDays = 30.0
+    flare_mg_per_kg_per_day: Positive
+    flare_hold_days: PositiveDays
+    escalation_mg_per_kg_per_day: Positive
+    escalation_hold_days: PositiveDays
+    supportive_care_mg_per_day: NonNegative
+    pjp_threshold_mg_per_day: Positive
+    pjp_min_days: PositiveDays
+    high_dose_max_days: PositiveDays
+
+    @model_validator(mode="after")
+    def _ladder_descends(self):
+        ladder = self.taper_ladder_mg_per_day
+        if list(ladder) != sorted(ladder, reverse=True) or len(set(ladder)) != len(ladder):
+            raise ValueError(f"taper_ladder_mg_per_day must strictly descend, got {list(ladder)}")
+        return self
+
+
+class Agent(Sourced):
+    """One drug's regimen: a titrated rate, or a course of infusions."""
+
+    route: Literal["oral", "subcutaneous", "iv"]
+    kind: Literal["titrated", "infusions"]
+    dose_unit: Literal["mg/day", "mg/week", "mg", "g"]
+    per_kg: bool = False
+    start_dose: NonNegative
+    target_dose: NonNegative = 0.0
+    step_dose: NonNegative = 0.0
+    step_every_days: PositiveDays = 28.0
+    max_mg_per_kg: Positive | None = None
+    infusions: Annotated[int, Field(ge=0)] = 0
+    infusion_interval_days: PositiveDays = 28.0
+    days_per_infusion: Annotated[int, Field(ge=1)] = 1
+    full_effect_days: NonNegative
+    p_intolerance: Probability
+    intolerance_window_days: PositiveDays
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.kind == "titrated" and self.dose_unit not in ("mg/day", "mg/week"):
+            raise ValueError(f"a titrated agent's dose_unit is mg/day or mg/week, got {self.dose_unit}")
+        if self.kind == "infusions" and self.dose_unit not in ("mg", "g"):
+            raise ValueError(f"an infusion agent's dose_unit is mg or g per infusion, got {self.dose_unit}")
+        if self.kind == "titrated" and self.target_dose < self.start_dose:
+            raise ValueError("target_dose must be at least start_dose")
+        return self
+
+
+OptionWeights = dict[str, NonNegative]
+
+
+class Line(Sourced):
+    """One line of therapy: which agents (weights of options), response, assessment."""
+
+    options: OptionWeights
+    ild_options: OptionWeights = Field(default_factory=dict)
+    subtype_options: dict[str, OptionWeights] = Field(default_factory=dict)
+    p_response: BySubtype[Probability]
+    failure_assessment_days: PositiveDays
+    assessment_interval_days: PositiveDays
+    p_ivig_severe: Probability = 0.0
+    p_ivig_non_severe: Probability = 0.0
+
+
+class Lines(Strict):
+    first_line: Line
+    second_line: Line
+    third_line: Line
+    refractory_combination: Line
+    refractory_alternative: Line
+
+
+class Regimen(Sourced):
+    """How first-line induction is given; seed 001's guideline unless a teaching scenario says otherwise."""
+
+    first_line_steroid_sparing_agent: bool = True
+    steroid_sparing_agent_start_day: NonNegative = 0.0
+    sparing_agent_max_delay_days: NonNegative
+    glucocorticoid_monotherapy_p_response: Probability
+    glucocorticoid_efficacy_share: Probability
+    ivig_nonresponse_ratio: Probability
+
+
+class Maintenance(Sourced):
+    flare_rate_per_year: BySubtype[NonNegative]
+    no_sparing_agent_flare_multiplier: Positive
+    withdrawal_after_days: PositiveDays
+    p_withdrawal: Probability
+    relapse_rate_per_year_drug_free: NonNegative
+
+
+class Mortality(Sourced):
+    five_year_survival: BySubtype[Annotated[float, Field(gt=0.0, le=1.0)]]
+
+
+class Scenario(Strict):
+    name: Annotated[str, Field(min_length=1)]
+    description: str
+    teaching_counterfactual: bool = False
+    simulation: Simulation = Field(default_factory=Simulation)
+    cohort: Cohort
+    glucocorticoids: Glucocorticoids
+    regimen: Regimen
+    agents: dict[Drug, Agent]
+    lines: Lines
+    maintenance: Maintenance
+    mortality: Mortality
+
+    @model_validator(mode="after")
+    def _options_name_known_agents(self):
+        for line_name in Lines.model_fields:
+            line: Line = getattr(self.lines, line_name)
+            tables = {"options": line.options, "ild_options": line.ild_options}
+            tables.update({f"subtype_options.{k}": v for k, v in line.subtype_options.items()})
+            for key in line.subtype_options:
+                if key not in SUBTYPES:
+                    raise ValueError(f"lines.{line_name}.subtype_options: unknown subtype {key!r}")
+            for where, weights in tables.items():
+                if weights and sum(weights.values()) <= 0:
+                    raise ValueError(f"lines.{line_name}.{where}: weights must not all be zero")
+                for option in weights:
+                    for drug in option.split("+"):
+                        if drug not in self.agents:
+                            raise ValueError(
+                                f"lines.{line_name}.{where}: unknown drug {drug!r} "
+                                f"(defined agents: {', '.join(sorted(self.agents))})"
+                            )
+            if not line.options:
+                raise ValueError(f"lines.{line_name}.options: at least one option is needed")
+        if "ivig" not in self.agents:
+            raise ValueError("agents.ivig: the IVIG regimen must be defined")
+        return self
+
+    @model_validator(mode="after")
+    def _guideline_broken_only_on_purpose(self):
+        broken = guideline_departures(self)
+        if broken and not self.teaching_counterfactual:
+            raise ValueError(
+                "this scenario breaks seed 001's guideline ("
+                + "; ".join(broken)
+                + "): set teaching_counterfactual = true to do so on purpose"
+            )
+        return self
+
+
+def guideline_departures(scenario: Scenario) -> list[str]:
+    """Seed 001's three pitfalls that a scenario's settings make on purpose."""
+    departures = []
+    day = scenario.regimen.steroid_sparing_agent_start_day
+    if not scenario.regimen.first_line_steroid_sparing_agent:
+        departures.append("glucocorticoid monotherapy: no steroid-sparing agent at first line")
+    elif day > scenario.regimen.sparing_agent_max_delay_days:
+        departures.append(f"steroid-sparing agent delayed to day {day:g}")
+    gc = scenario.glucocorticoids
+    if gc.initial_hold_days > gc.high_dose_max_days:
+        departures.append(f"high-dose glucocorticoid held {gc.initial_hold_days:g} days")
+    return departures

@@ -1,0 +1,1 @@
+"""The SimPy engine: time and chance, no clinical constants."""

@@ -1,0 +1,101 @@
+"""Synthetic patients: attributes drawn from the scenario's cohort distributions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import accumulate
+from statistics import NormalDist
+
+from pathway.rules import SEVERE_FEATURES, is_juvenile, is_severe
+from scenarios.schema import SUBTYPES, Cohort, Normal
+from simulation.streams import ATTRIBUTE_SLOTS
+
+SLOT = {name: i for i, name in enumerate(ATTRIBUTE_SLOTS)}
+
+
+@dataclass(frozen=True)
+class TruncatedNormal:
+    mean: float
+    sd: float
+    low_p: float
+    high_p: float
+
+    @classmethod
+    def of(cls, spec: Normal) -> TruncatedNormal:
+        if spec.sd == 0:
+            return cls(spec.mean, 0.0, 0.0, 1.0)
+        dist = NormalDist(spec.mean, spec.sd)
+        return cls(spec.mean, spec.sd, dist.cdf(spec.min), dist.cdf(spec.max))
+
+    def quantile(self, u: float) -> float:
+        if self.sd == 0:
+            return self.mean
+        p = self.low_p + u * (self.high_p - self.low_p)
+        p = min(max(p, 1e-12), 1 - 1e-12)
+        return NormalDist(self.mean, self.sd).inv_cdf(p)
+
+
+@dataclass(frozen=True)
+class Attributes:
+    subtype: str
+    sex: str
+    age_years: float
+    weight_kg: float
+    ild: bool
+    features: tuple[bool, ...]
+    severe: bool
+    diabetes: bool
+    osteoporosis: bool
+    glaucoma: bool
+    high_relapse_risk: bool
+
+
+class CohortSampler:
+    def __init__(self, cohort: Cohort) -> None:
+        self._cumulative = list(accumulate(cohort.subtype_shares.of(s) for s in SUBTYPES))
+        self._female = {s: cohort.p_female.of(s) for s in SUBTYPES}
+        self._age = {s: TruncatedNormal.of(cohort.age_years.of(s)) for s in SUBTYPES}
+        self._adult_weight = TruncatedNormal.of(cohort.adult_weight_kg)
+        self._child_weight = TruncatedNormal.of(cohort.child_weight_kg)
+        self._ild = {s: cohort.p_ild.of(s) for s in SUBTYPES}
+        sev = cohort.severity
+        self._weakness = {s: sev.p_weakness_below_mrc4.of(s) for s in SUBTYPES}
+        self._feature_p = (sev.p_respiratory_failure_given_ild, sev.p_myocarditis,
+                           sev.p_severe_dysphagia, sev.p_other_life_threatening)
+        com = cohort.comorbidity
+        self._comorbidity_p = (com.p_diabetes, com.p_osteoporosis, com.p_glaucoma, com.p_high_relapse_risk)
+
+    def subtype(self, u: float) -> str:
+        threshold = u * self._cumulative[-1]
+        for subtype, cumulative in zip(SUBTYPES, self._cumulative):
+            if threshold < cumulative:
+                return subtype
+        return SUBTYPES[-1]
+
+    def draw(self, u: list[float]) -> Attributes:
+        subtype = self.subtype(u[SLOT["subtype"]])
+        juvenile = is_juvenile(subtype)
+        ild = u[SLOT["ild"]] < self._ild[subtype]
+        p_resp, p_myo, p_dys, p_other = self._feature_p
+        features = (
+            u[SLOT["weakness_below_mrc4"]] < self._weakness[subtype],
+            ild and u[SLOT["respiratory_failure_ild"]] < p_resp,
+            u[SLOT["myocarditis"]] < p_myo,
+            u[SLOT["severe_dysphagia"]] < p_dys,
+            u[SLOT["other_life_threatening"]] < p_other,
+        )
+        weight = (self._child_weight if juvenile else self._adult_weight).quantile(u[SLOT["weight"]])
+        p_dia, p_ost, p_gla, p_rel = self._comorbidity_p
+        return Attributes(
+            subtype=subtype,
+            sex="female" if u[SLOT["sex"]] < self._female[subtype] else "male",
+            age_years=round(self._age[subtype].quantile(u[SLOT["age"]]), 1),
+            weight_kg=round(weight, 1),
+            ild=ild,
+            features=features,
+            severe=is_severe(dict(zip(SEVERE_FEATURES, features))),
+            diabetes=u[SLOT["diabetes"]] < p_dia,
+            osteoporosis=u[SLOT["osteoporosis"]] < p_ost,
+            glaucoma=u[SLOT["glaucoma"]] < p_gla,
+            high_relapse_risk=u[SLOT["high_relapse_risk"]] < p_rel,
+        )

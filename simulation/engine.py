@@ -1,0 +1,399 @@
+"""The patient process: SimPy time and per-patient chance driving the pathway machine.
+
+A patient waits (a SimPy timeout) only until the next clinically meaningful
+event: a pulse ending, a response or failure recognised at an assessment, an
+intolerance, a flare, a withdrawal, a relapse, death or the horizon. Dose
+schedules are laid out as courses when treatment starts and written as
+constant-rate rows when the course ends, so nothing ticks day by day.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pathway.agents import schedule as agent_schedule
+from pathway.audit import audit_flags
+from pathway.definition import STATE_NAMES
+from pathway.glucocorticoids import (
+    DoseStep,
+    cap_mg_per_day,
+    induction_mg_per_kg,
+    oral_dose_mg_per_day,
+    oral_schedule,
+    prophylaxis_needed,
+)
+from pathway.machine import Firer
+from pathway.rules import (
+    bone_protection,
+    ivig_from_outset,
+    is_juvenile,
+    keeps_background_agent,
+    steroid_risk,
+    supportive_care_floor_mg_per_day,
+)
+from simulation.cohort import CohortSampler
+from simulation.model import RunModel, exponential_days
+from simulation.response import recognised_at_assessment, response_time_days
+from simulation.streams import (
+    CHOICE,
+    INTOLERANCE_TIME,
+    INTOLERANT,
+    IVIG,
+    RESPONDER,
+    RESPONSE_TIME,
+    SWITCH_CHOICE,
+    PatientStream,
+)
+from simulation.tables import PRED_LOW_MG_PER_DAY
+
+STATE_INDEX = {name: i for i, name in enumerate(STATE_NAMES)}
+INF = math.inf
+
+
+@dataclass
+class Course:
+    """A drug schedule running from `start_day`; its rows are written when it ends."""
+
+    drug: str
+    start_day: float
+    steps: tuple[DoseStep, ...]
+    started_in: str
+    infusion: bool
+
+
+class Patient:
+    """The machine's model: `state` plus the facts guards and the engine need."""
+
+    __slots__ = (
+        "replication", "patient_id", "stream", "subtype", "juvenile", "severe", "sex", "age_years",
+        "weight_kg", "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
+        "death_day", "end_day", "state", "since", "days_in", "line", "highest_line", "remission_line",
+        "remission_day", "flares", "switch_agent", "option", "intolerant", "agents", "gc", "next_day",
+        "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "first_le5_day",
+        "first_sparing_day", "first_line_sparing", "induction_hold_days", "bone_protected",
+    )
+
+    def __init__(self, replication: int, patient_id: int, stream: PatientStream) -> None:
+        self.replication = replication
+        self.patient_id = patient_id
+        self.stream = stream
+        self.state = "diagnosis"
+        self.since = 0.0
+        self.days_in = [0.0] * len(STATE_NAMES)
+        self.line = 0
+        self.highest_line = 0
+        self.remission_line = 0
+        self.remission_day = None
+        self.flares = 0
+        self.switch_agent = None
+        self.option = ()
+        self.intolerant = frozenset()
+        self.agents: list[Course] = []
+        self.gc: Course | None = None
+        self.next_day = INF
+        self.next_trigger = ""
+        self.pending = (INF, "")
+        self.suspect = None
+        self.pjp_on = False
+        self.pjp_stop_day = 0.0
+        self.first_le5_day = None
+        self.first_sparing_day = None
+        self.first_line_sparing = False
+        self.induction_hold_days = 0.0
+        self.bone_protected = False
+
+
+class Engine:
+    """Simulates patients of one scenario and appends their rows to a recorder."""
+
+    def __init__(self, model: RunModel) -> None:
+        self.model = model
+        self.sampler = CohortSampler(model.scenario.cohort)
+        self.fire_machine = Firer()
+        self.recorder = None
+        self.seed = model.scenario.simulation.seed
+
+    # -- patients -------------------------------------------------------------------------------
+
+    def new_patient(self, replication: int, patient_id: int) -> Patient:
+        stream = PatientStream(self.seed, replication, patient_id)
+        p = Patient(replication, patient_id, stream)
+        a = self.sampler.draw(stream.attributes)
+        p.subtype, p.juvenile, p.severe, p.sex = a.subtype, is_juvenile(a.subtype), a.severe, a.sex
+        p.age_years, p.weight_kg, p.ild, p.features = a.age_years, a.weight_kg, a.ild, a.features
+        p.diabetes, p.osteoporosis, p.glaucoma = a.diabetes, a.osteoporosis, a.glaucoma
+        p.high_relapse_risk = a.high_relapse_risk
+        p.death_day = exponential_days(stream.attributes[14], self.model.death_rate_per_day[p.subtype])
+        p.end_day = min(p.death_day, self.model.horizon_days)
+        return p
+
+    def life(self, env, p: Patient):
+        """The SimPy process of one patient, from diagnosis to death or the horizon."""
+        self._fire(p, "triage", 0.0)
+        end = p.end_day
+        while p.next_day < end:
+            yield env.timeout(p.next_day - env.now)
+            self._on_event(p, env.now)
+        if end > env.now:
+            yield env.timeout(end - env.now)
+        self._finish(p, end)
+
+    # -- the machine -------------------------------------------------------------------------
+
+    def _fire(self, p: Patient, trigger: str, now: float) -> None:
+        source = p.state
+        p.days_in[STATE_INDEX[source]] += now - p.since
+        p.since = now
+        dest = self.fire_machine(p, trigger)
+        row = self.recorder.transition(p, now, trigger, source, dest)
+        self.recorder.set_detail(row, self._enter(p, source, dest, trigger, now))
+
+    def _on_event(self, p: Patient, now: float) -> None:
+        trigger = p.next_trigger
+        if trigger == "intolerance":
+            p.intolerant = p.intolerant | {p.suspect}
+            line = self.model.lines[p.state]
+            table = line.table_for(p.subtype, p.ild)
+            p.switch_agent = table.choose(p.stream.episode()[SWITCH_CHOICE], p.intolerant)
+        elif trigger == "flare" or trigger == "relapse":
+            p.flares += 1
+        self._fire(p, trigger, now)
+
+    def _enter(self, p: Patient, source: str, dest: str, trigger: str, now: float) -> str:
+        """Start the treatment of the state entered; returns the event's detail."""
+        if dest == "iv_pulse":
+            detail = self._start_line(p, "first_line", now)
+            self._start_gc(p, now, self._induction_mg(p), self.model.gc.initial_hold_days, pulse=True)
+            p.induction_hold_days = self.model.gc.initial_hold_days
+            p.pending = (p.next_day, p.next_trigger)
+            p.next_day, p.next_trigger = now + self.model.gc.pulse_days, "pulse_complete"
+            return f"methylprednisolone pulse; {detail}"
+        if dest in self.model.lines:
+            if source == "iv_pulse":
+                p.next_day, p.next_trigger = max(p.pending[0], now), p.pending[1]
+                return "oral prednisolone"
+            if trigger == "triage":
+                p.induction_hold_days = self.model.gc.initial_hold_days
+                self._start_gc(p, now, self._induction_mg(p), self.model.gc.initial_hold_days, pulse=False)
+            elif trigger == "fail":
+                self._raise_gc(p, now, self.model.gc.escalation_mg_per_kg_per_day,
+                               self.model.gc.escalation_hold_days)
+            elif trigger in ("flare", "relapse"):
+                self._raise_gc(p, now, self.model.gc.flare_mg_per_kg_per_day, self.model.gc.flare_hold_days)
+            if trigger == "intolerance" and dest == source:
+                return self._start_line(p, dest, now, forced=p.switch_agent)
+            return self._start_line(p, dest, now)
+        if dest == "maintenance":
+            return self._start_maintenance(p, now)
+        if dest == "drug_free_remission":
+            self._stop_agents(p, now)
+            self._close_gc(p, now)
+            u = p.stream.episode()
+            p.next_day = now + exponential_days(u[0], self.model.relapse_rate_per_day_drug_free)
+            p.next_trigger = "relapse"
+            return "all treatment withdrawn"
+        if dest == "supportive_care":
+            self._stop_agents(p, now)
+            floor = supportive_care_floor_mg_per_day(p.subtype, self.model.gc.supportive_care_mg_per_day)
+            current = self._gc_dose(p, now)
+            if current > floor:
+                self._start_gc(p, now, current, self.model.gc.low_dose_step_days, pulse=False, floor=floor)
+            p.next_day, p.next_trigger = INF, ""
+            return f"immunosuppression stopped; glucocorticoid to {floor:g} mg/day"
+        if dest == "dead":
+            return "death"
+        raise AssertionError(f"no treatment defined for state {dest!r}")
+
+    # -- lines of therapy --------------------------------------------------------------------
+
+    def _start_line(self, p: Patient, state: str, now: float, forced: tuple[str, ...] | None = None) -> str:
+        """Choose the line's agents, start them, and draw the episode's outcome."""
+        m = self.model
+        line = m.lines[state]
+        u = p.stream.episode()
+        first = line.line == 1
+        if forced is not None:
+            option = forced
+        elif first and not m.first_line_sparing_agent:
+            option = ()  # glucocorticoid monotherapy: a teaching counterfactual only
+        else:
+            table = line.table_for(p.subtype, p.ild)
+            option = table.choose(u[CHOICE], p.intolerant) or table.choose(u[CHOICE])
+        keep = {c.drug for c in p.agents if c.drug != "ivig"} if keeps_background_agent(option) else set()
+        if forced is not None:
+            keep.add("ivig")  # switching agent within a line keeps the line's IVIG course
+        self._stop_agents(p, now, keep=keep)
+        offset = m.sparing_agent_start_day if first else 0.0
+        for drug in option:
+            self._start_agent(p, drug, now + offset)
+        if first and option:
+            p.first_line_sparing = True
+        ivig = any(c.drug == "ivig" for c in p.agents)
+        if forced is None and not ivig and "ivig" not in option:
+            p_ivig = line.p_ivig_severe if p.severe else line.p_ivig_non_severe
+            if (first and ivig_from_outset(p.subtype)) or u[IVIG] < p_ivig:
+                self._start_agent(p, "ivig", now)
+                ivig = True
+        p.option = option
+        p.line = line.line
+        p.highest_line = max(p.highest_line, line.line)
+
+        p_response = line.p_response[p.subtype] if option else m.monotherapy_p_response
+        if ivig or "ivig" in option:
+            p_response = 1 - (1 - p_response) * m.ivig_nonresponse_ratio
+        drugs = (*option, "ivig") if ivig else option
+        full_effect = min((m.agents[d].full_effect_days for d in drugs), default=0.0)
+        window = line.failure_assessment_days
+        if u[RESPONDER] < p_response:
+            t = response_time_days(u[RESPONSE_TIME], m.gc_efficacy_share, full_effect, window)
+            delay, trigger = recognised_at_assessment(t, line.assessment_interval_days, window), "respond"
+        else:
+            delay, trigger = window, "fail"
+        if option:
+            principal = m.agents[option[0]]
+            if u[INTOLERANT] < principal.p_intolerance:
+                t_intolerance = u[INTOLERANCE_TIME] * principal.intolerance_window_days
+                if t_intolerance < delay:
+                    delay, trigger = t_intolerance, "intolerance"
+                    p.suspect = option[0]
+        p.next_day, p.next_trigger = now + delay, trigger
+        given = " + ".join(drugs) if drugs else "no steroid-sparing agent"
+        return given
+
+    def _start_maintenance(self, p: Patient, now: float) -> str:
+        m = self.model
+        p.remission_line = p.line
+        if p.remission_day is None:
+            p.remission_day = now
+        u = p.stream.episode()
+        rate = m.flare_rate_per_day[p.subtype]
+        if not any(not c.infusion and c.drug != "ivig" for c in p.agents):
+            rate *= m.no_sparing_flare_multiplier
+        flare_day = now + exponential_days(u[0], rate)
+        withdraw_day = now + m.withdrawal_after_days if u[1] < m.p_withdrawal else INF
+        if withdraw_day <= flare_day:
+            p.next_day, p.next_trigger = withdraw_day, "withdraw"
+        else:
+            p.next_day, p.next_trigger = flare_day, "flare"
+        return f"remission on line {p.line}"
+
+    # -- glucocorticoid courses -------------------------------------------------------------
+
+    def _induction_mg(self, p: Patient) -> float:
+        gc = self.model.gc
+        mg_per_kg = induction_mg_per_kg(gc, p.juvenile, steroid_risk(p.diabetes, p.osteoporosis, p.glaucoma),
+                                        p.high_relapse_risk)
+        return oral_dose_mg_per_day(gc, mg_per_kg, p.weight_kg, p.juvenile)
+
+    def _gc_dose(self, p: Patient, day: float) -> float:
+        if p.gc is None:
+            return 0.0
+        offset = day - p.gc.start_day
+        dose = 0.0
+        for step in p.gc.steps:
+            if step.offset_days > offset:
+                break
+            dose = step.prednisone_eq_mg_per_day
+        return dose
+
+    def _raise_gc(self, p: Patient, now: float, mg_per_kg: float, hold_days: float) -> None:
+        """A flare or escalation raises the dose (never lowers it) and restarts the taper."""
+        gc = self.model.gc
+        raised = oral_dose_mg_per_day(gc, mg_per_kg, p.weight_kg, p.juvenile)
+        current = min(self._gc_dose(p, now), cap_mg_per_day(gc, p.juvenile))
+        self._start_gc(p, now, max(raised, current), hold_days, pulse=False)
+
+    def _start_gc(self, p: Patient, now: float, start_mg: float, hold_days: float, pulse: bool,
+                  floor: float | None = None) -> None:
+        gc = self.model.gc
+        self._close_gc(p, now)
+        floor = gc.maintenance_mg_per_day if floor is None else floor
+        steps = oral_schedule(gc, start_mg, hold_days, floor, pulse)
+        p.gc = Course("glucocorticoid", now, steps, p.state, False)
+        if not p.bone_protected:
+            p.bone_protected = True
+            self.recorder.event(p, now, "bone_protection_start", bone_protection(p.osteoporosis))
+        high_days = prophylaxis_needed(gc, steps)
+        if high_days > 0:
+            if not p.pjp_on or p.pjp_stop_day < now:
+                if p.pjp_on:
+                    self._pjp_stop(p)
+                p.pjp_on = True
+                self.recorder.event(p, now, "pjp_prophylaxis_start", f"prednisone-equivalent >= {gc.pjp_threshold_mg_per_day:g} mg/day "
+                                    f"for >= {gc.pjp_min_days:g} days")
+            p.pjp_stop_day = now + high_days
+        elif p.pjp_on:
+            self._pjp_stop(p)
+
+    def _pjp_stop(self, p: Patient) -> None:
+        p.pjp_on = False
+        self.recorder.event(p, p.pjp_stop_day, "pjp_prophylaxis_stop", "dose below threshold")
+
+    def _close_gc(self, p: Patient, now: float) -> None:
+        if p.gc is None:
+            return
+        if p.pjp_on and p.pjp_stop_day > now:
+            p.pjp_stop_day = now
+        course, p.gc = p.gc, None
+        start, steps, rec = course.start_day, course.steps, self.recorder
+        for i, step in enumerate(steps):
+            begin = start + step.offset_days
+            if begin >= now:
+                break
+            if step.dose <= 0:
+                if p.first_le5_day is None:
+                    p.first_le5_day = begin
+                break
+            end = start + steps[i + 1].offset_days if i + 1 < len(steps) else INF
+            end = min(end, now)
+            if p.first_le5_day is None and step.prednisone_eq_mg_per_day <= PRED_LOW_MG_PER_DAY:
+                p.first_le5_day = begin
+            rec.dose(p, step, begin, end, course.started_in)
+
+    # -- other agents ------------------------------------------------------------------------
+
+    def _start_agent(self, p: Patient, drug: str, day: float) -> None:
+        rules = self.model.agents[drug]
+        p.agents.append(Course(drug, day, agent_schedule(rules, p.weight_kg), p.state, rules.kind == "infusions"))
+        if drug != "ivig" and (p.first_sparing_day is None or day < p.first_sparing_day):
+            p.first_sparing_day = day
+
+    def _stop_agents(self, p: Patient, now: float, keep=frozenset()) -> None:
+        kept = []
+        for course in p.agents:
+            if course.drug in keep:
+                kept.append(course)
+            else:
+                self._close_agent(p, course, now)
+        p.agents = kept
+
+    def _close_agent(self, p: Patient, course: Course, now: float) -> None:
+        start, steps, rec = course.start_day, course.steps, self.recorder
+        for i, step in enumerate(steps):
+            begin = start + step.offset_days
+            if begin >= now:
+                break
+            if step.dose <= 0:
+                continue
+            end = min(start + steps[i + 1].offset_days if i + 1 < len(steps) else INF, now)
+            rec.dose(p, step, begin, end, course.started_in)
+            if course.infusion:
+                amount = step.dose * (end - begin)
+                rec.event(p, begin, "infusion", f"{course.drug} {amount:g} {step.dose_unit.split('/')[0]}")
+
+    # -- end of follow-up --------------------------------------------------------------------
+
+    def _finish(self, p: Patient, end: float) -> None:
+        if p.death_day <= self.model.horizon_days:
+            self._fire(p, "die", end)
+        self._stop_agents(p, end)
+        self._close_gc(p, end)
+        if p.pjp_on and p.pjp_stop_day < end:
+            self._pjp_stop(p)
+        p.days_in[STATE_INDEX[p.state]] += end - p.since
+        p.since = end
+        flags = audit_flags(self.model.audit, p.first_line_sparing, p.first_sparing_day, 0.0,
+                            p.induction_hold_days)
+        self.recorder.patient(p, end, flags)
+
