@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pathway.glucocorticoids import DoseStep
 
@@ -48,6 +49,12 @@ def _scaled(rules: AgentRules, dose: float, weight_kg: float) -> float:
 
 def schedule(rules: AgentRules, weight_kg: float) -> tuple[DoseStep, ...]:
     """The agent's dose steps for a patient of `weight_kg`."""
+    weight_matters = rules.per_kg or rules.max_mg_per_kg is not None
+    return _schedule(rules, weight_kg if weight_matters else 0.0)
+
+
+@lru_cache(maxsize=65536)
+def _schedule(rules: AgentRules, weight_kg: float) -> tuple[DoseStep, ...]:
     nan = math.nan
     if rules.kind == "titrated":
         steps, dose, day = [], rules.start_dose, 0.0

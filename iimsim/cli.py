@@ -1,0 +1,145 @@
+"""The `iimsim` command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+import pyarrow as pa
+
+from scenarios import ScenarioError, builtin_names, load_scenario, to_toml
+from scenarios.schema import guideline_departures
+
+
+class UserError(click.ClickException):
+    """A bad input: one message, exit code 2, nothing written."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _load(scenario: str, overrides: dict | None = None):
+    try:
+        return load_scenario(scenario, overrides)
+    except ScenarioError as err:
+        raise UserError(str(err)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="iimsim")
+def main() -> None:
+    """iimsim: simulate myositis treatment pathways for synthetic patient cohorts.
+
+    Built-in scenarios: baseline, severe_ivig, steroid_monotherapy. Run one with
+    `iimsim run baseline --out runs/baseline`.
+    """
+
+
+@main.command()
+@click.argument("scenario", default="baseline")
+@click.option("--patients", type=click.IntRange(min=1), help="Patients per replication [scenario's value].")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
+@click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Horizon in years [scenario's value].")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Output folder [runs/SCENARIO-NAME].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes; results are identical for any number.")
+@click.option("--format", "table_format", type=click.Choice(["parquet", "csv"]), default="parquet",
+              show_default=True, help="Format of the patients, events and doses tables.")
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Patients simulated per batch (bounds memory; does not change results).")
+def run(scenario, patients, seed, years, out_dir, workers, table_format, force, chunk_size) -> None:
+    """Simulate SCENARIO (a built-in name or a .toml file) and write its tables.
+
+    Writes patients, events and doses tables, summary.csv and manifest.json into
+    the output folder, atomically: an interrupted run leaves nothing behind.
+    """
+    from reports.export import OutputExistsError, RunOutput
+    from reports.manifest import manifest
+    from reports.summary import ResourceTally, summarize
+    from simulation.runner import run_cohort
+
+    overrides = {k: v for k, v in {"patients": patients, "seed": seed, "horizon_years": years}.items()
+                 if v is not None}
+    resolved = _load(scenario, {"simulation": overrides} if overrides else None)
+    out_dir = out_dir or Path("runs") / resolved.name
+    for departure in guideline_departures(resolved):
+        click.echo(f"note: teaching counterfactual, breaks seed 001's guideline on purpose: {departure}", err=True)
+
+    sim = resolved.simulation
+    total = sim.patients * sim.replications
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    tally, patient_batches = ResourceTally(), []
+    try:
+        output = RunOutput(out_dir, table_format, force)
+    except OutputExistsError as err:
+        raise UserError(str(err)) from None
+    from tqdm import tqdm
+
+    with output, tqdm(total=total, unit="patient", disable=None, file=sys.stderr) as progress:
+        for chunk, tables in run_cohort(resolved, workers=workers, chunk_size=chunk_size):
+            output.write_batch(tables)
+            tally.add(tables)
+            patient_batches.append(tables["patients"])
+            progress.update(chunk.patients)
+        patients_df = pa.concat_tables(patient_batches).to_pandas()
+        summary = summarize(patients_df, tally)
+        summary.to_csv(output.path("summary.csv"), index=False)
+        wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+        output.write_json("manifest.json", manifest(
+            resolved.model_dump(mode="json"), sys.argv,
+            {"wall_seconds": round(wall, 3), "main_process_cpu_seconds": round(cpu, 3), "workers": workers,
+             "chunk_size": chunk_size, "format": table_format, "rows": dict(output.rows),
+             "patient_years": float(patients_df["followup_days"].sum() / 365.25)},
+        ))
+    key = summary.set_index("metric")["value"]
+    click.echo(
+        f"{resolved.name}: {total} patients, {key['patient_years']:.0f} patient-years in {wall:.1f} s -> {out_dir}\n"
+        f"  reached remission {key['share_reached_remission']:.1%}, died {key['share_died']:.1%}, "
+        f"mean cumulative prednisone-equivalent {key['mean_pred_cum_mg']:.0f} mg, "
+        f"IVIG {key['ivig_g_total']:.0f} g, infusion chair-days {key['infusion_chair_days_total']:.0f}"
+    )
+
+
+@main.group()
+def scenario() -> None:
+    """List and show scenarios."""
+
+
+@scenario.command("list")
+def scenario_list() -> None:
+    """List the built-in scenarios with their descriptions."""
+    for name in builtin_names():
+        click.echo(f"{name}: {_load(name).description}")
+
+
+@scenario.command("show")
+@click.argument("name")
+def scenario_show(name: str) -> None:
+    """Print scenario NAME fully resolved, as TOML to copy, edit and run."""
+    click.echo(to_toml(_load(name)), nl=False)
+
+
+@main.command()
+@click.option("--format", "diagram_format", type=click.Choice(["json", "mermaid", "dot"]), default="mermaid",
+              show_default=True, help="Export format.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+def diagram(diagram_format: str, output: Path | None) -> None:
+    """Export the pathway machine (states, transitions, triggers) from its one definition."""
+    from pathway.machine import DIAGRAM_FORMATS
+
+    text = DIAGRAM_FORMATS[diagram_format]()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, "utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+if __name__ == "__main__":
+    main()

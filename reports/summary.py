@@ -1,0 +1,93 @@
+"""Cohort metrics for summary.csv: one metric per row, with its unit.
+
+Computed from the tidy tables only (the patients table plus per-batch tallies of
+the doses and events tables), so a summary can be rebuilt from saved output.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pathway.audit import AUDIT_COLUMNS
+from pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
+from simulation.model import YEAR_DAYS
+
+
+class ResourceTally:
+    """Infusion chair-days and infusions by drug, added up batch by batch from doses and events."""
+
+    def __init__(self) -> None:
+        self.chair_days: Counter[str] = Counter()
+        self.infusions: Counter[str] = Counter()
+
+    def add(self, tables: dict[str, pa.Table]) -> None:
+        doses = tables["doses"].filter(pc.equal(tables["doses"]["route"], "iv"))
+        days = pc.subtract(doses["end_day"], doses["start_day"])
+        grouped = pa.table({"drug": doses["drug"], "days": days}).group_by("drug").aggregate([("days", "sum")])
+        for drug, total in zip(grouped["drug"].to_pylist(), grouped["days_sum"].to_pylist()):
+            self.chair_days[drug] += total
+        events = tables["events"].filter(pc.equal(tables["events"]["event"], "infusion"))
+        drugs = pc.utf8_split_whitespace(events["detail"], max_splits=1)
+        for drug, count in Counter(d[0] for d in drugs.to_pylist()).items():
+            self.infusions[drug] += count
+
+
+def _row(metric: str, value: float, unit: str, description: str) -> dict:
+    return {"metric": metric, "value": value, "unit": unit, "description": description}
+
+
+def summarize(patients: pd.DataFrame, tally: ResourceTally) -> pd.DataFrame:
+    n = len(patients)
+    years = patients["followup_days"].sum() / YEAR_DAYS
+    remission = patients["time_to_remission_days"].notna()
+    rows = [
+        _row("patients", n, "patients", "patients simulated (all replications)"),
+        _row("replications", patients["replication"].nunique(), "replications", "independent replications"),
+        _row("patient_years", years, "patient-years", "follow-up simulated"),
+        _row("deaths", int(patients["died"].sum()), "patients", "deaths within the horizon"),
+        _row("share_died", patients["died"].mean(), "share", "share of patients who died"),
+        _row("share_reached_remission", remission.mean(), "share", "share ever entering maintenance"),
+        _row("share_never_responded", 1 - remission.mean(), "share",
+             "share never reaching remission (seed 000: about 25% do not respond)"),
+        _row("median_time_to_remission_days", patients.loc[remission, "time_to_remission_days"].median(),
+             "days", "median days to first remission, among those reaching it"),
+        _row("mean_pred_cum_mg", patients["pred_cum_mg"].mean(), "mg",
+             "mean cumulative prednisone-equivalent dose over follow-up"),
+        _row("mean_pred_cum_mg_first_year", patients["pred_cum_mg_first_year"].mean(), "mg",
+             "mean cumulative prednisone-equivalent dose in the first year"),
+        _row("mean_days_pred_ge_20mg", patients["days_pred_ge_20mg"].mean(), "days",
+             "mean days at prednisone-equivalent >= 20 mg/day"),
+        _row("mean_days_pred_gt_7_5mg", patients["days_pred_gt_7_5mg"].mean(), "days",
+             "mean days at prednisone-equivalent > 7.5 mg/day"),
+        _row("median_days_to_pred_le_5mg", patients["days_to_pred_le_5mg"].median(), "days",
+             "median days until glucocorticoid <= 5 mg/day, among those reaching it"),
+        _row("flares_per_patient_year", patients["flares"].sum() / years if years else np.nan,
+             "flares/patient-year", "flares on maintenance and relapses after withdrawal"),
+        _row("ivig_g_total", patients["ivig_g"].sum(), "g", "IVIG given"),
+        _row("ivig_g_per_patient_year", patients["ivig_g"].sum() / years if years else np.nan,
+             "g/patient-year", "IVIG given per patient-year"),
+        _row("share_iv_pulse", (patients["days_in_iv_pulse"] > 0).mean(), "share",
+             "share given an IV methylprednisolone pulse"),
+    ]
+    for line in range(1, 6):
+        rows.append(_row(f"share_reached_line_{line}", (patients["highest_line"] >= line).mean(), "share",
+                         f"share reaching line of therapy {line} or beyond"))
+    for state in STATE_NAMES:
+        if state in TREATMENT_LINE_STATES or state in ("maintenance", "drug_free_remission", "supportive_care"):
+            rows.append(_row(f"mean_days_in_{state}", patients[f"days_in_{state}"].mean(), "days",
+                             f"mean days per patient in {state}"))
+    for flag in AUDIT_COLUMNS:
+        rows.append(_row(f"share_{flag}", patients[flag].mean(), "share", f"share flagged: {flag}"))
+    for drug in sorted(tally.chair_days):
+        rows.append(_row(f"infusion_chair_days_{drug}", tally.chair_days[drug], "chair-days",
+                         f"days in an infusion chair for {drug}"))
+    for drug in sorted(tally.infusions):
+        rows.append(_row(f"infusions_{drug}", tally.infusions[drug], "infusions", f"{drug} infusions given"))
+    rows.append(_row("infusion_chair_days_total", sum(tally.chair_days.values()), "chair-days",
+                     "all IV treatment days (pulses, IVIG, rituximab, cyclophosphamide, tocilizumab)"))
+    return pd.DataFrame(rows)
