@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import click
-import pyarrow as pa
 
 from scenarios import ScenarioError, builtin_names, load_scenario, to_toml
 from scenarios.schema import guideline_departures
@@ -59,10 +57,8 @@ def run(scenario, patients, seed, years, out_dir, workers, table_format, force, 
     Writes patients, events and doses tables, summary.csv and manifest.json into
     the output folder, atomically: an interrupted run leaves nothing behind.
     """
-    from reports.export import OutputExistsError, RunOutput
-    from reports.manifest import manifest
-    from reports.summary import ResourceTally, summarize
-    from simulation.runner import run_cohort
+    from iimsim.run import execute_run
+    from reports.export import OutputExistsError
 
     overrides = {k: v for k, v in {"patients": patients, "seed": seed, "horizon_years": years}.items()
                  if v is not None}
@@ -70,36 +66,15 @@ def run(scenario, patients, seed, years, out_dir, workers, table_format, force, 
     out_dir = out_dir or Path("runs") / resolved.name
     for departure in guideline_departures(resolved):
         click.echo(f"note: teaching counterfactual, breaks seed 001's guideline on purpose: {departure}", err=True)
-
-    sim = resolved.simulation
-    total = sim.patients * sim.replications
-    started_wall, started_cpu = time.perf_counter(), time.process_time()
-    tally, patient_batches = ResourceTally(), []
     try:
-        output = RunOutput(out_dir, table_format, force)
+        result = execute_run(resolved, out_dir, workers, table_format, force, chunk_size, sys.argv)
     except OutputExistsError as err:
         raise UserError(str(err)) from None
-    from tqdm import tqdm
-
-    with output, tqdm(total=total, unit="patient", disable=None, file=sys.stderr) as progress:
-        for chunk, tables in run_cohort(resolved, workers=workers, chunk_size=chunk_size):
-            output.write_batch(tables)
-            tally.add(tables)
-            patient_batches.append(tables["patients"])
-            progress.update(chunk.patients)
-        patients_df = pa.concat_tables(patient_batches).to_pandas()
-        summary = summarize(patients_df, tally)
-        summary.to_csv(output.path("summary.csv"), index=False)
-        wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
-        output.write_json("manifest.json", manifest(
-            resolved.model_dump(mode="json"), sys.argv,
-            {"wall_seconds": round(wall, 3), "main_process_cpu_seconds": round(cpu, 3), "workers": workers,
-             "chunk_size": chunk_size, "format": table_format, "rows": dict(output.rows),
-             "patient_years": float(patients_df["followup_days"].sum() / 365.25)},
-        ))
-    key = summary.set_index("metric")["value"]
+    key = result.summary.set_index("metric")["value"]
+    sim = resolved.simulation
     click.echo(
-        f"{resolved.name}: {total} patients, {key['patient_years']:.0f} patient-years in {wall:.1f} s -> {out_dir}\n"
+        f"{resolved.name}: {sim.patients * sim.replications} patients, {result.patient_years:.0f} patient-years "
+        f"in {result.wall_seconds:.1f} s -> {out_dir}\n"
         f"  reached remission {key['share_reached_remission']:.1%}, died {key['share_died']:.1%}, "
         f"mean cumulative prednisone-equivalent {key['mean_pred_cum_mg']:.0f} mg, "
         f"IVIG {key['ivig_g_total']:.0f} g, infusion chair-days {key['infusion_chair_days_total']:.0f}"

@@ -86,6 +86,12 @@ class Normal(Strict):
         return self
 
 
+class PositiveNormal(Normal):
+    """A truncated normal for quantities that cannot be negative (weights, ages)."""
+
+    min: Positive
+
+
 class Simulation(Strict):
     patients: Annotated[int, Field(gt=0)] = 1000
     horizon_years: Positive = 5.0
@@ -113,9 +119,9 @@ class Comorbidity(Sourced):
 class Cohort(Sourced):
     subtype_shares: BySubtype[Probability]
     p_female: BySubtype[Probability]
-    age_years: BySubtype[Normal]
-    adult_weight_kg: Normal
-    child_weight_kg: Normal
+    age_years: BySubtype[PositiveNormal]
+    adult_weight_kg: PositiveNormal
+    child_weight_kg: PositiveNormal
     p_ild: BySubtype[Probability]
     severity: Severity
     comorbidity: Comorbidity

@@ -1,0 +1,63 @@
+"""One run of a scenario: simulate, stream the tables to disk, write summary and manifest."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+from tqdm import tqdm
+
+from reports.export import RunOutput
+from reports.manifest import manifest
+from reports.summary import ResourceTally, summarize
+from scenarios.schema import Scenario
+from simulation.runner import DEFAULT_CHUNK_SIZE, run_cohort
+
+YEAR_DAYS = 365.25
+
+
+@dataclass(frozen=True)
+class RunResult:
+    out_dir: Path
+    summary: pd.DataFrame
+    wall_seconds: float
+    cpu_seconds: float
+    patient_years: float
+
+
+def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_format: str = "parquet",
+                force: bool = False, chunk_size: int = DEFAULT_CHUNK_SIZE, command: list[str] | None = None,
+                progress: bool | None = None) -> RunResult:
+    """Simulate `scenario` into `out_dir`. Raises `OutputExistsError` before any work if it exists.
+
+    `progress=None` shows a progress bar only on a terminal.
+    """
+    sim = scenario.simulation
+    total = sim.patients * sim.replications
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    tally, patient_batches = ResourceTally(), []
+    output = RunOutput(out_dir, table_format, force)
+    with output, tqdm(total=total, unit="patient", disable=None if progress is None else not progress,
+                      file=sys.stderr) as bar:
+        for chunk, tables in run_cohort(scenario, workers=workers, chunk_size=chunk_size):
+            output.write_batch(tables)
+            tally.add(tables)
+            patient_batches.append(tables["patients"])
+            bar.update(chunk.patients)
+        patients = pa.concat_tables(patient_batches).to_pandas(strings_to_categorical=True)
+        del patient_batches
+        summary = summarize(patients, tally)
+        summary.to_csv(output.path("summary.csv"), index=False)
+        patient_years = float(patients["followup_days"].sum() / YEAR_DAYS)
+        wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+        output.write_json("manifest.json", manifest(
+            scenario.model_dump(mode="json"), command or sys.argv,
+            {"wall_seconds": round(wall, 3), "main_process_cpu_seconds": round(cpu, 3), "workers": workers,
+             "chunk_size": chunk_size, "format": table_format, "rows": dict(output.rows),
+             "patient_years": patient_years},
+        ))
+    return RunResult(Path(out_dir), summary, wall, cpu, patient_years)

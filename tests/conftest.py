@@ -1,0 +1,32 @@
+"""Shared helpers: simulate a small cohort and return its tables as pandas frames."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from scenarios import load_scenario
+from scenarios.loader import deep_merge
+from simulation.runner import run_cohort
+
+
+def simulate(scenario: str = "baseline", patients: int = 200, seed: int = 1, years: float = 5.0,
+             overrides: dict | None = None, workers: int = 1, chunk_size: int = 2000) -> dict[str, pd.DataFrame]:
+    changes = {"simulation": {"patients": patients, "seed": seed, "horizon_years": years}}
+    resolved = load_scenario(scenario, deep_merge(changes, overrides or {}))
+    batches: dict[str, list[pa.Table]] = {"patients": [], "events": [], "doses": []}
+    for _, tables in run_cohort(resolved, workers=workers, chunk_size=chunk_size):
+        for name, table in tables.items():
+            batches[name].append(table)
+    return {name: pa.concat_tables(tables).to_pandas() for name, tables in batches.items()}
+
+
+@pytest.fixture(scope="session")
+def baseline_run() -> dict[str, pd.DataFrame]:
+    return simulate("baseline", patients=1500, seed=7)
+
+
+@pytest.fixture(scope="session")
+def monotherapy_run() -> dict[str, pd.DataFrame]:
+    return simulate("steroid_monotherapy", patients=400, seed=7)

@@ -1,0 +1,160 @@
+"""`iimsim` commands: outputs, atomic writing, and one clear error (exit 2) per bad input."""
+
+import json
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from iimsim.cli import main
+from reports.export import read_table
+from scenarios import load_scenario, to_toml
+from scenarios.loader import validate
+
+
+def invoke(*args, cwd: Path | None = None):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_run_writes_tables_summary_and_manifest(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("run", "baseline", "--patients", 150, "--seed", 3, "--years", 2, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "doses.parquet", "events.parquet", "manifest.json", "patients.parquet", "summary.csv"]
+    patients = read_table(out, "patients").to_pandas()
+    assert len(patients) == 150
+    summary = pd.read_csv(out / "summary.csv").set_index("metric")
+    assert summary.loc["patients", "value"] == 150
+    assert summary.loc["patient_years", "value"] == pytest.approx(patients.followup_days.sum() / 365.25)
+    assert {"value", "unit", "description"} <= set(summary.columns)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario"]["simulation"] == {"patients": 150, "horizon_years": 2.0, "seed": 3,
+                                                  "replications": 1}
+    assert {"transitions", "simpy", "numpy"} <= set(manifest["packages"])
+    assert manifest["run"]["rows"]["patients"] == 150 and manifest["run"]["wall_seconds"] > 0
+
+
+def test_csv_and_parquet_hold_the_same_tables(tmp_path):
+    invoke("run", "--patients", 40, "--seed", 8, "--out", tmp_path / "p")
+    invoke("run", "--patients", 40, "--seed", 8, "--out", tmp_path / "c", "--format", "csv")
+    for name in ("patients", "events", "doses"):
+        a = read_table(tmp_path / "p", name).to_pandas()
+        b = read_table(tmp_path / "c", name).to_pandas()
+        pd.testing.assert_frame_equal(a, b, check_exact=False)
+
+
+def test_existing_output_is_kept_without_force_and_replaced_with_it(tmp_path):
+    out = tmp_path / "run"
+    invoke("run", "--patients", 20, "--out", out)
+    before = (out / "patients.parquet").read_bytes()
+    result = invoke("run", "--patients", 30, "--out", out)
+    assert result.exit_code == 2 and "--force" in result.output
+    assert (out / "patients.parquet").read_bytes() == before
+    assert invoke("run", "--patients", 30, "--out", out, "--force").exit_code == 0
+    assert len(read_table(out, "patients")) == 30
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_an_interrupted_run_leaves_nothing_behind(tmp_path, monkeypatch):
+    import iimsim.run
+
+    real_run_cohort = iimsim.run.run_cohort
+
+    def crashes_after_one_chunk(*args, **kwargs):
+        yield next(real_run_cohort(*args, **kwargs))
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(iimsim.run, "run_cohort", crashes_after_one_chunk)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        invoke("run", "--patients", 50, "--chunk-size", 10, "--out", tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_scenario_show_prints_toml_that_runs_as_is(tmp_path):
+    result = invoke("scenario", "show", "severe_ivig")
+    assert result.exit_code == 0
+    data = tomllib.loads(result.output)
+    assert validate(data, "shown") == load_scenario("severe_ivig")
+    path = tmp_path / "mine.toml"
+    path.write_text(result.output)
+    assert invoke("run", path, "--patients", 10, "--out", tmp_path / "o").exit_code == 0
+
+
+def test_scenario_list_and_help_text():
+    listed = invoke("scenario", "list").output
+    assert {"baseline", "severe_ivig", "steroid_monotherapy"} <= {line.split(":")[0] for line in listed.splitlines()}
+    for command in (["--help"], ["run", "--help"], ["scenario", "show", "--help"], ["diagram", "--help"]):
+        result = invoke(*command)
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+@pytest.mark.parametrize("fmt, marker", [("json", '"transitions"'), ("mermaid", "stateDiagram-v2"),
+                                         ("dot", "digraph pathway")])
+def test_diagram_formats(fmt, marker):
+    assert marker in invoke("diagram", "--format", fmt).output
+
+
+def write_scenario(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text('extends = "baseline"\nname = "bad"\n' + text)
+    return path
+
+
+BAD_FILES = [
+    ("unknown key", "colour = 3\n", ["colour", "Extra inputs"]),
+    ("wrong type", '[cohort.comorbidity]\np_diabetes = "high"\n', ["cohort.comorbidity.p_diabetes", "'high'"]),
+    ("probability above 1", "[lines.first_line.p_response]\nDM = 1.5\n", ["lines.first_line.p_response.DM", "1.5"]),
+    ("negative dose", "[agents.methotrexate]\nstart_dose = -15.0\n", ["agents.methotrexate.start_dose", "-15.0"]),
+    ("negative weight", "[cohort.adult_weight_kg]\nmean = -70.0\nmin = -80.0\n",
+     ["cohort.adult_weight_kg.min", "-80.0"]),
+    ("zero horizon", "[simulation]\nhorizon_years = 0.0\n", ["simulation.horizon_years", "0.0"]),
+    ("unknown drug", '[lines.second_line]\noptions = { aspirin = 1.0 }\n', ["aspirin", "lines.second_line"]),
+    ("unknown drug regimen", "[agents.aspirin]\nsource = 'x'\n", ["agents.aspirin"]),
+    ("silent guideline break", "[regimen]\nfirst_line_steroid_sparing_agent = false\n",
+     ["teaching_counterfactual", "monotherapy"]),
+    ("not TOML", "[simulation\n", ["not valid TOML"]),
+]
+
+
+@pytest.mark.parametrize("label, text, expected", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_scenario_file_exits_2_naming_file_field_and_value(tmp_path, label, text, expected):
+    path = write_scenario(tmp_path, text)
+    out = tmp_path / "out"
+    result = invoke("run", path, "--out", out, "--patients", 5)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and str(path) in result.output
+    for fragment in expected:
+        assert fragment in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["run", "nosuch"], "unknown scenario 'nosuch'"),
+    (["run", "--patients", "0"], "--patients"),
+    (["run", "--patients", "-5"], "--patients"),
+    (["run", "--years", "0"], "--years"),
+    (["run", "--workers", "0"], "--workers"),
+    (["run", "--format", "xlsx"], "--format"),
+    (["scenario", "show", "nosuch"], "unknown scenario"),
+])
+def test_bad_command_line_values_exit_2(tmp_path, args, expected):
+    result = invoke(*args, "--out", tmp_path / "o") if args[0] == "run" else invoke(*args)
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_every_baseline_section_names_its_source():
+    scenario = load_scenario("baseline")
+    sections = [scenario.cohort, scenario.cohort.severity, scenario.cohort.comorbidity, scenario.glucocorticoids,
+                scenario.regimen, scenario.maintenance, scenario.mortality, *scenario.agents.values(),
+                *(getattr(scenario.lines, name) for name in type(scenario.lines).model_fields)]
+    for section in sections:
+        assert section.source.strip()
+    assert "unverified" in scenario.regimen.sources["glucocorticoid_monotherapy_p_response"]
+    text = to_toml(scenario)
+    assert text.count("source =") == len(sections)

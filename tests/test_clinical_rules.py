@@ -1,0 +1,145 @@
+"""Clinical rules as the simulated tables show them."""
+
+import numpy as np
+
+from pathway.glucocorticoids import GLUCOCORTICOIDS
+from tests.conftest import simulate
+
+SPARING = {"methotrexate", "azathioprine", "mycophenolate", "tacrolimus", "ciclosporin"}
+
+
+def test_every_baseline_patient_starts_a_steroid_sparing_agent_on_day_0(baseline_run):
+    doses = baseline_run["doses"]
+    day0 = doses[(doses.start_day == 0) & doses.drug.isin(SPARING)]
+    assert set(day0.patient_id) == set(baseline_run["patients"].patient_id)
+
+
+def test_baseline_breaks_no_guideline_pitfall(baseline_run):
+    p = baseline_run["patients"]
+    assert not p.audit_gc_monotherapy.any()
+    assert not p.audit_delayed_sparing_agent.any()
+    assert not p.audit_high_dose_beyond_4_weeks.any()
+
+
+def test_steroid_monotherapy_fires_all_three_audit_flags(monotherapy_run):
+    p = monotherapy_run["patients"]
+    assert p.audit_gc_monotherapy.all()
+    assert p.audit_high_dose_beyond_4_weeks.all()
+    # delayed: the agent comes only at escalation, or never
+    assert p.audit_delayed_sparing_agent.all()
+    doses = monotherapy_run["doses"]
+    assert doses[(doses.start_day == 0) & doses.drug.isin(SPARING)].empty
+
+
+def test_monotherapy_costs_more_glucocorticoid_and_less_remission(baseline_run, monotherapy_run):
+    base, mono = baseline_run["patients"], monotherapy_run["patients"]
+    assert mono.pred_cum_mg_first_year.mean() > base.pred_cum_mg_first_year.mean()
+    assert mono.time_to_remission_days.notna().mean() < base.time_to_remission_days.notna().mean()
+
+
+def test_anti_hmgcr_gets_combination_with_ivig_from_the_outset(baseline_run):
+    p, doses = baseline_run["patients"], baseline_run["doses"]
+    hmgcr = set(p.loc[p.subtype == "IMNM_HMGCR", "patient_id"])
+    assert hmgcr
+    started = doses[(doses.start_day == 0)]
+    assert hmgcr <= set(started.loc[started.drug == "ivig", "patient_id"])
+    assert hmgcr <= set(started.loc[started.drug.isin(SPARING), "patient_id"])
+
+
+def test_ibm_never_escalates_beyond_its_first_line_trial(baseline_run):
+    p = baseline_run["patients"]
+    ibm = p[p.subtype == "IBM"]
+    assert len(ibm) > 50
+    assert (ibm.highest_line == 1).all()
+    assert ibm.time_to_remission_days.isna().mean() > 0.8  # mostly does not respond
+    doses = baseline_run["doses"]
+    first = doses[doses.patient_id.isin(ibm.patient_id) & doses.drug.isin(SPARING)]
+    assert set(first.drug) == {"methotrexate"}
+
+
+def test_ild_prefers_mycophenolate_or_tacrolimus_at_first_line(baseline_run):
+    p, doses = baseline_run["patients"], baseline_run["doses"]
+    ild = p[p.has_ild & ~p.subtype.isin(["JDM", "IBM"])].patient_id
+    first = doses[doses.patient_id.isin(ild) & (doses.start_day == 0) & doses.drug.isin(SPARING)]
+    assert set(first.drug) <= {"mycophenolate", "tacrolimus"}
+
+
+def test_jdm_prednisolone_is_2_mg_per_kg_capped_at_60(baseline_run):
+    p, doses = baseline_run["patients"], baseline_run["doses"]
+    jdm = p[p.subtype == "JDM"].set_index("patient_id")
+    oral = doses[(doses.drug == "prednisolone") & doses.patient_id.isin(jdm.index)]
+    first = oral.sort_values("start_day").groupby("patient_id").first()
+    expected = np.minimum(np.floor(2 * jdm.loc[first.index, "weight_kg"] / 2.5 + 0.5) * 2.5, 60)
+    assert np.allclose(first.dose, expected)
+
+
+def test_methotrexate_rises_from_15_to_25_mg_weekly(baseline_run):
+    doses = baseline_run["doses"]
+    mtx = doses[(doses.drug == "methotrexate")]
+    assert set(mtx.dose_unit) == {"mg/week"}
+    assert mtx.dose.min() == 15.0 and mtx.dose.max() == 25.0
+
+
+def test_azathioprine_never_exceeds_2_mg_per_kg(baseline_run):
+    doses = baseline_run["doses"].merge(baseline_run["patients"][["patient_id", "weight_kg"]], on="patient_id")
+    aza = doses[doses.drug == "azathioprine"]
+    assert len(aza) and (aza.dose <= 2 * aza.weight_kg + 1e-9).all()
+
+
+def test_rituximab_is_two_1g_infusions_two_weeks_apart(baseline_run):
+    doses = baseline_run["doses"]
+    rtx = doses[doses.drug == "rituximab"].sort_values(["patient_id", "start_day"])
+    assert len(rtx)
+    for _, rows in rtx.groupby(["patient_id", "state"]):
+        full = rows[(rows.end_day - rows.start_day) == 1.0]
+        assert (full.dose == 1000.0).all()
+        assert np.allclose(np.diff(rows.start_day.to_numpy())[:1], 14.0) or len(rows) == 1
+
+
+def test_ivig_is_2_g_per_kg_per_course(baseline_run):
+    doses = baseline_run["doses"].merge(baseline_run["patients"][["patient_id", "weight_kg"]], on="patient_id")
+    ivig = doses[(doses.drug == "ivig") & ((doses.end_day - doses.start_day) == 2.0)]
+    assert len(ivig)
+    assert np.allclose(ivig.dose * 2.0, 2.0 * ivig.weight_kg)
+
+
+def test_pjp_prophylaxis_events_pair_with_high_dose(baseline_run):
+    events, p = baseline_run["events"], baseline_run["patients"]
+    started = set(events.loc[events.event == "pjp_prophylaxis_start", "patient_id"])
+    long_high = set(p.loc[p.days_pred_ge_20mg >= 28, "patient_id"])
+    assert long_high <= started
+    assert set(events.loc[events.event == "bone_protection_start", "patient_id"]) == set(p.patient_id)
+
+
+def test_steroid_sparing_lag_delays_response_compared_with_monotherapy():
+    # Same patients and chance events; with an agent, responses cluster later (full effect at 3-6 months).
+    from simulation.response import response_time_days
+
+    u = np.linspace(0.01, 0.99, 99)
+    lagged = np.array([response_time_days(x, 0.3, 135.0, 180.0) for x in u])
+    flat = np.array([response_time_days(x, 0.3, 0.0, 180.0) for x in u])
+    assert np.all(np.diff(lagged) > 0) and lagged.max() <= 180.0
+    assert np.median(lagged) > np.median(flat) + 15
+    assert (lagged < 28).mean() < (flat < 28).mean()
+
+
+def test_flare_raises_the_glucocorticoid_dose(baseline_run):
+    events, doses = baseline_run["events"], baseline_run["doses"]
+    flares = events[events.event == "flare"]
+    assert len(flares)
+    gc = doses[doses.drug.isin(GLUCOCORTICOIDS)]
+    for _, flare in flares.head(50).iterrows():
+        mine = gc[gc.patient_id == flare.patient_id]
+        before = mine[(mine.start_day < flare.day) & (mine.end_day >= flare.day)]
+        after = mine[mine.start_day == flare.day]
+        if len(before) and len(after):
+            assert after.prednisone_eq_mg_per_day.iloc[0] >= before.prednisone_eq_mg_per_day.iloc[-1]
+
+
+def test_severe_ivig_scenario_gives_more_ivig_to_severe_patients():
+    base = simulate("baseline", patients=600, seed=11)["patients"]
+    more = simulate("severe_ivig", patients=600, seed=11)["patients"]
+    severe = base.severity == "severe"
+    assert (more.ivig_g[severe] > 0).mean() > (base.ivig_g[severe] > 0).mean()
+    # common random numbers: the same patients
+    assert (base.subtype == more.subtype).all() and (base.weight_kg == more.weight_kg).all()

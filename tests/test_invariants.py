@@ -1,0 +1,103 @@
+"""Table invariants over random cohorts (hypothesis), and determinism."""
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pathway.definition import STATE_NAMES
+from pathway.glucocorticoids import GLUCOCORTICOIDS
+from tests.conftest import simulate
+
+scenario_changes = st.fixed_dictionaries({}, optional={
+    "glucocorticoids": st.fixed_dictionaries({}, optional={
+        "scheme": st.sampled_from(["daily", "alternate_day"]),
+        "maintenance_mg_per_day": st.sampled_from([0.0, 2.5, 5.0]),
+        "pulse_days": st.integers(1, 5),
+    }),
+    "maintenance": st.fixed_dictionaries({}, optional={
+        "p_withdrawal": st.floats(0, 1), "withdrawal_after_days": st.floats(30, 1000),
+    }),
+})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scenario=st.sampled_from(["baseline", "severe_ivig", "steroid_monotherapy"]),
+    patients=st.integers(1, 60),
+    seed=st.integers(0, 2**32 - 1),
+    years=st.floats(0.05, 8.0),
+    chunk_size=st.integers(1, 70),
+    changes=scenario_changes,
+)
+def test_table_invariants(scenario, patients, seed, years, chunk_size, changes):
+    run = simulate(scenario, patients, seed, years, changes, chunk_size=chunk_size)
+    p, e, d = run["patients"], run["events"], run["doses"]
+    horizon = years * 365.25
+    assert list(p.patient_id) == list(range(patients))
+
+    # days in every state sum to the follow-up, which ends at death or the horizon
+    days_in = p[[f"days_in_{s}" for s in STATE_NAMES]].sum(axis=1)
+    assert np.allclose(days_in, p.followup_days)
+    assert (p.followup_days <= horizon + 1e-9).all()
+    assert (p.died == (p.final_state == "dead")).all()
+    assert np.allclose(p.followup_days[~p.died], horizon)
+
+    # the integral of prednisone-equivalent over a patient's rows is pred_cum_mg
+    gc = d[d.drug.isin(GLUCOCORTICOIDS)]
+    integral = ((gc.end_day - gc.start_day) * gc.prednisone_eq_mg_per_day).groupby(gc.patient_id).sum()
+    assert np.allclose(integral.reindex(p.patient_id, fill_value=0).to_numpy(), p.pred_cum_mg)
+    assert (p.pred_cum_mg_first_year <= p.pred_cum_mg + 1e-6).all()
+    ivig = d[d.drug == "ivig"]
+    ivig_g = ((ivig.end_day - ivig.start_day) * ivig.dose).groupby(ivig.patient_id).sum()
+    assert np.allclose(ivig_g.reindex(p.patient_id, fill_value=0).to_numpy(), p.ivig_g)
+
+    # doses lie within follow-up; one glucocorticoid at a time
+    end = d.patient_id.map(p.set_index("patient_id").followup_days)
+    assert (d.start_day >= 0).all() and (d.end_day > d.start_day).all() and (d.end_day <= end + 1e-9).all()
+    for _, rows in gc.sort_values(["patient_id", "start_day"]).groupby("patient_id"):
+        assert (rows.start_day.to_numpy()[1:] >= rows.end_day.to_numpy()[:-1] - 1e-9).all()
+
+    # transitions chain: triage from diagnosis first, each from the previous destination, ending in final_state
+    t = e[e.is_transition]
+    for pid, rows in t.groupby("patient_id"):
+        assert rows.event.iloc[0] == "triage" and rows.from_state.iloc[0] == "diagnosis"
+        assert (rows.from_state.to_numpy()[1:] == rows.to_state.to_numpy()[:-1]).all()
+        assert rows.to_state.iloc[-1] == p.final_state[pid]
+        assert (np.diff(rows.day.to_numpy()) >= 0).all()
+    assert set(t.patient_id) == set(p.patient_id)
+    assert (e.groupby("patient_id").day.apply(lambda s: (np.diff(s.to_numpy()) >= 0).all())).all()
+    assert (p.flares == e[e.event.isin(["flare", "relapse"])].groupby("patient_id").size()
+            .reindex(p.patient_id, fill_value=0).to_numpy()).all()
+
+    # remission time is the first entry into maintenance
+    first_maintenance = t[t.to_state == "maintenance"].groupby("patient_id").day.min()
+    expected = first_maintenance.reindex(p.patient_id)
+    assert np.allclose(expected.to_numpy(), p.time_to_remission_days.to_numpy(), equal_nan=True)
+
+
+def _frames_equal(a, b):
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name])
+
+
+def test_same_seed_same_tables_for_workers_1_and_2():
+    one = simulate(patients=300, seed=42, workers=1, chunk_size=100)
+    two = simulate(patients=300, seed=42, workers=2, chunk_size=100)
+    _frames_equal(one, two)
+
+
+def test_same_seed_same_tables_whatever_the_chunk_size():
+    _frames_equal(simulate(patients=120, seed=5, chunk_size=7), simulate(patients=120, seed=5, chunk_size=120))
+
+
+def test_a_patient_does_not_depend_on_cohort_size():
+    small = simulate(patients=10, seed=9)
+    large = simulate(patients=50, seed=9)
+    pd.testing.assert_frame_equal(small["patients"], large["patients"].iloc[:10])
+
+
+def test_different_seeds_differ():
+    a = simulate(patients=50, seed=1)["patients"]
+    b = simulate(patients=50, seed=2)["patients"]
+    assert not a.equals(b)
