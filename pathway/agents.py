@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pathway.glucocorticoids import DoseStep
+from pathway.dosing import DoseStep, Schedule
 
 RATE_UNIT = {"mg": "mg/day", "g": "g/day"}
 
@@ -47,14 +47,14 @@ def _scaled(rules: AgentRules, dose: float, weight_kg: float) -> float:
     return round(dose, 6)
 
 
-def schedule(rules: AgentRules, weight_kg: float) -> tuple[DoseStep, ...]:
+def schedule(rules: AgentRules, weight_kg: float) -> Schedule:
     """The agent's dose steps for a patient of `weight_kg`."""
     weight_matters = rules.per_kg or rules.max_mg_per_kg is not None
     return _schedule(rules, weight_kg if weight_matters else 0.0)
 
 
 @lru_cache(maxsize=65536)
-def _schedule(rules: AgentRules, weight_kg: float) -> tuple[DoseStep, ...]:
+def _schedule(rules: AgentRules, weight_kg: float) -> Schedule:
     nan = math.nan
     if rules.kind == "titrated":
         steps, dose, day = [], rules.start_dose, 0.0
@@ -62,7 +62,7 @@ def _schedule(rules: AgentRules, weight_kg: float) -> tuple[DoseStep, ...]:
             steps.append(DoseStep(day, rules.drug, rules.route, _scaled(rules, dose, weight_kg),
                                   rules.dose_unit, nan))
             if dose >= rules.target_dose or rules.step_dose <= 0:
-                return tuple(steps)
+                return Schedule(tuple(steps))
             dose = min(rules.target_dose, dose + rules.step_dose)
             day += rules.step_every_days
     per_infusion = _scaled(rules, rules.start_dose, weight_kg)
@@ -73,7 +73,7 @@ def _schedule(rules: AgentRules, weight_kg: float) -> tuple[DoseStep, ...]:
         day = k * rules.infusion_interval_days
         steps.append(DoseStep(day, rules.drug, rules.route, rate, unit, nan))
         steps.append(DoseStep(day + rules.days_per_infusion, rules.drug, rules.route, 0.0, unit, nan))
-    return tuple(steps)
+    return Schedule(tuple(steps))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+from pathway.dosing import DoseStep, Schedule
+
 PREDNISOLONE = "prednisolone"
 METHYLPREDNISOLONE = "methylprednisolone"
 GLUCOCORTICOIDS = (PREDNISOLONE, METHYLPREDNISOLONE)
@@ -50,18 +52,6 @@ class GlucocorticoidRules:
         values = {name: getattr(section, name) for name in cls.__dataclass_fields__}
         values["taper_ladder_mg_per_day"] = tuple(values["taper_ladder_mg_per_day"])
         return cls(**values)
-
-
-@dataclass(frozen=True)
-class DoseStep:
-    """One constant-rate stretch of a schedule, `offset_days` after the schedule starts."""
-
-    offset_days: float
-    drug: str
-    route: str
-    dose: float
-    dose_unit: str
-    prednisone_eq_mg_per_day: float
 
 
 def round_dose(mg: float, rounding_mg: float) -> float:
@@ -130,7 +120,7 @@ def oral_step(rules: GlucocorticoidRules, offset_days: float, mg_per_day: float,
 
 @lru_cache(maxsize=4096)
 def oral_schedule(rules: GlucocorticoidRules, start_mg: float, hold_days: float, floor_mg: float,
-                  pulse: bool) -> tuple[DoseStep, ...]:
+                  pulse: bool) -> Schedule:
     """A whole glucocorticoid course: an optional IV pulse, then the oral taper.
 
     Offsets count from the course's first day. With `scheme = "alternate_day"` the oral
@@ -152,14 +142,14 @@ def oral_schedule(rules: GlucocorticoidRules, start_mg: float, hold_days: float,
             steps.append(oral_step(rules, oral_start + switch_day, dose, True))
         else:
             steps.append(oral_step(rules, oral_start + offset, dose, offset >= switch_day))
-    return tuple(steps)
+    return Schedule(tuple(steps))
 
 
-def prophylaxis_needed(rules: GlucocorticoidRules, steps: tuple[DoseStep, ...]) -> float:
+def prophylaxis_needed(rules: GlucocorticoidRules, schedule: Schedule) -> float:
     """Days from the course start that the dose stays at or above the PJP threshold
     (seed 002: prophylaxis at prednisone >= 20 mg/day for >= 4 weeks); 0 if shorter."""
     high_days = 0.0
-    for step in steps:
+    for step in schedule.steps:
         if step.prednisone_eq_mg_per_day < rules.pjp_threshold_mg_per_day:
             high_days = step.offset_days
             break

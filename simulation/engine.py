@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathway.agents import schedule as agent_schedule
 from pathway.audit import audit_flags
 from pathway.definition import STATE_NAMES
+from pathway.dosing import Schedule
 from pathway.glucocorticoids import (
-    DoseStep,
     cap_mg_per_day,
     induction_mg_per_kg,
     oral_dose_mg_per_day,
@@ -57,7 +57,7 @@ class Course:
 
     drug: str
     start_day: float
-    steps: tuple[DoseStep, ...]
+    schedule: Schedule
     started_in: str
     infusion: bool
 
@@ -291,7 +291,7 @@ class Engine:
             return 0.0
         offset = day - p.gc.start_day
         dose = 0.0
-        for step in p.gc.steps:
+        for step in p.gc.schedule.steps:
             if step.offset_days > offset:
                 break
             dose = step.prednisone_eq_mg_per_day
@@ -309,12 +309,12 @@ class Engine:
         gc = self.model.gc
         self._close_gc(p, now)
         floor = gc.maintenance_mg_per_day if floor is None else floor
-        steps = oral_schedule(gc, start_mg, hold_days, floor, pulse)
-        p.gc = Course("glucocorticoid", now, steps, p.state, False)
+        schedule = oral_schedule(gc, start_mg, hold_days, floor, pulse)
+        p.gc = Course("glucocorticoid", now, schedule, p.state, False)
         if not p.bone_protected:
             p.bone_protected = True
             self.recorder.event(p, now, "bone_protection_start", bone_protection(p.osteoporosis))
-        high_days = prophylaxis_needed(gc, steps)
+        high_days = prophylaxis_needed(gc, schedule)
         if high_days > 0:
             if not p.pjp_on or p.pjp_stop_day < now:
                 if p.pjp_on:
@@ -336,20 +336,10 @@ class Engine:
         if p.pjp_on and p.pjp_stop_day > now:
             p.pjp_stop_day = now
         course, p.gc = p.gc, None
-        start, steps, rec = course.start_day, course.steps, self.recorder
-        for i, step in enumerate(steps):
-            begin = start + step.offset_days
-            if begin >= now:
-                break
-            if step.dose <= 0:
-                if p.first_le5_day is None:
-                    p.first_le5_day = begin
-                break
-            end = start + steps[i + 1].offset_days if i + 1 < len(steps) else INF
-            end = min(end, now)
-            if p.first_le5_day is None and step.prednisone_eq_mg_per_day <= PRED_LOW_MG_PER_DAY:
-                p.first_le5_day = begin
-            rec.dose(p, step, begin, end, course.started_in)
+        self.recorder.dose_rows(p, course, now)
+        low_day = course.start_day + course.schedule.first_low_offset
+        if p.first_le5_day is None and low_day < now:
+            p.first_le5_day = low_day
 
     # -- other agents ------------------------------------------------------------------------
 
@@ -369,18 +359,14 @@ class Engine:
         p.agents = kept
 
     def _close_agent(self, p: Patient, course: Course, now: float) -> None:
-        start, steps, rec = course.start_day, course.steps, self.recorder
-        for i, step in enumerate(steps):
-            begin = start + step.offset_days
-            if begin >= now:
-                break
-            if step.dose <= 0:
-                continue
-            end = min(start + steps[i + 1].offset_days if i + 1 < len(steps) else INF, now)
-            rec.dose(p, step, begin, end, course.started_in)
-            if course.infusion:
-                amount = step.dose * (end - begin)
-                rec.event(p, begin, "infusion", f"{course.drug} {amount:g} {step.dose_unit.split('/')[0]}")
+        rows = self.recorder.dose_rows(p, course, now)
+        if course.infusion:
+            schedule, start = course.schedule, course.start_day
+            for i in range(rows):
+                step = schedule.row_steps[i]
+                begin = start + schedule.row_offsets[i]
+                amount = step.dose * (min(start + schedule.row_ends[i], now) - begin)
+                self.recorder.event(p, begin, "infusion", f"{course.drug} {amount:g} {step.dose_unit.split('/')[0]}")
 
     # -- end of follow-up --------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ construction and cost nothing per event).
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -78,12 +80,20 @@ class BatchRecorder:
         self.event_to.append(None)
         self.event_detail.append(detail)
 
-    def dose(self, p, step, start_day: float, end_day: float, state: str) -> None:
-        self.dose_patient.append(p.patient_id)
-        self.dose_step.append(step)
-        self.dose_start.append(start_day)
-        self.dose_end.append(end_day)
-        self.dose_state.append(state)
+    def dose_rows(self, p, course, stop_day: float) -> int:
+        """Write the rows of `course` that began before `stop_day`, the last cut there; returns how many."""
+        schedule, start = course.schedule, course.start_day
+        rows = bisect_left(schedule.row_offsets, stop_day - start)
+        if rows:
+            self.dose_step.extend(schedule.row_steps[:rows])
+            self.dose_start.extend([start + offset for offset in schedule.row_offsets[:rows]])
+            ends = [start + end for end in schedule.row_ends[:rows]]
+            if ends[-1] > stop_day:  # only the last row can run past the stop
+                ends[-1] = stop_day
+            self.dose_end.extend(ends)
+            self.dose_patient.extend([p.patient_id] * rows)
+            self.dose_state.extend([course.started_in] * rows)
+        return rows
 
     def patient(self, p, end_day: float, audit: tuple[bool, bool, bool]) -> None:
         f = p.features

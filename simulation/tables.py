@@ -11,12 +11,13 @@ import pyarrow as pa
 
 from pathway.audit import AUDIT_COLUMNS
 from pathway.definition import STATE_NAMES
+from pathway.dosing import LOW_DOSE_MG_PER_DAY
 from pathway.rules import SEVERE_FEATURES
 
 # Thresholds that define columns of the patients table (not clinical parameters).
 PRED_HIGH_MG_PER_DAY = 20.0
 PRED_ABOVE_LOW_MG_PER_DAY = 7.5
-PRED_LOW_MG_PER_DAY = 5.0
+PRED_LOW_MG_PER_DAY = LOW_DOSE_MG_PER_DAY
 
 Column = tuple[str, pa.DataType, str]
 

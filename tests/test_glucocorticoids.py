@@ -61,7 +61,7 @@ def test_mg_per_kg_follows_comorbidity_and_relapse_risk(rules):
 
 
 def test_pulse_is_methylprednisolone_1g_for_3_days_at_1_25_prednisone_equivalent(rules):
-    steps = oral_schedule(rules, 60.0, 28.0, 2.5, pulse=True)
+    steps = oral_schedule(rules, 60.0, 28.0, 2.5, pulse=True).steps
     pulse, first_oral = steps[0], steps[1]
     assert (pulse.drug, pulse.route, pulse.dose, pulse.dose_unit) == ("methylprednisolone", "iv", 1000.0, "mg/day")
     assert pulse.prednisone_eq_mg_per_day == 1250.0
@@ -70,8 +70,8 @@ def test_pulse_is_methylprednisolone_1g_for_3_days_at_1_25_prednisone_equivalent
 
 def test_alternate_day_keeps_the_daily_average(rules):
     alternate = GlucocorticoidRules(**{**rules.__dict__, "scheme": "alternate_day"})
-    daily = oral_schedule(rules, 60.0, 28.0, 2.5, pulse=False)
-    alt = oral_schedule(alternate, 60.0, 28.0, 2.5, pulse=False)
+    daily = oral_schedule(rules, 60.0, 28.0, 2.5, pulse=False).steps
+    alt = oral_schedule(alternate, 60.0, 28.0, 2.5, pulse=False).steps
 
     def area(steps, until):
         total = 0.0

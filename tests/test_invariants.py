@@ -52,6 +52,17 @@ def test_table_invariants(scenario, patients, seed, years, chunk_size, changes):
     ivig_g = ((ivig.end_day - ivig.start_day) * ivig.dose).groupby(ivig.patient_id).sum()
     assert np.allclose(ivig_g.reindex(p.patient_id, fill_value=0).to_numpy(), p.ivig_g)
 
+    # days to <= 5 mg/day: the first low-dose row, or the first stop (a gap, or an end before follow-up ends)
+    for pid, rows in gc.sort_values("start_day").groupby("patient_id"):
+        candidates = list(rows.start_day[rows.prednisone_eq_mg_per_day <= 5.0])
+        nxt = rows.start_day.to_numpy()[1:]
+        ends = rows.end_day.to_numpy()
+        candidates += [end for end, following in zip(ends[:-1], nxt) if following > end + 1e-9]
+        if ends[-1] < p.followup_days[pid] - 1e-9:
+            candidates.append(ends[-1])
+        expected_low = min(candidates) if candidates else np.nan
+        assert np.isclose(p.days_to_pred_le_5mg[pid], expected_low, equal_nan=True), pid
+
     # doses lie within follow-up; one glucocorticoid at a time
     end = d.patient_id.map(p.set_index("patient_id").followup_days)
     assert (d.start_day >= 0).all() and (d.end_day > d.start_day).all() and (d.end_day <= end + 1e-9).all()

@@ -1,0 +1,68 @@
+"""Benchmark `iimsim run`: patient-years simulated per CPU-second, and peak memory.
+
+    python benchmarks/bench_run.py                      # baseline, 20,000 patients x 5 years
+    python benchmarks/bench_run.py --patients 1000000   # the memory target: peak under 2 GB
+
+It runs exactly what `iimsim run` runs (full clinical model, all tables written
+to disk as Parquet) and counts CPU time of this process and any workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from iimsim.run import execute_run  # noqa: E402
+from reports.manifest import machine  # noqa: E402
+from scenarios import load_scenario  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def peak_memory_mb() -> float:
+    """Peak resident set of this process and of the largest worker (ru_maxrss is in KiB on Linux)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", default="baseline")
+    parser.add_argument("--patients", type=int, default=20_000)
+    parser.add_argument("--years", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    args = parser.parse_args()
+
+    scenario = load_scenario(args.scenario, {"simulation": {"patients": args.patients,
+                                                            "horizon_years": args.years}})
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu0, wall0 = cpu_seconds(), time.perf_counter()
+        result = execute_run(scenario, Path(tmp) / "run", workers=args.workers, table_format=args.format,
+                             progress=False)
+        cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
+        size_mb = sum(p.stat().st_size for p in (Path(tmp) / "run").iterdir()) / 2**20
+    info = machine()
+    print(f"scenario {args.scenario}: {args.patients:,} patients x {args.years:g} years, "
+          f"workers {args.workers}, {args.format}")
+    print(f"patient-years simulated: {result.patient_years:,.0f} (deaths end follow-up early)")
+    print(f"wall time: {wall:.1f} s; CPU time: {cpu:.1f} s")
+    print(f"patient-years per CPU-second: {result.patient_years / cpu:,.0f}")
+    print(f"patients per CPU-second: {args.patients / cpu:,.0f}")
+    print(f"peak memory: {peak_memory_mb():,.0f} MB; output on disk: {size_mb:,.0f} MB")
+    print(f"machine: {info['cpu']}, {info['cpu_count']} CPUs, Python {info['python']}, {info['platform']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Dose steps and schedules: the constant-rate pieces every drug's course is made of."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# The patients table's `days_to_pred_le_5mg` threshold, prednisone-equivalent.
+LOW_DOSE_MG_PER_DAY = 5.0
+
+
+@dataclass(frozen=True)
+class DoseStep:
+    """One constant-rate stretch of a schedule, `offset_days` after the schedule starts."""
+
+    offset_days: float
+    drug: str
+    route: str
+    dose: float
+    dose_unit: str
+    prednisone_eq_mg_per_day: float
+
+
+class Schedule:
+    """A course's steps, with what writing its rows needs worked out once.
+
+    Rows are the steps with a dose above 0 (a 0 step is a gap between infusions, or
+    the end of a glucocorticoid taper); each row ends where the next step begins.
+    Schedules are cached and shared by many patients, so this is done once each.
+    """
+
+    __slots__ = ("steps", "row_steps", "row_offsets", "row_ends", "first_low_offset")
+
+    def __init__(self, steps: tuple[DoseStep, ...]) -> None:
+        self.steps = steps
+        rows = [i for i, step in enumerate(steps) if step.dose > 0]
+        self.row_steps = tuple(steps[i] for i in rows)
+        self.row_offsets = tuple(steps[i].offset_days for i in rows)
+        self.row_ends = tuple(steps[i + 1].offset_days if i + 1 < len(steps) else math.inf for i in rows)
+        # For glucocorticoids: when the dose first falls to the low dose or stops.
+        self.first_low_offset = next(
+            (s.offset_days for s in steps
+             if s.dose <= 0 or s.prednisone_eq_mg_per_day <= LOW_DOSE_MG_PER_DAY), math.inf)
