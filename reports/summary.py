@@ -19,7 +19,11 @@ from simulation.model import YEAR_DAYS
 
 
 class ResourceTally:
-    """Infusion chair-days and infusions by drug, added up batch by batch from doses and events."""
+    """IV treatment by drug, added up batch by batch from the doses table.
+
+    Every IV dose row is one visit: an infusion (an IVIG course over its days) or a
+    pulse course; its days are infusion chair-days.
+    """
 
     def __init__(self) -> None:
         self.chair_days: Counter[str] = Counter()
@@ -28,12 +32,11 @@ class ResourceTally:
     def add(self, tables: dict[str, pa.Table]) -> None:
         doses = tables["doses"].filter(pc.equal(tables["doses"]["route"], "iv"))
         days = pc.subtract(doses["end_day"], doses["start_day"])
-        grouped = pa.table({"drug": doses["drug"], "days": days}).group_by("drug").aggregate([("days", "sum")])
-        for drug, total in zip(grouped["drug"].to_pylist(), grouped["days_sum"].to_pylist()):
+        grouped = (pa.table({"drug": doses["drug"], "days": days}).group_by("drug")
+                   .aggregate([("days", "sum"), ("days", "count")]))
+        for drug, total, count in zip(grouped["drug"].to_pylist(), grouped["days_sum"].to_pylist(),
+                                      grouped["days_count"].to_pylist()):
             self.chair_days[drug] += total
-        events = tables["events"].filter(pc.equal(tables["events"]["event"], "infusion"))
-        drugs = pc.utf8_split_whitespace(events["detail"], max_splits=1)
-        for drug, count in Counter(d[0] for d in drugs.to_pylist()).items():
             self.infusions[drug] += count
 
 
@@ -87,7 +90,8 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally) -> pd.DataFrame:
         rows.append(_row(f"infusion_chair_days_{drug}", tally.chair_days[drug], "chair-days",
                          f"days in an infusion chair for {drug}"))
     for drug in sorted(tally.infusions):
-        rows.append(_row(f"infusions_{drug}", tally.infusions[drug], "infusions", f"{drug} infusions given"))
+        rows.append(_row(f"iv_visits_{drug}", tally.infusions[drug], "visits",
+                         f"{drug} IV visits: infusions, IVIG courses or pulse courses"))
     rows.append(_row("infusion_chair_days_total", sum(tally.chair_days.values()), "chair-days",
                      "all IV treatment days (pulses, IVIG, rituximab, cyclophosphamide, tocilizumab)"))
     return pd.DataFrame(rows)

@@ -158,3 +158,21 @@ def test_every_baseline_section_names_its_source():
     assert "unverified" in scenario.regimen.sources["glucocorticoid_monotherapy_p_response"]
     text = to_toml(scenario)
     assert text.count("source =") == len(sections)
+
+
+def test_summary_resource_use_adds_up_from_the_tables(tmp_path):
+    out = tmp_path / "run"
+    invoke("run", "--patients", 400, "--seed", 12, "--out", out)
+    summary = pd.read_csv(out / "summary.csv").set_index("metric")["value"]
+    doses = read_table(out, "doses").to_pandas()
+    events = read_table(out, "events").to_pandas()
+    iv = doses[doses.route == "iv"]
+    assert summary["infusion_chair_days_total"] == pytest.approx((iv.end_day - iv.start_day).sum())
+    infusions = events[events.event == "infusion"].detail.str.split().str[0].value_counts()
+    for drug, count in infusions.items():
+        assert summary[f"iv_visits_{drug}"] == count
+    pulses = doses[doses.drug == "methylprednisolone"]
+    assert summary["iv_visits_methylprednisolone"] == len(pulses)
+    patients = read_table(out, "patients").to_pandas()
+    assert summary["ivig_g_total"] == pytest.approx(patients.ivig_g.sum())
+    assert summary["mean_pred_cum_mg"] == pytest.approx(patients.pred_cum_mg.mean())
