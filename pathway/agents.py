@@ -89,7 +89,8 @@ class OptionTable:
 
     def choose(self, u: float, excluded: frozenset[str] = frozenset()) -> tuple[str, ...] | None:
         """The option at quantile `u` among those sharing no drug with `excluded`."""
-        allowed = [(o, w) for o, w in zip(self.options, self.weights) if w > 0 and excluded.isdisjoint(o)]
+        pairs = zip(self.options, self.weights)
+        allowed = [(o, w) for o, w in pairs if w > 0 and excluded.isdisjoint(o)] if excluded else list(pairs)
         if not allowed:
             return None
         total = sum(w for _, w in allowed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 
 # The patients table's `days_to_pred_le_5mg` threshold, prednisone-equivalent.
@@ -29,10 +30,11 @@ class Schedule:
     Schedules are cached and shared by many patients, so this is done once each.
     """
 
-    __slots__ = ("steps", "row_steps", "row_offsets", "row_ends", "first_low_offset")
+    __slots__ = ("steps", "offsets", "row_steps", "row_offsets", "row_ends", "first_low_offset")
 
     def __init__(self, steps: tuple[DoseStep, ...]) -> None:
         self.steps = steps
+        self.offsets = tuple(step.offset_days for step in steps)
         rows = [i for i, step in enumerate(steps) if step.dose > 0]
         self.row_steps = tuple(steps[i] for i in rows)
         self.row_offsets = tuple(steps[i].offset_days for i in rows)
@@ -41,3 +43,8 @@ class Schedule:
         self.first_low_offset = next(
             (s.offset_days for s in steps
              if s.dose <= 0 or s.prednisone_eq_mg_per_day <= LOW_DOSE_MG_PER_DAY), math.inf)
+
+    def step_at(self, offset_days: float) -> DoseStep | None:
+        """The step in force `offset_days` after the start (None before the first)."""
+        i = bisect_right(self.offsets, offset_days) - 1
+        return self.steps[i] if i >= 0 else None

@@ -145,6 +145,7 @@ def oral_schedule(rules: GlucocorticoidRules, start_mg: float, hold_days: float,
     return Schedule(tuple(steps))
 
 
+@lru_cache(maxsize=4096)
 def prophylaxis_needed(rules: GlucocorticoidRules, schedule: Schedule) -> float:
     """Days from the course start that the dose stays at or above the PJP threshold
     (seed 002: prophylaxis at prednisone >= 20 mg/day for >= 4 weeks); 0 if shorter."""

@@ -15,24 +15,25 @@ SLOT = {name: i for i, name in enumerate(ATTRIBUTE_SLOTS)}
 
 @dataclass(frozen=True)
 class TruncatedNormal:
+    """Inverse-CDF draws from a normal truncated to [min, max]."""
+
+    dist: NormalDist | None
     mean: float
-    sd: float
     low_p: float
     high_p: float
 
     @classmethod
     def of(cls, spec: Normal) -> TruncatedNormal:
         if spec.sd == 0:
-            return cls(spec.mean, 0.0, 0.0, 1.0)
+            return cls(None, spec.mean, 0.0, 1.0)
         dist = NormalDist(spec.mean, spec.sd)
-        return cls(spec.mean, spec.sd, dist.cdf(spec.min), dist.cdf(spec.max))
+        return cls(dist, spec.mean, dist.cdf(spec.min), dist.cdf(spec.max))
 
     def quantile(self, u: float) -> float:
-        if self.sd == 0:
+        if self.dist is None:
             return self.mean
         p = self.low_p + u * (self.high_p - self.low_p)
-        p = min(max(p, 1e-12), 1 - 1e-12)
-        return NormalDist(self.mean, self.sd).inv_cdf(p)
+        return self.dist.inv_cdf(min(max(p, 1e-12), 1 - 1e-12))
 
 
 @dataclass(frozen=True)

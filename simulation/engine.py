@@ -289,13 +289,8 @@ class Engine:
     def _gc_dose(self, p: Patient, day: float) -> float:
         if p.gc is None:
             return 0.0
-        offset = day - p.gc.start_day
-        dose = 0.0
-        for step in p.gc.schedule.steps:
-            if step.offset_days > offset:
-                break
-            dose = step.prednisone_eq_mg_per_day
-        return dose
+        step = p.gc.schedule.step_at(day - p.gc.start_day)
+        return 0.0 if step is None else step.prednisone_eq_mg_per_day
 
     def _raise_gc(self, p: Patient, now: float, mg_per_kg: float, hold_days: float) -> None:
         """A flare or escalation raises the dose (never lowers it) and restarts the taper."""
