@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -43,23 +44,31 @@ def main() -> None:
     parser.add_argument("--years", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs to time; CPU speed on shared machines varies, so median and best are shown")
     args = parser.parse_args()
 
     scenario = load_scenario(args.scenario, {"simulation": {"patients": args.patients,
                                                             "horizon_years": args.years}})
-    with tempfile.TemporaryDirectory() as tmp:
-        cpu0, wall0 = cpu_seconds(), time.perf_counter()
-        result = execute_run(scenario, Path(tmp) / "run", workers=args.workers, table_format=args.format,
-                             progress=False)
-        cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
-        size_mb = sum(p.stat().st_size for p in (Path(tmp) / "run").iterdir()) / 2**20
+    cpus, walls = [], []
+    for attempt in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            cpu0, wall0 = cpu_seconds(), time.perf_counter()
+            result = execute_run(scenario, Path(tmp) / "run", workers=args.workers, table_format=args.format,
+                                 progress=False)
+            cpus.append(cpu_seconds() - cpu0)
+            walls.append(time.perf_counter() - wall0)
+            size_mb = sum(p.stat().st_size for p in (Path(tmp) / "run").iterdir()) / 2**20
     info = machine()
+    rates = sorted(result.patient_years / cpu for cpu in cpus)
     print(f"scenario {args.scenario}: {args.patients:,} patients x {args.years:g} years, "
-          f"workers {args.workers}, {args.format}")
-    print(f"patient-years simulated: {result.patient_years:,.0f} (deaths end follow-up early)")
-    print(f"wall time: {wall:.1f} s; CPU time: {cpu:.1f} s")
-    print(f"patient-years per CPU-second: {result.patient_years / cpu:,.0f}")
-    print(f"patients per CPU-second: {args.patients / cpu:,.0f}")
+          f"workers {args.workers}, {args.format}, {args.repeat} runs")
+    print(f"patient-years simulated: {result.patient_years:,.0f} per run (deaths end follow-up early)")
+    print(f"wall time per run: {', '.join(f'{w:.1f}' for w in walls)} s; "
+          f"CPU time per run: {', '.join(f'{c:.1f}' for c in cpus)} s")
+    print(f"patient-years per CPU-second: median {statistics.median(rates):,.0f}, best {rates[-1]:,.0f}, "
+          f"worst {rates[0]:,.0f}")
+    print(f"patients per CPU-second: median {args.patients / statistics.median(cpus):,.0f}")
     print(f"peak memory: {peak_memory_mb():,.0f} MB; output on disk: {size_mb:,.0f} MB")
     print(f"machine: {info['cpu']}, {info['cpu_count']} CPUs, Python {info['python']}, {info['platform']}")
 

@@ -22,6 +22,19 @@ class DoseStep:
     prednisone_eq_mg_per_day: float
 
 
+# Every distinct dose step, numbered: tables are built from step numbers, not objects.
+STEP_REGISTRY: list[DoseStep] = []
+_STEP_NUMBERS: dict[DoseStep, int] = {}
+
+
+def step_number(step: DoseStep) -> int:
+    number = _STEP_NUMBERS.get(step)
+    if number is None:
+        number = _STEP_NUMBERS[step] = len(STEP_REGISTRY)
+        STEP_REGISTRY.append(step)
+    return number
+
+
 class Schedule:
     """A course's steps, with what writing its rows needs worked out once.
 
@@ -30,13 +43,14 @@ class Schedule:
     Schedules are cached and shared by many patients, so this is done once each.
     """
 
-    __slots__ = ("steps", "offsets", "row_steps", "row_offsets", "row_ends", "first_low_offset")
+    __slots__ = ("steps", "offsets", "row_steps", "row_numbers", "row_offsets", "row_ends", "first_low_offset")
 
     def __init__(self, steps: tuple[DoseStep, ...]) -> None:
         self.steps = steps
         self.offsets = tuple(step.offset_days for step in steps)
         rows = [i for i, step in enumerate(steps) if step.dose > 0]
         self.row_steps = tuple(steps[i] for i in rows)
+        self.row_numbers = tuple(step_number(step) for step in self.row_steps)
         self.row_offsets = tuple(steps[i].offset_days for i in rows)
         self.row_ends = tuple(steps[i + 1].offset_days if i + 1 < len(steps) else math.inf for i in rows)
         # For glucocorticoids: when the dose first falls to the low dose or stops.

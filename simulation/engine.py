@@ -188,7 +188,7 @@ class Engine:
             return self._start_maintenance(p, now)
         if dest == "drug_free_remission":
             self._stop_agents(p, now)
-            self._close_gc(p, now)
+            self._close_gc(p, now, stopped=True)
             u = p.stream.episode()
             p.next_day = now + exponential_days(u[0], self.model.relapse_rate_per_day_drug_free)
             p.next_trigger = "relapse"
@@ -325,7 +325,8 @@ class Engine:
         p.pjp_on = False
         self.recorder.event(p, p.pjp_stop_day, "pjp_prophylaxis_stop", "dose below threshold")
 
-    def _close_gc(self, p: Patient, now: float) -> None:
+    def _close_gc(self, p: Patient, now: float, stopped: bool = False) -> None:
+        """End the glucocorticoid course at `now`: replaced by another, `stopped`, or follow-up ends."""
         if p.gc is None:
             return
         if p.pjp_on and p.pjp_stop_day > now:
@@ -333,8 +334,8 @@ class Engine:
         course, p.gc = p.gc, None
         self.recorder.dose_rows(p, course, now)
         low_day = course.start_day + course.schedule.first_low_offset
-        if p.first_le5_day is None and low_day < now:
-            p.first_le5_day = low_day
+        if p.first_le5_day is None and (low_day < now or stopped):
+            p.first_le5_day = min(low_day, now)
 
     # -- other agents ------------------------------------------------------------------------
 

@@ -1,9 +1,12 @@
 """Collects one batch of patients' rows and turns them into the tidy tables.
 
-Rows are appended as tuples while patients are simulated; `tables()` turns them
-into Arrow tables once per batch, computing the dose-derived patient columns
-vectorised over the batch's dose rows (so they agree with the doses table by
-construction and cost nothing per event).
+While patients are simulated, rows are appended column by column as numbers:
+dose steps by their registry number (`pathway.dosing.step_number`), event names
+and states by their index. `tables()` sorts a batch with numpy and builds each
+string column with one `take` from a small array of names, several times cheaper
+than converting Python strings. The dose-derived patient columns are computed
+vectorised over the batch's dose rows, so they agree with the doses table by
+construction.
 """
 
 from __future__ import annotations
@@ -14,14 +17,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pathway.definition import STATE_NAMES
+from pathway.definition import STATE_NAMES, TRIGGERS
+from pathway.dosing import STEP_REGISTRY
 from pathway.glucocorticoids import GLUCOCORTICOIDS
 from simulation.model import YEAR_DAYS
-from simulation.tables import (
-    PRED_ABOVE_LOW_MG_PER_DAY,
-    PRED_HIGH_MG_PER_DAY,
-    SCHEMAS,
-)
+from simulation.tables import PRED_ABOVE_LOW_MG_PER_DAY, PRED_HIGH_MG_PER_DAY, SCHEMAS
+
+CLINICAL_EVENTS = ("bone_protection_start", "pjp_prophylaxis_start", "pjp_prophylaxis_stop", "infusion")
+EVENT_NAMES = (*TRIGGERS, *CLINICAL_EVENTS)
+_EVENT_CODE = {name: i for i, name in enumerate(EVENT_NAMES)}
+_STATE_CODE = {name: i for i, name in enumerate(STATE_NAMES)}
+_NO_STATE = -1  # a non-transition event: its state is filled in from the transitions
 
 _PATIENT_FIELDS = (
     "replication", "patient_id", "subtype", "severity",
@@ -33,16 +39,31 @@ _PATIENT_FIELDS = (
 )
 _DAYS_IN = tuple(f"days_in_{state}" for state in STATE_NAMES)
 _STEP_FIELDS = ("drug", "route", "dose", "dose_unit", "prednisone_eq_mg_per_day")
-_DOSE_DERIVED = ("pred_cum_mg", "pred_cum_mg_first_year", "days_pred_ge_20mg", "days_pred_gt_7_5mg", "ivig_g")
+
+
+class _StepColumns:
+    """The registry's steps as Arrow arrays, rebuilt only when new steps were registered."""
+
+    def __init__(self) -> None:
+        self.size = -1
+        self.arrays: dict[str, pa.Array] = {}
+
+    def get(self) -> dict[str, pa.Array]:
+        if self.size != len(STEP_REGISTRY):
+            steps = list(STEP_REGISTRY)
+            self.arrays = {name: pa.array([getattr(s, name) for s in steps], SCHEMAS["doses"].field(name).type,
+                                          from_pandas=True) for name in _STEP_FIELDS}
+            self.size = len(steps)
+        return self.arrays
+
+
+_STEP_COLUMNS = _StepColumns()
+_STATE_ARRAY = pa.array(STATE_NAMES, pa.string())
+_EVENT_ARRAY = pa.array(EVENT_NAMES, pa.string())
 
 
 class BatchRecorder:
-    """Rows of one batch: one replication, patients with consecutive ids from `first_patient_id`.
-
-    Events and doses are kept column by column (a dose keeps a reference to its
-    `DoseStep`, whose drug, route, dose and unit are read once per batch), which
-    is several times cheaper than building a tuple per row and transposing.
-    """
+    """Rows of one batch: one replication, patients with consecutive ids from `first_patient_id`."""
 
     def __init__(self, replication: int, first_patient_id: int) -> None:
         self.replication = replication
@@ -51,33 +72,36 @@ class BatchRecorder:
         self.days_in: list[list[float]] = []
         self.event_patient: list[int] = []
         self.event_day: list[float] = []
-        self.event_name: list[str] = []
-        self.event_from: list[str | None] = []
-        self.event_to: list[str | None] = []
+        self.event_code: list[int] = []
+        self.event_from: list[int] = []
+        self.event_to: list[int] = []
         self.event_detail: list[str] = []
         self.dose_patient: list[int] = []
-        self.dose_step: list = []
+        self.dose_step: list[int] = []
         self.dose_start: list[float] = []
         self.dose_end: list[float] = []
-        self.dose_state: list[str] = []
+        self.dose_state: list[int] = []
 
     def transition(self, p, day: float, trigger: str, from_state: str, to_state: str) -> int:
         """Record a transition; returns its row so the detail can be filled in once known."""
-        self.event(p, day, trigger, "")
-        self.event_from[-1] = from_state
-        self.event_to[-1] = to_state
+        self.event_patient.append(p.patient_id)
+        self.event_day.append(day)
+        self.event_code.append(_EVENT_CODE[trigger])
+        self.event_from.append(_STATE_CODE[from_state])
+        self.event_to.append(_STATE_CODE[to_state])
+        self.event_detail.append("")
         return len(self.event_day) - 1
 
     def set_detail(self, row: int, detail: str) -> None:
         self.event_detail[row] = detail
 
     def event(self, p, day: float, event: str, detail: str) -> None:
-        """A clinical event; a non-transition's state is filled in from the transitions."""
+        """A clinical event (one of `CLINICAL_EVENTS`), in whatever state the patient is then."""
         self.event_patient.append(p.patient_id)
         self.event_day.append(day)
-        self.event_name.append(event)
-        self.event_from.append(None)
-        self.event_to.append(None)
+        self.event_code.append(_EVENT_CODE[event])
+        self.event_from.append(_NO_STATE)
+        self.event_to.append(_NO_STATE)
         self.event_detail.append(detail)
 
     def dose_rows(self, p, course, stop_day: float) -> int:
@@ -85,14 +109,14 @@ class BatchRecorder:
         schedule, start = course.schedule, course.start_day
         rows = bisect_left(schedule.row_offsets, stop_day - start)
         if rows:
-            self.dose_step.extend(schedule.row_steps[:rows])
+            self.dose_step.extend(schedule.row_numbers[:rows])
             self.dose_start.extend([start + offset for offset in schedule.row_offsets[:rows]])
             ends = [start + end for end in schedule.row_ends[:rows]]
             if ends[-1] > stop_day:  # only the last row can run past the stop
                 ends[-1] = stop_day
             self.dose_end.extend(ends)
             self.dose_patient.extend([p.patient_id] * rows)
-            self.dose_state.extend([course.started_in] * rows)
+            self.dose_state.extend([_STATE_CODE[course.started_in]] * rows)
         return rows
 
     def patient(self, p, end_day: float, audit: tuple[bool, bool, bool]) -> None:
@@ -108,40 +132,52 @@ class BatchRecorder:
     # -- tables ---------------------------------------------------------------------------------
 
     def tables(self) -> dict[str, pa.Table]:
-        events = _fill_states(self._table("events", {
-            "patient_id": self.event_patient,
-            "day": self.event_day,
-            "event": self.event_name,
-            "from_state": self.event_from,
-            "to_state": self.event_to,
-            "is_transition": [name is not None for name in self.event_from],
-            "detail": self.event_detail,
-        }, "day"))
-        # Dose steps are shared objects (cached schedules): read each distinct one once.
-        steps = self.dose_step
-        codes: dict[int, int] = {}
-        step_index = pa.array(np.fromiter((codes.setdefault(id(s), len(codes)) for s in steps),
-                                          dtype=np.int32, count=len(steps)))
-        distinct = list({id(s): s for s in steps}.values())
-        doses = self._table("doses", {
-            "patient_id": self.dose_patient,
-            **{name: _array([getattr(s, name) for s in distinct], SCHEMAS["doses"].field(name).type)
-               .take(step_index) for name in _STEP_FIELDS},
-            "start_day": self.dose_start,
-            "end_day": self.dose_end,
-            "state": self.dose_state,
-        }, "start_day")
-        return {"patients": self._patients_table(doses), "events": events, "doses": doses}
+        doses = self._doses_table()
+        return {"patients": self._patients_table(doses), "events": self._events_table(), "doses": doses}
 
-    def _table(self, name: str, columns: dict[str, list], day_column: str) -> pa.Table:
-        schema = SCHEMAS[name]
-        n = len(columns["patient_id"])
-        columns["replication"] = np.full(n, self.replication, dtype=np.int32)
-        arrays = [_array(columns[f.name], f.type) for f in schema]
-        table = pa.Table.from_arrays(arrays, schema=schema)
+    def _replication(self, n: int) -> np.ndarray:
+        return np.full(n, self.replication, dtype=np.int32)
+
+    def _events_table(self) -> pa.Table:
+        patient = np.array(self.event_patient, dtype=np.int64)
+        day = np.array(self.event_day, dtype=float)
         # Patients' processes interleave in time: order by patient, then day (stable).
-        order = np.lexsort((table[day_column].to_numpy(), table["patient_id"].to_numpy()))
-        return table.take(order)
+        order = np.lexsort((day, patient))
+        from_code = np.array(self.event_from, dtype=np.int64)[order]
+        to_code = np.array(self.event_to, dtype=np.int64)[order]
+        is_transition = from_code != _NO_STATE
+        # A non-transition event happens in the state the latest transition before it entered; each
+        # patient's events start with the triage transition at day 0, so this never crosses patients.
+        latest = np.maximum.accumulate(np.where(is_transition, np.arange(len(order)), 0)) if len(order) else order
+        to_code = to_code[latest]
+        from_code = np.where(is_transition, from_code, to_code)
+        columns = {
+            "replication": self._replication(len(order)),
+            "patient_id": patient[order],
+            "day": day[order],
+            "event": _EVENT_ARRAY.take(np.array(self.event_code, dtype=np.int64)[order]),
+            "from_state": _STATE_ARRAY.take(from_code),
+            "to_state": _STATE_ARRAY.take(to_code),
+            "is_transition": is_transition,
+            "detail": _strings(self.event_detail).take(order),
+        }
+        return _table("events", columns)
+
+    def _doses_table(self) -> pa.Table:
+        patient = np.array(self.dose_patient, dtype=np.int64)
+        start = np.array(self.dose_start, dtype=float)
+        order = np.lexsort((start, patient))
+        steps = np.array(self.dose_step, dtype=np.int64)[order]
+        step_columns = _STEP_COLUMNS.get()
+        columns = {
+            "replication": self._replication(len(order)),
+            "patient_id": patient[order],
+            **{name: step_columns[name].take(steps) for name in _STEP_FIELDS},
+            "start_day": start[order],
+            "end_day": np.array(self.dose_end, dtype=float)[order],
+            "state": _STATE_ARRAY.take(np.array(self.dose_state, dtype=np.int64)[order]),
+        }
+        return _table("doses", columns)
 
     def _patients_table(self, doses: pa.Table) -> pa.Table:
         n = len(self.patients)
@@ -153,36 +189,27 @@ class BatchRecorder:
         for j, name in enumerate(_DAYS_IN):
             columns[name] = days_in[:, j]
         columns.update(dose_metrics(doses, self.first_patient_id, n))
-        schema = SCHEMAS["patients"]
-        return pa.Table.from_arrays([_array(columns[f.name], f.type) for f in schema], schema=schema)
+        return _table("patients", {name: _column(values, SCHEMAS["patients"].field(name).type)
+                                   for name, values in columns.items()})
 
 
-def _array(values, dtype: pa.DataType) -> pa.Array:
-    """A column as Arrow; strings go through codes, 10x faster than converting each one."""
-    if isinstance(values, pa.Array):
-        return values
-    if dtype != pa.string():
-        return pa.array(values, dtype, from_pandas=True)
+def _table(name: str, columns: dict) -> pa.Table:
+    schema = SCHEMAS[name]
+    return pa.Table.from_arrays([pa.array(columns[f.name], f.type) if not isinstance(columns[f.name], pa.Array)
+                                 else columns[f.name] for f in schema], schema=schema)
+
+
+def _column(values, dtype: pa.DataType):
+    if dtype == pa.string():
+        return _strings(values)
+    return pa.array(values, dtype, from_pandas=True)
+
+
+def _strings(values) -> pa.Array:
+    """Python strings as Arrow through codes: ten times faster than converting each one."""
     codes: dict = {}
-    indices = np.fromiter((codes.setdefault(v, len(codes)) for v in values), dtype=np.int32, count=len(values))
-    return pa.array(list(codes), dtype).take(pa.array(indices))
-
-
-def _fill_states(events: pa.Table) -> pa.Table:
-    """A non-transition event happens in the state the latest transition before it entered.
-
-    Each patient's events start with the triage transition at day 0, so the fill
-    never crosses from one patient to the next.
-    """
-    if events.num_rows == 0:
-        return events
-    is_transition = events["is_transition"].to_numpy(zero_copy_only=False)
-    positions = np.arange(events.num_rows)
-    latest = np.maximum.accumulate(np.where(is_transition, positions, 0))
-    to_state = events["to_state"].take(pa.array(latest))
-    from_state = pc.if_else(events["is_transition"], events["from_state"], to_state)
-    events = events.set_column(events.schema.get_field_index("from_state"), "from_state", from_state)
-    return events.set_column(events.schema.get_field_index("to_state"), "to_state", to_state)
+    indices = np.fromiter((codes.setdefault(v, len(codes)) for v in values), dtype=np.int64, count=len(values))
+    return pa.array(list(codes), pa.string()).take(indices)
 
 
 def dose_metrics(doses: pa.Table, first_patient_id: int, n: int) -> dict[str, np.ndarray]:

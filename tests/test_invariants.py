@@ -2,7 +2,7 @@
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pathway.definition import STATE_NAMES
@@ -30,6 +30,9 @@ scenario_changes = st.fixed_dictionaries({}, optional={
     chunk_size=st.integers(1, 70),
     changes=scenario_changes,
 )
+# Found by hypothesis: withdrawal while the taper is above 5 mg/day stops glucocorticoid at once.
+@example(scenario="baseline", patients=1, seed=2, years=1.0, chunk_size=1,
+         changes={"maintenance": {"withdrawal_after_days": 30.0}})
 def test_table_invariants(scenario, patients, seed, years, chunk_size, changes):
     run = simulate(scenario, patients, seed, years, changes, chunk_size=chunk_size)
     p, e, d = run["patients"], run["events"], run["doses"]
