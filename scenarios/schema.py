@@ -232,7 +232,7 @@ class Regimen(Sourced):
     sparing_agent_max_delay_days: NonNegative
     glucocorticoid_monotherapy_p_response: Probability
     glucocorticoid_efficacy_share: Probability
-    ivig_nonresponse_ratio: Probability
+    ivig_nonresponse_ratio: BySubtype[Probability]
 
 
 class Maintenance(Sourced):

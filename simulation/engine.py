@@ -241,7 +241,7 @@ class Engine:
 
         p_response = line.p_response[p.subtype] if option else m.monotherapy_p_response
         if ivig or "ivig" in option:
-            p_response = 1 - (1 - p_response) * m.ivig_nonresponse_ratio
+            p_response = 1 - (1 - p_response) * m.ivig_nonresponse_ratio[p.subtype]
         drugs = (*option, "ivig") if ivig else option
         full_effect = min((m.agents[d].full_effect_days for d in drugs), default=0.0)
         window = line.failure_assessment_days

@@ -47,7 +47,7 @@ class RunModel:
     sparing_agent_start_day: float
     monotherapy_p_response: float
     gc_efficacy_share: float
-    ivig_nonresponse_ratio: float
+    ivig_nonresponse_ratio: dict[str, float]
     flare_rate_per_day: dict[str, float]
     no_sparing_flare_multiplier: float
     withdrawal_after_days: float
@@ -87,7 +87,7 @@ class RunModel:
             sparing_agent_start_day=scenario.regimen.steroid_sparing_agent_start_day,
             monotherapy_p_response=scenario.regimen.glucocorticoid_monotherapy_p_response,
             gc_efficacy_share=scenario.regimen.glucocorticoid_efficacy_share,
-            ivig_nonresponse_ratio=scenario.regimen.ivig_nonresponse_ratio,
+            ivig_nonresponse_ratio={s: scenario.regimen.ivig_nonresponse_ratio.of(s) for s in SUBTYPES},
             flare_rate_per_day={s: maintenance.flare_rate_per_year.of(s) / YEAR_DAYS for s in SUBTYPES},
             no_sparing_flare_multiplier=maintenance.no_sparing_agent_flare_multiplier,
             withdrawal_after_days=maintenance.withdrawal_after_days,
