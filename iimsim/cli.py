@@ -51,11 +51,14 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Patients simulated per batch (bounds memory; does not change results).")
-def run(scenario, patients, seed, years, out_dir, workers, table_format, force, chunk_size) -> None:
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Write report.html and figures/ as well.")
+def run(scenario, patients, seed, years, out_dir, workers, table_format, force, chunk_size, report) -> None:
     """Simulate SCENARIO (a built-in name or a .toml file) and write its tables.
 
-    Writes patients, events and doses tables, summary.csv and manifest.json into
-    the output folder, atomically: an interrupted run leaves nothing behind.
+    Writes patients, events and doses tables, summary.csv, manifest.json, and
+    report.html with figures/ into the output folder, atomically: an interrupted
+    run leaves nothing behind.
     """
     from iimsim.run import execute_run
     from reports.export import OutputExistsError
@@ -67,7 +70,8 @@ def run(scenario, patients, seed, years, out_dir, workers, table_format, force, 
     for departure in guideline_departures(resolved):
         click.echo(f"note: teaching counterfactual, breaks seed 001's guideline on purpose: {departure}", err=True)
     try:
-        result = execute_run(resolved, out_dir, workers, table_format, force, chunk_size, sys.argv)
+        result = execute_run(resolved, out_dir, workers, table_format, force, chunk_size, sys.argv,
+                             report=report)
     except OutputExistsError as err:
         raise UserError(str(err)) from None
     key = result.summary.set_index("metric")["value"]
@@ -79,6 +83,18 @@ def run(scenario, patients, seed, years, out_dir, workers, table_format, force, 
         f"mean cumulative prednisone-equivalent {key['mean_pred_cum_mg']:.0f} mg, "
         f"IVIG {key['ivig_g_total']:.0f} g, infusion chair-days {key['infusion_chair_days_total']:.0f}"
     )
+
+
+@main.command("report")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def report_command(run_dir: Path) -> None:
+    """Rebuild report.html and figures/ in RUN_DIR from its saved tables."""
+    from reports.report import build_report
+
+    missing = [name for name in ("manifest.json", "summary.csv") if not (run_dir / name).exists()]
+    if missing:
+        raise UserError(f"{run_dir}: not a run folder (no {', '.join(missing)})")
+    click.echo(f"wrote {build_report(run_dir)}")
 
 
 @main.group()

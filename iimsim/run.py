@@ -31,10 +31,11 @@ class RunResult:
 
 def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_format: str = "parquet",
                 force: bool = False, chunk_size: int = DEFAULT_CHUNK_SIZE, command: list[str] | None = None,
-                progress: bool | None = None) -> RunResult:
+                progress: bool | None = None, report: bool = False) -> RunResult:
     """Simulate `scenario` into `out_dir`. Raises `OutputExistsError` before any work if it exists.
 
-    `progress=None` shows a progress bar only on a terminal.
+    `progress=None` shows a progress bar only on a terminal; `report` also writes the HTML
+    report and figures (from the saved tables, inside the same atomic commit).
     """
     sim = scenario.simulation
     total = sim.patients * sim.replications
@@ -60,4 +61,9 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
              "chunk_size": chunk_size, "format": table_format, "rows": dict(output.rows),
              "patient_years": patient_years},
         ))
+        if report:
+            from reports.report import build_report
+
+            output.close_tables()
+            build_report(output.staging)
     return RunResult(Path(out_dir), summary, wall, cpu, patient_years)

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from simulation.tables import SCHEMAS
@@ -63,12 +65,17 @@ class RunOutput:
         """Where to write another file of the run (inside the staging folder until committed)."""
         return self.staging / filename
 
+    def close_tables(self) -> None:
+        """Finish the table files (so the run's report can read them before the folder is committed)."""
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
     def write_json(self, filename: str, data: Any) -> None:
         self.path(filename).write_text(json.dumps(data, indent=2, default=str) + "\n", "utf-8")
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        for writer in self._writers.values():
-            writer.close()
+        self.close_tables()
         if exc_type is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             return
@@ -81,13 +88,17 @@ class RunOutput:
             self.staging.rename(self.target)
 
 
-def read_table(run_dir: Path | str, name: str) -> pa.Table:
-    """A saved table of a run, whichever format it was written in."""
+def read_table(run_dir: Path | str, name: str, filter: pc.Expression | None = None,
+               columns: list[str] | None = None) -> pa.Table:
+    """A saved table of a run, whichever format it was written in; optionally only some rows and columns."""
     run_dir = Path(run_dir)
     for table_format in FORMATS:
         path = run_dir / f"{name}.{table_format}"
         if path.exists():
             if table_format == "parquet":
-                return pq.read_table(path)
-            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=SCHEMAS[name]))
+                source = ds.dataset(path, format="parquet")
+            else:
+                options = pacsv.ConvertOptions(column_types=SCHEMAS[name])
+                source = ds.dataset(path, format=ds.CsvFileFormat(convert_options=options))
+            return source.to_table(columns=columns, filter=filter)
     raise FileNotFoundError(f"{run_dir} has no {name} table ({' or '.join(FORMATS)})")

@@ -14,16 +14,21 @@ from scenarios import load_scenario, to_toml
 from scenarios.loader import validate
 
 
-def invoke(*args, cwd: Path | None = None):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+def invoke(*args, report: bool = False):
+    """Run the command line; `iimsim run` skips the HTML report unless a test needs it (speed)."""
+    args = [str(a) for a in args]
+    if args and args[0] == "run" and not report:
+        args.append("--no-report")
+    return CliRunner().invoke(main, args, catch_exceptions=False)
 
 
 def test_run_writes_tables_summary_and_manifest(tmp_path):
     out = tmp_path / "run"
-    result = invoke("run", "baseline", "--patients", 150, "--seed", 3, "--years", 2, "--out", out)
+    result = invoke("run", "baseline", "--patients", 150, "--seed", 3, "--years", 2, "--out", out, report=True)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "doses.parquet", "events.parquet", "manifest.json", "patients.parquet", "summary.csv"]
+        "doses.parquet", "events.parquet", "figures", "manifest.json", "patients.parquet", "report.html",
+        "summary.csv"]
     patients = read_table(out, "patients").to_pandas()
     assert len(patients) == 150
     summary = pd.read_csv(out / "summary.csv").set_index("metric")

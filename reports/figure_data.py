@@ -1,0 +1,236 @@
+"""The numbers behind every figure, computed from the tidy tables alone.
+
+Each function takes saved tables (pandas frames) and returns a small frame that a
+figure draws as it is, so tests can check a figure's numbers against the tables
+(a dose curve's area against the mean cumulative dose, occupancy shares summing
+to 1). Time courses use every patient diagnosed as the denominator: the dead
+count as in state `dead` and at 0 mg/day.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+
+from pathway.audit import AUDIT_COLUMNS
+from pathway.definition import LINE_OF_STATE, STATE_NAMES, TREATMENT_LINE_STATES
+from pathway.glucocorticoids import GLUCOCORTICOIDS
+
+YEAR_DAYS = 365.25
+GRID_STEP_DAYS = 7.0
+# Figures of time courses use at most this many patients (the first ones of each run).
+MAX_TIME_COURSE_PATIENTS = 20_000
+
+
+def horizon_days(patients: pd.DataFrame) -> float:
+    return float(patients["followup_days"].max()) if len(patients) else 0.0
+
+
+def time_grid(patients: pd.DataFrame, step_days: float = GRID_STEP_DAYS) -> np.ndarray:
+    return np.arange(0.0, horizon_days(patients) + 1e-9, step_days)
+
+
+def _patient_index(patients: pd.DataFrame) -> pd.Series:
+    """Row position of each (replication, patient_id)."""
+    keys = pd.MultiIndex.from_frame(patients[["replication", "patient_id"]])
+    return pd.Series(np.arange(len(patients)), index=keys)
+
+
+def _rows_index(rows: pd.DataFrame, patients: pd.DataFrame) -> np.ndarray:
+    keys = pd.MultiIndex.from_frame(rows[["replication", "patient_id"]])
+    return _patient_index(patients).reindex(keys).to_numpy()
+
+
+def glucocorticoid_rows(doses: pd.DataFrame) -> pd.DataFrame:
+    return doses[doses["drug"].isin(GLUCOCORTICOIDS)]
+
+
+# -- steroid exposure ---------------------------------------------------------------------------
+
+
+def mean_dose_step_curve(doses: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
+    """The cohort's mean prednisone-equivalent mg/day as an exact step function.
+
+    Columns day (where a step begins) and mean_mg_per_day (held until the next day).
+    Its area equals the mean of `pred_cum_mg` over the same patients.
+    """
+    gc = glucocorticoid_rows(doses)
+    n = max(len(patients), 1)
+    change = pd.concat([
+        pd.DataFrame({"day": gc["start_day"].to_numpy(), "delta": gc["prednisone_eq_mg_per_day"].to_numpy()}),
+        pd.DataFrame({"day": gc["end_day"].to_numpy(), "delta": -gc["prednisone_eq_mg_per_day"].to_numpy()}),
+    ]).groupby("day", sort=True)["delta"].sum()
+    curve = pd.DataFrame({"day": change.index.to_numpy(), "mean_mg_per_day": change.cumsum().to_numpy() / n})
+    curve["mean_mg_per_day"] = curve["mean_mg_per_day"].clip(lower=0).round(9)
+    return curve
+
+
+def step_curve_area(curve: pd.DataFrame) -> float:
+    days = curve["day"].to_numpy()
+    return float(np.sum(curve["mean_mg_per_day"].to_numpy()[:-1] * np.diff(days)))
+
+
+def dose_matrix(doses: pd.DataFrame, patients: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
+    """Each patient's prednisone-equivalent mg/day at each grid day (0 when off or dead)."""
+    gc = glucocorticoid_rows(doses)
+    matrix = np.zeros((len(patients), len(grid)))
+    if gc.empty or not len(grid):
+        return matrix
+    rows = _rows_index(gc, patients)
+    first = np.searchsorted(grid, gc["start_day"].to_numpy(), side="left")
+    last = np.searchsorted(grid, gc["end_day"].to_numpy(), side="left")  # grid days in [start, end)
+    counts = last - first
+    keep = counts > 0
+    row_of = np.repeat(rows[keep], counts[keep])
+    col_of = np.concatenate([np.arange(a, b) for a, b in zip(first[keep], last[keep])]) if keep.any() else []
+    matrix[row_of, col_of] = np.repeat(gc["prednisone_eq_mg_per_day"].to_numpy()[keep], counts[keep])
+    return matrix
+
+
+def dose_over_time(doses: pd.DataFrame, patients: pd.DataFrame, grid: np.ndarray) -> pd.DataFrame:
+    """Weekly: mean, 10th and 90th percentile mg/day, shares at >= 20 and > 7.5 mg/day."""
+    matrix = dose_matrix(doses, patients, grid)
+    return pd.DataFrame({
+        "day": grid,
+        "mean_mg_per_day": matrix.mean(axis=0),
+        "p10_mg_per_day": np.percentile(matrix, 10, axis=0),
+        "p90_mg_per_day": np.percentile(matrix, 90, axis=0),
+        "share_ge_20mg": (matrix >= 20.0).mean(axis=0),
+        "share_gt_7_5mg": (matrix > 7.5).mean(axis=0),
+    })
+
+
+# -- states and lines ---------------------------------------------------------------------------
+
+
+def occupancy(events: pd.DataFrame, patients: pd.DataFrame, grid: np.ndarray) -> pd.DataFrame:
+    """Share of patients in each state at each grid day (rows sum to 1)."""
+    t = events[events["is_transition"]]
+    rows = _rows_index(t, patients)
+    state_code = pd.Categorical(t["to_state"], categories=STATE_NAMES).codes
+    order = np.lexsort((t["day"].to_numpy(), rows))
+    rows, days, codes = rows[order], t["day"].to_numpy()[order], state_code[order]
+    counts = np.zeros((len(grid), len(STATE_NAMES)))
+    starts = np.searchsorted(rows, np.arange(len(patients)), side="left")
+    ends = np.searchsorted(rows, np.arange(len(patients)), side="right")
+    for a, b in zip(starts, ends):
+        # state at each grid day: the latest transition at or before it (all start with triage at 0)
+        at = np.searchsorted(days[a:b], grid, side="right") - 1
+        counts[np.arange(len(grid)), codes[a:b][np.maximum(at, 0)]] += 1
+    shares = counts / max(len(patients), 1)
+    return pd.DataFrame(shares, columns=list(STATE_NAMES)).assign(day=grid)[["day", *STATE_NAMES]]
+
+
+def time_in_lines(patients: pd.DataFrame) -> pd.DataFrame:
+    """Mean days per patient in each line of therapy with a 95% CI (normal approximation)."""
+    out = []
+    for state in TREATMENT_LINE_STATES:
+        days = patients[f"days_in_{state}"]
+        n = len(days)
+        half = 1.96 * days.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
+        out.append({"state": state, "line": LINE_OF_STATE[state], "mean_days": days.mean(),
+                    "ci_low_days": days.mean() - half, "ci_high_days": days.mean() + half,
+                    "share_entering": (days > 0).mean()})
+    return pd.DataFrame(out)
+
+
+def flows(events: pd.DataFrame) -> pd.DataFrame:
+    """How many transitions went from each state to each other (a from x to table of counts)."""
+    t = events[events["is_transition"]]
+    table = pd.crosstab(pd.Categorical(t["from_state"], categories=STATE_NAMES),
+                        pd.Categorical(t["to_state"], categories=STATE_NAMES), dropna=False)
+    table.index.name, table.columns.name = "from_state", "to_state"
+    return table
+
+
+# -- time to event ------------------------------------------------------------------------------
+
+TIME_TO_EVENT = {
+    "remission": "first entry into maintenance",
+    "first_escalation": "first escalation (second line or beyond, or supportive care)",
+    "first_flare": "first flare on maintenance or relapse after withdrawal",
+    "drug_free_remission": "first entry into drug-free remission",
+    "glucocorticoid_le_5mg": "glucocorticoid first at or below 5 mg/day",
+}
+
+
+def event_times(events: pd.DataFrame, patients: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per patient: duration_days and observed, censored at death or the end of follow-up."""
+    t = events[events["is_transition"]]
+    escalation_states = [s for s in STATE_NAMES if (LINE_OF_STATE[s] or 0) >= 2] + ["supportive_care"]
+    firsts = {
+        "remission": t[t["to_state"] == "maintenance"],
+        "first_escalation": t[t["to_state"].isin(escalation_states)],
+        "first_flare": t[t["event"].isin(["flare", "relapse"])],
+        "drug_free_remission": t[t["to_state"] == "drug_free_remission"],
+    }
+    index = _patient_index(patients)
+    out = {}
+    for name, rows in firsts.items():
+        first = rows.groupby(["replication", "patient_id"])["day"].min()
+        day = first.reindex(index.index).to_numpy()
+        out[name] = _censored(day, patients)
+    out["glucocorticoid_le_5mg"] = _censored(patients["days_to_pred_le_5mg"].to_numpy(), patients)
+    return out
+
+
+def _censored(event_day: np.ndarray, patients: pd.DataFrame) -> pd.DataFrame:
+    observed = ~np.isnan(event_day)
+    return pd.DataFrame({"duration_days": np.where(observed, event_day, patients["followup_days"].to_numpy()),
+                         "observed": observed})
+
+
+def kaplan_meier(times: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative share reaching the event (1 - Kaplan-Meier) with its 95% CI, by day."""
+    fitter = KaplanMeierFitter().fit(times["duration_days"], times["observed"])
+    ci = fitter.confidence_interval_survival_function_
+    return pd.DataFrame({
+        "day": fitter.survival_function_.index.to_numpy(),
+        "share_reached": 1 - fitter.survival_function_.iloc[:, 0].to_numpy(),
+        "ci_low": 1 - ci.iloc[:, 1].to_numpy(),
+        "ci_high": 1 - ci.iloc[:, 0].to_numpy(),
+    })
+
+
+# -- resources and audit ------------------------------------------------------------------------
+
+
+def resources_by_year(doses: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
+    """IV treatment per year since diagnosis: IVIG grams and days, infusions, pulses, chair-days.
+
+    Amounts are split exactly at year boundaries; infusions and pulse courses count in the
+    year they start.
+    """
+    years = max(1, math.ceil(horizon_days(patients) / YEAR_DAYS - 1e-9))
+    start, end = doses["start_day"].to_numpy(), doses["end_day"].to_numpy()
+    year_start = np.arange(years)[:, None] * YEAR_DAYS
+    overlap = np.clip(np.minimum(end, year_start + YEAR_DAYS) - np.maximum(start, year_start), 0, None)
+    iv = (doses["route"] == "iv").to_numpy()
+    ivig = (doses["drug"] == "ivig").to_numpy()
+    start_year = np.minimum((start // YEAR_DAYS).astype(int), years - 1)
+
+    def started(mask):
+        return np.bincount(start_year[mask], minlength=years)
+
+    return pd.DataFrame({
+        "year": np.arange(1, years + 1),
+        "ivig_g": (overlap * np.where(ivig, doses["dose"].to_numpy(), 0.0)).sum(axis=1),
+        "ivig_infusion_days": (overlap * ivig).sum(axis=1),
+        "rituximab_infusions": started((doses["drug"] == "rituximab").to_numpy()),
+        "cyclophosphamide_infusions": started((doses["drug"] == "cyclophosphamide").to_numpy()),
+        "iv_pulse_courses": started((doses["drug"] == "methylprednisolone").to_numpy()),
+        "infusion_chair_days": (overlap * iv).sum(axis=1),
+    })
+
+
+def audit_table(patients: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    n = len(patients)
+    return pd.DataFrame([{
+        "scenario": scenario,
+        "pitfall": flag.removeprefix("audit_").replace("_", " "),
+        "patients_flagged": int(patients[flag].sum()),
+        "share_flagged": patients[flag].mean() if n else math.nan,
+    } for flag in AUDIT_COLUMNS])

@@ -1,0 +1,140 @@
+"""Cohort figures, drawn from `reports.figure_data` frames only."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no screen needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from pathway.definition import STATE_NAMES  # noqa: E402
+from reports.figure_data import TIME_TO_EVENT  # noqa: E402
+
+STATE_COLOURS = {
+    "diagnosis": "#bbbbbb", "iv_pulse": "#6baed6", "first_line": "#9ecae1", "second_line": "#fdae6b",
+    "third_line": "#fd8d3c", "refractory_combination": "#e6550d", "refractory_alternative": "#a63603",
+    "maintenance": "#74c476", "drug_free_remission": "#31a354", "supportive_care": "#9e9ac8", "dead": "#525252",
+}
+YEAR_DAYS = 365.25
+
+
+def _years(days):
+    return np.asarray(days) / YEAR_DAYS
+
+
+def cumulative_dose(patients: pd.DataFrame) -> Figure:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for ax, column, title in ((axes[0], "pred_cum_mg", "whole follow-up"),
+                              (axes[1], "pred_cum_mg_first_year", "first year")):
+        grams = patients[column] / 1000
+        ax.hist(grams, bins=40, color="#6baed6", edgecolor="white")
+        ax.axvline(grams.mean(), color="#08519c", linestyle="--", label=f"mean {grams.mean():.1f} g")
+        ax.set(title=f"Cumulative prednisone-equivalent, {title}", xlabel="g (prednisone-equivalent)")
+        ax.legend()
+    axes[0].set_ylabel("patients")
+    fig.tight_layout()
+    return fig
+
+
+def dose_over_time(data: pd.DataFrame) -> Figure:
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    years = _years(data["day"])
+    top.fill_between(years, data["p10_mg_per_day"], data["p90_mg_per_day"], color="#c6dbef",
+                     label="10th-90th percentile", step="post")
+    top.step(years, data["mean_mg_per_day"], where="post", color="#08519c", label="mean")
+    # Scale to the oral doses: a week-0 IV pulse (1,250 mg/day prednisone-equivalent) would flatten them.
+    oral = data.loc[data["day"] >= 7, "p90_mg_per_day"]
+    top_mg = max(20.0, float(oral.max()) * 1.15) if len(oral) else 100.0
+    top.set(ylabel="prednisone-equivalent mg/day", ylim=(0, top_mg),
+            title="Glucocorticoid dose over time (every patient diagnosed; deaths count as 0)")
+    if data["p90_mg_per_day"].max() > top_mg:
+        top.annotate(f"week 0: IV pulses, up to {data['p90_mg_per_day'].max():,.0f} mg/day (off scale)",
+                     xy=(0, top_mg), xytext=(0.03 * years.max(), 0.92 * top_mg), fontsize=8,
+                     arrowprops={"arrowstyle": "->"})
+    top.legend(loc="upper right")
+    bottom.step(years, 100 * data["share_ge_20mg"], where="post", label=">= 20 mg/day", color="#e6550d")
+    bottom.step(years, 100 * data["share_gt_7_5mg"], where="post", label="> 7.5 mg/day", color="#fdae6b")
+    bottom.set(ylabel="% of patients", xlabel="years since diagnosis", ylim=(0, 100),
+               title="Patients on higher glucocorticoid doses")
+    bottom.legend(loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def time_in_lines(lines: pd.DataFrame, patients: pd.DataFrame) -> Figure:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    x = np.arange(len(lines))
+    errors = np.vstack([lines["mean_days"] - lines["ci_low_days"], lines["ci_high_days"] - lines["mean_days"]])
+    left.bar(x, lines["mean_days"], yerr=errors, capsize=4, color=[STATE_COLOURS[s] for s in lines["state"]])
+    left.set_xticks(x, [s.replace("_", "\n") for s in lines["state"]], fontsize=8)
+    left.set(ylabel="days per patient", title="Mean time at each line of therapy (95% CI)")
+    per_patient = [patients.loc[patients[f"days_in_{s}"] > 0, f"days_in_{s}"] for s in lines["state"]]
+    right.boxplot(per_patient, showfliers=False)
+    right.set_xticks(x + 1, [s.replace("_", "\n") for s in lines["state"]], fontsize=8)
+    right.set(ylabel="days", title="Time at each line, patients who entered it")
+    fig.tight_layout()
+    return fig
+
+
+def occupancy(data: pd.DataFrame) -> Figure:
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    states = [s for s in STATE_NAMES if data[s].max() > 0]
+    ax.stackplot(_years(data["day"]), *(100 * data[s] for s in states), labels=states,
+                 colors=[STATE_COLOURS[s] for s in states], step="post")
+    ax.set(xlabel="years since diagnosis", ylabel="% of patients", ylim=(0, 100), xlim=(0, _years(data["day"]).max()),
+           title="Where patients are in the pathway over time")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def time_to_event(curves: dict[str, pd.DataFrame]) -> Figure:
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    for name, curve in curves.items():
+        years = _years(curve["day"])
+        line, = ax.step(years, 100 * curve["share_reached"], where="post", label=TIME_TO_EVENT[name])
+        ax.fill_between(years, 100 * curve["ci_low"], 100 * curve["ci_high"], step="post", alpha=0.15,
+                        color=line.get_color())
+    ax.set(xlabel="years since diagnosis", ylabel="% reached (1 - Kaplan-Meier)", ylim=(0, 100),
+           title="Time to event, censored at death or the end of follow-up (95% CI)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def flows(table: pd.DataFrame) -> Figure:
+    used = [s for s in STATE_NAMES if table.loc[s].sum() > 0 or table[s].sum() > 0]
+    matrix = table.loc[used, used]
+    fig, ax = plt.subplots(figsize=(8.5, 7))
+    image = ax.imshow(np.log1p(matrix.to_numpy()), cmap="Blues")
+    for i in range(len(used)):
+        for j in range(len(used)):
+            count = int(matrix.iloc[i, j])
+            if count:
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                        color="white" if image.norm(np.log1p(count)) > 0.6 else "black")
+    ax.set_xticks(range(len(used)), used, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(used)), used, fontsize=8)
+    ax.set(xlabel="to state", ylabel="from state", title="Transitions between states (counts)")
+    fig.tight_layout()
+    return fig
+
+
+def resources_by_year(data: pd.DataFrame) -> Figure:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    years = data["year"].to_numpy()
+    left.bar(years, data["ivig_g"] / 1000, color="#6baed6")
+    left.set(xlabel="year since diagnosis", ylabel="kg", title="IVIG given per year")
+    width = 0.25
+    for k, (column, label) in enumerate((("rituximab_infusions", "rituximab infusions"),
+                                         ("cyclophosphamide_infusions", "cyclophosphamide infusions"),
+                                         ("iv_pulse_courses", "IV pulse courses"))):
+        right.bar(years + (k - 1) * width, data[column], width, label=label)
+    right.set(xlabel="year since diagnosis", ylabel="count", title="Infusions and pulses per year")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

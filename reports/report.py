@@ -1,0 +1,147 @@
+"""The cohort report: figures (PNG and SVG), their data (CSV) and one self-contained HTML file.
+
+Built from a run folder's saved tables, summary and manifest alone, so
+`iimsim report DIR` rebuilds it from saved output with no simulation objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import matplotlib.pyplot as plt
+import pandas as pd
+import pyarrow.compute as pc
+from matplotlib.figure import Figure
+
+from reports import figure_data as data
+from reports import figures
+from reports.export import read_table
+
+def format_number(value: float, unit: str = "") -> str:
+    """A metric for people: shares as percentages, large numbers with thousands separators."""
+    if value != value:  # NaN
+        return ""
+    if unit == "share":
+        return f"{100 * value:.1f}%"
+    if float(value).is_integer() or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("reports", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]),
+    undefined=jinja2.StrictUndefined,
+)
+TEMPLATES.filters["number"] = format_number
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    name: str
+    title: str
+    caption: str
+    png_base64: str
+
+
+def _time_course_filter(patients: pd.DataFrame) -> pc.Expression | None:
+    """Events and doses of the first patients only, when the run is larger than the figures need."""
+    if len(patients) <= data.MAX_TIME_COURSE_PATIENTS:
+        return None
+    first = patients.iloc[: data.MAX_TIME_COURSE_PATIENTS]
+    replication = int(first["replication"].iloc[-1])
+    last_id = int(first["patient_id"].iloc[-1])
+    return (pc.field("replication") < replication) | (
+        (pc.field("replication") == replication) & (pc.field("patient_id") <= last_id))
+
+
+def _save(fig: Figure, folder: Path, name: str) -> str:
+    fig.savefig(folder / f"{name}.svg")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    (folder / f"{name}.png").write_bytes(buffer.getvalue())
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _parameter_sections(scenario: dict) -> list[dict]:
+    """Scenario sections with their numbers and sources, for the model description."""
+    sections = []
+
+    def walk(path: str, node: dict) -> None:
+        if "source" in node:
+            values = {k: v for k, v in node.items() if k not in ("source", "sources") and not
+                      (isinstance(v, dict) and "source" in v)}
+            sections.append({"name": path, "source": node["source"], "sources": node.get("sources", {}),
+                             "values": {k: json.dumps(v) for k, v in values.items()}})
+        for key, value in node.items():
+            if isinstance(value, dict) and key != "sources":
+                walk(f"{path}.{key}" if path else key, value)
+
+    walk("", scenario)
+    return sections
+
+
+def build_report(run_dir: Path | str) -> Path:
+    """Write figures/ and report.html into `run_dir`; returns the report's path."""
+    run_dir = Path(run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
+    summary = pd.read_csv(run_dir / "summary.csv")
+    patients = read_table(run_dir, "patients").to_pandas()
+    subset = _time_course_filter(patients)
+    sample = patients if subset is None else patients.iloc[: data.MAX_TIME_COURSE_PATIENTS]
+    events = read_table(run_dir, "events", filter=subset).to_pandas()
+    gc_rows = pc.field("prednisone_eq_mg_per_day").is_valid()
+    doses_gc = read_table(run_dir, "doses", filter=gc_rows if subset is None else gc_rows & subset).to_pandas()
+    doses_iv = read_table(run_dir, "doses", filter=pc.field("route") == "iv").to_pandas()
+
+    folder = run_dir / "figures"
+    folder.mkdir(exist_ok=True)
+    grid = data.time_grid(sample)
+    dose_time = data.dose_over_time(doses_gc, sample, grid)
+    lines = data.time_in_lines(patients)
+    occupancy = data.occupancy(events, sample, grid)
+    curves = {name: data.kaplan_meier(times) for name, times in data.event_times(events, sample).items()}
+    flows = data.flows(events)
+    resources = data.resources_by_year(doses_iv, patients)
+    audit = data.audit_table(patients, manifest["scenario"]["name"])
+    exposure = patients[["replication", "patient_id", "pred_cum_mg", "pred_cum_mg_first_year"]]
+    for name, frame in {"cumulative_dose": exposure, "dose_over_time": dose_time, "time_in_lines": lines, "occupancy": occupancy,
+                        "flows": flows, "resources_by_year": resources, "audit": audit}.items():
+        frame.to_csv(folder / f"{name}.csv", index=name == "flows")
+    pd.concat({name: curve for name, curve in curves.items()}, names=["event"]).reset_index(level=0).to_csv(
+        folder / "time_to_event.csv", index=False)
+
+    note = "" if subset is None else f" (first {len(sample):,} patients)"
+    specs = [
+        ("cumulative_dose", "Steroid exposure", "Cumulative prednisone-equivalent dose per patient, whole "
+         "follow-up and first year; methylprednisolone pulses count x 1.25.", figures.cumulative_dose(patients)),
+        ("dose_over_time", "Glucocorticoid dose over time", "Weekly mean and 10th-90th percentile of "
+         f"prednisone-equivalent mg/day, and the share of patients at >= 20 and > 7.5 mg/day{note}.",
+         figures.dose_over_time(dose_time)),
+        ("time_in_lines", "Time at each line of therapy", "Mean days per patient with 95% confidence interval "
+         "(normal approximation), and the spread among patients who entered each line.",
+         figures.time_in_lines(lines, patients)),
+        ("occupancy", "State occupancy", f"Share of patients in each pathway state, weekly{note}.",
+         figures.occupancy(occupancy)),
+        ("time_to_event", "Time to event", "Kaplan-Meier (lifelines), censored at death or the end of "
+         f"follow-up, shown as the cumulative share reaching each event{note}.", figures.time_to_event(curves)),
+        ("flows", "Flows between states", f"Number of transitions from each state to each other{note}.",
+         figures.flows(flows)),
+        ("resources_by_year", "Resource use per year", "IVIG, infusions and IV pulses by year since diagnosis, "
+         "whole cohort.", figures.resources_by_year(resources)),
+    ]
+    report_figures = [ReportFigure(name, title, caption, _save(fig, folder, name))
+                      for name, title, caption, fig in specs]
+    html = TEMPLATES.get_template("report.html.j2").render(
+        manifest=manifest, scenario=manifest["scenario"], summary=summary.to_dict("records"),
+        figures=report_figures, audit=audit.to_dict("records"), resources=resources.to_dict("records"),
+        parameters=_parameter_sections(manifest["scenario"]), patients=len(patients),
+    )
+    path = run_dir / "report.html"
+    path.write_text(html, "utf-8")
+    return path

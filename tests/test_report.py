@@ -1,0 +1,177 @@
+"""The report: every figure's numbers against the tables, the HTML in a real headless Chromium."""
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from iimsim.cli import main
+from pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
+from reports import figure_data as data
+from reports.export import read_table
+
+FIGURES = ("cumulative_dose", "dose_over_time", "time_in_lines", "occupancy", "time_to_event", "flows",
+           "resources_by_year")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "run"
+    result = CliRunner().invoke(main, ["run", "--patients", "400", "--seed", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def tables(run_dir):
+    return {name: read_table(run_dir, name).to_pandas() for name in ("patients", "events", "doses")}
+
+
+def test_run_writes_the_report_and_every_figure(run_dir):
+    assert (run_dir / "report.html").exists()
+    for name in FIGURES:
+        for suffix in ("png", "svg", "csv"):
+            assert (run_dir / "figures" / f"{name}.{suffix}").stat().st_size > 0, (name, suffix)
+
+
+def test_dose_curve_area_is_the_mean_cumulative_dose(tables):
+    p, d = tables["patients"], tables["doses"]
+    curve = data.mean_dose_step_curve(d, p)
+    assert data.step_curve_area(curve) == pytest.approx(p.pred_cum_mg.mean())
+
+
+def test_weekly_dose_statistics_match_each_patients_dose(tables):
+    p, d = tables["patients"], tables["doses"]
+    grid = data.time_grid(p)
+    weekly = data.dose_over_time(d, p, grid)
+    gc = data.glucocorticoid_rows(d)
+    for k in (0, 5, 30, 100):
+        day = grid[k]
+        on = gc[(gc.start_day <= day) & (gc.end_day > day)]
+        per_patient = on.groupby("patient_id").prednisone_eq_mg_per_day.sum().reindex(p.patient_id, fill_value=0)
+        assert weekly.mean_mg_per_day[k] == pytest.approx(per_patient.mean())
+        assert weekly.share_ge_20mg[k] == pytest.approx((per_patient >= 20).mean())
+        assert weekly.p90_mg_per_day[k] == pytest.approx(np.percentile(per_patient, 90))
+
+
+def test_occupancy_shares_sum_to_one_and_match_the_transitions(tables):
+    p, e = tables["patients"], tables["events"]
+    grid = data.time_grid(p)
+    shares = data.occupancy(e, p, grid)
+    assert np.allclose(shares[list(STATE_NAMES)].sum(axis=1), 1.0)
+    # at any grid day, the shares are those of each patient's latest transition by then
+    t = e[e.is_transition]
+    for k in (0, 26, len(grid) - 1):
+        state_then = t[t.day <= grid[k]].groupby("patient_id").to_state.last()
+        expected = state_then.value_counts(normalize=True)
+        for state in STATE_NAMES:
+            assert shares[state][k] == pytest.approx(expected.get(state, 0.0))
+    # integrating occupancy over time gives the mean days in each state (to the weekly grid's resolution)
+    for state in ("maintenance", "first_line"):
+        assert (shares[state][:-1] * 7).sum() == pytest.approx(p[f"days_in_{state}"].mean(), rel=0.05)
+
+
+def test_time_in_lines_means_are_the_patients_table_means(tables):
+    p = tables["patients"]
+    lines = data.time_in_lines(p).set_index("state")
+    for state in TREATMENT_LINE_STATES:
+        assert lines.loc[state, "mean_days"] == pytest.approx(p[f"days_in_{state}"].mean())
+        assert lines.loc[state, "ci_low_days"] <= lines.loc[state, "mean_days"] <= lines.loc[state, "ci_high_days"]
+
+
+def test_flows_count_every_transition(tables):
+    e = tables["events"]
+    table = data.flows(e)
+    assert table.to_numpy().sum() == e.is_transition.sum()
+    assert table.loc["diagnosis"].sum() == len(tables["patients"])
+
+
+def test_resources_by_year_add_up_to_the_cohort(tables, run_dir):
+    p, d = tables["patients"], tables["doses"]
+    per_year = data.resources_by_year(d[d.route == "iv"], p)
+    summary = pd.read_csv(run_dir / "summary.csv").set_index("metric")["value"]
+    assert per_year.ivig_g.sum() == pytest.approx(p.ivig_g.sum())
+    assert per_year.infusion_chair_days.sum() == pytest.approx(summary["infusion_chair_days_total"])
+    assert per_year.rituximab_infusions.sum() == (d.drug == "rituximab").sum()
+    assert per_year.iv_pulse_courses.sum() == (p.days_in_iv_pulse > 0).sum()
+
+
+def test_kaplan_meier_equals_the_plain_share_without_early_censoring():
+    from tests.conftest import simulate
+
+    # No deaths: everyone is followed to the horizon, so KM is the share reaching remission by each day.
+    run = simulate(patients=300, seed=2, years=2.0, overrides={"mortality": {"five_year_survival": {
+        s: 1.0 for s in ("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM", "JDM")}}})
+    times = data.event_times(run["events"], run["patients"])["remission"]
+    curve = data.kaplan_meier(times)
+    remission = run["patients"].time_to_remission_days
+    for _, row in curve.iloc[1:].iterrows():
+        assert row.share_reached == pytest.approx((remission <= row.day).mean())
+
+
+def test_audit_table_counts_the_flags():
+    from tests.conftest import simulate
+
+    p = simulate("steroid_monotherapy", patients=50, seed=3)["patients"]
+    audit = data.audit_table(p, "steroid_monotherapy")
+    assert list(audit.patients_flagged) == [50, 50, 50]
+
+
+def test_report_rebuilds_from_saved_tables(run_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    shutil.rmtree(copy / "figures")
+    (copy / "report.html").unlink()
+    result = CliRunner().invoke(main, ["report", str(copy)])
+    assert result.exit_code == 0, result.output
+    for name in FIGURES:
+        assert (copy / "figures" / f"{name}.csv").read_text() == (run_dir / "figures" / f"{name}.csv").read_text()
+    assert (copy / "report.html").exists()
+
+
+def _chromium():
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (binary and driver):
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian's chromium and chromium-driver: tests/setup.sh installs them")
+        pytest.skip("chromium and chromedriver not installed (bash tests/setup.sh installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1200,1600"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def test_report_renders_in_headless_chromium(run_dir, tmp_path):
+    browser = _chromium()
+    try:
+        browser.get((run_dir / "report.html").resolve().as_uri())
+        images = browser.execute_script(
+            "return [...document.querySelectorAll('img.report-figure')]"
+            ".map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight]);")
+        assert len(images) == len(FIGURES)
+        for alt, complete, width, height in images:
+            assert complete and width > 300 and height > 200, alt
+        errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        assert errors == []
+        headings = browser.execute_script("return [...document.querySelectorAll('h2')].map(h => h.textContent);")
+        assert headings == ["Key metrics", "Figures", "Guideline audit (seed 001's three pitfalls)",
+                            "Resource use per year since diagnosis", "Model description (STRESS-DES)"]
+        shot = tmp_path / "report.png"
+        browser.save_screenshot(str(shot))
+    finally:
+        browser.quit()
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.std() > 0.05  # not a blank page
