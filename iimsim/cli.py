@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from scenarios import ScenarioError, builtin_names, load_scenario, to_toml
-from scenarios.schema import guideline_departures
+from scenarios.schema import SUBTYPES, guideline_departures
 
 
 class UserError(click.ClickException):
@@ -95,6 +95,39 @@ def report_command(run_dir: Path) -> None:
     if missing:
         raise UserError(f"{run_dir}: not a run folder (no {', '.join(missing)})")
     click.echo(f"wrote {build_report(run_dir)}")
+
+
+@main.command()
+@click.argument("scenario", default="baseline")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
+@click.option("--patient-id", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which patient of the cohort (the same seed and id give the same patient as in a run).")
+@click.option("--subtype", type=click.Choice(SUBTYPES), help="Fix the subtype [drawn].")
+@click.option("--severity", type=click.Choice(["severe", "non_severe"]), help="Fix the severity [drawn].")
+@click.option("--weight-kg", type=click.FloatRange(min=1, max=300), help="Fix the weight in kg [drawn].")
+@click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Horizon in years [scenario's value].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder [runs/patient-SEED-ID].")
+def patient(scenario, seed, patient_id, subtype, severity, weight_kg, years, out_dir) -> None:
+    """Simulate one patient and write a timeline figure and a week-by-week story.
+
+    Writes timeline.png/.svg, story.md, story.html and the patient's tables as CSV.
+    """
+    import pyarrow as pa
+
+    from reports.patient_story import write_story
+    from simulation.runner import simulate_patient
+
+    overrides = {k: v for k, v in {"seed": seed, "horizon_years": years}.items() if v is not None}
+    resolved = _load(scenario, {"simulation": overrides} if overrides else None)
+    chosen = {"subtype": subtype, "weight_kg": weight_kg,
+              "severe": None if severity is None else severity == "severe"}
+    tables = simulate_patient(resolved, patient_id, **{k: v for k, v in chosen.items() if v is not None})
+    frames = {name: pa.Table.to_pandas(table) for name, table in tables.items()}
+    out_dir = out_dir or Path("runs") / f"patient-{resolved.simulation.seed}-{patient_id}"
+    paths = write_story(frames, resolved.name, out_dir)
+    click.echo(paths["markdown"].read_text("utf-8"))
+    click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
 
 
 @main.group()

@@ -73,8 +73,10 @@ class CohortSampler:
                 return subtype
         return SUBTYPES[-1]
 
-    def draw(self, u: list[float]) -> Attributes:
-        subtype = self.subtype(u[SLOT["subtype"]])
+    def draw(self, u: list[float], subtype: str | None = None, severe: bool | None = None,
+             weight_kg: float | None = None) -> Attributes:
+        """A patient from uniforms `u`; `subtype`, `severe` and `weight_kg` may be fixed (a chosen patient)."""
+        subtype = subtype or self.subtype(u[SLOT["subtype"]])
         juvenile = is_juvenile(subtype)
         ild = u[SLOT["ild"]] < self._ild[subtype]
         p_resp, p_myo, p_dys, p_other = self._feature_p
@@ -85,13 +87,18 @@ class CohortSampler:
             u[SLOT["severe_dysphagia"]] < p_dys,
             u[SLOT["other_life_threatening"]] < p_other,
         )
-        weight = (self._child_weight if juvenile else self._adult_weight).quantile(u[SLOT["weight"]])
+        if severe is False:
+            features = (False,) * len(features)
+        elif severe is True and not any(features):
+            features = (True, *features[1:])  # weakness worse than MRC 4, the commonest severe feature
+        if weight_kg is None:
+            weight_kg = (self._child_weight if juvenile else self._adult_weight).quantile(u[SLOT["weight"]])
         p_dia, p_ost, p_gla, p_rel = self._comorbidity_p
         return Attributes(
             subtype=subtype,
             sex="female" if u[SLOT["sex"]] < self._female[subtype] else "male",
             age_years=round(self._age[subtype].quantile(u[SLOT["age"]]), 1),
-            weight_kg=round(weight, 1),
+            weight_kg=round(weight_kg, 1),
             ild=ild,
             features=features,
             severe=is_severe(dict(zip(SEVERE_FEATURES, features))),

@@ -116,10 +116,11 @@ class Engine:
 
     # -- patients -------------------------------------------------------------------------------
 
-    def new_patient(self, replication: int, patient_id: int) -> Patient:
+    def new_patient(self, replication: int, patient_id: int, **chosen) -> Patient:
+        """Patient `patient_id` of the cohort; `chosen` may fix subtype, severe and weight_kg."""
         stream = PatientStream(self.seed, replication, patient_id)
         p = Patient(replication, patient_id, stream)
-        a = self.sampler.draw(stream.attributes)
+        a = self.sampler.draw(stream.attributes, **chosen)
         p.subtype, p.juvenile, p.severe, p.sex = a.subtype, is_juvenile(a.subtype), a.severe, a.sex
         p.age_years, p.weight_kg, p.ild, p.features = a.age_years, a.weight_kg, a.ild, a.features
         p.diabetes, p.osteoporosis, p.glaucoma = a.diabetes, a.osteoporosis, a.glaucoma

@@ -75,6 +75,18 @@ def simulate_chunk(engine: Engine, chunk: Chunk) -> dict[str, pa.Table]:
         return recorder.tables()
 
 
+def simulate_patient(scenario: Scenario, patient_id: int = 0, **chosen) -> dict[str, pa.Table]:
+    """One patient of the scenario's cohort (replication 0), optionally with a chosen subtype,
+    severity (`severe`) or `weight_kg`; the rest is drawn from the patient's own stream."""
+    engine = Engine(RunModel.compile(scenario))
+    recorder = BatchRecorder(0, patient_id)
+    engine.recorder = recorder
+    env = simpy.Environment()
+    env.process(engine.life(env, engine.new_patient(0, patient_id, **chosen)))
+    env.run()
+    return recorder.tables()
+
+
 _worker_engine: Engine | None = None
 
 

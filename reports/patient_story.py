@@ -1,0 +1,211 @@
+"""One patient's story for teaching: a week-by-week narrative and a timeline figure.
+
+Built from one patient's rows of the tidy tables (patients, events, doses), so the
+story says exactly what the simulation did.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from pathway.glucocorticoids import GLUCOCORTICOIDS  # noqa: E402
+from reports.figures import STATE_COLOURS  # noqa: E402
+from reports.report import TEMPLATES  # noqa: E402
+from scenarios.schema import SUBTYPE_NAMES  # noqa: E402
+
+YEAR_DAYS = 365.25
+INFUSED = ("rituximab", "cyclophosphamide", "tocilizumab")
+STATE_WORDS = {
+    "iv_pulse": "IV pulse", "first_line": "first-line induction", "second_line": "second-line therapy",
+    "third_line": "third-line therapy", "refractory_combination": "refractory disease: combination therapy",
+    "refractory_alternative": "refractory disease: alternative immunosuppressant", "maintenance": "maintenance",
+    "drug_free_remission": "drug-free remission", "supportive_care": "supportive care", "dead": "death",
+}
+TRIGGER_WORDS = {
+    "respond": "Assessment: remission", "fail": "Assessment: not responding",
+    "intolerance": "Agent not tolerated", "flare": "Flare", "withdraw": "Stable: all treatment withdrawn",
+    "relapse": "Relapse after withdrawal", "die": "Died",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    day: float
+    text: str
+
+
+def _amount(dose: float, unit: str) -> str:
+    if unit == "mg/week":
+        return f"{dose:g} mg weekly"
+    if unit == "mg/48h":
+        return f"{dose:g} mg on alternate days"
+    return f"{dose:g} {unit}"
+
+
+def _dose_entries(doses: pd.DataFrame, followup_days: float) -> list[Entry]:
+    """Starts, changes and stops of each drug, read from its constant-rate rows."""
+    entries = []
+    for drug, rows in doses.sort_values("start_day").groupby("drug", sort=False):
+        previous = None
+        for row in rows.itertuples():
+            if drug == "ivig":
+                days = row.end_day - row.start_day
+                entries.append(Entry(row.start_day, f"IVIG {row.dose * days:g} g over {days:g} days"))
+            elif drug in INFUSED:
+                entries.append(Entry(row.start_day, f"{drug} {row.dose * (row.end_day - row.start_day):g} mg IV"))
+            elif drug == "methylprednisolone":
+                entries.append(Entry(row.start_day, f"methylprednisolone {row.dose:g} mg IV daily for "
+                                                    f"{row.end_day - row.start_day:g} days"))
+            elif previous is None or row.start_day > previous.end_day + 1e-9:
+                entries.append(Entry(row.start_day, f"{drug} {_amount(row.dose, row.dose_unit)} started"))
+            elif row.dose != previous.dose or row.dose_unit != previous.dose_unit:
+                change = "raised" if row.dose > previous.dose else "reduced"
+                entries.append(Entry(row.start_day, f"{drug} {change} to {_amount(row.dose, row.dose_unit)}"))
+            previous = row
+        courses_of_infusions = drug in INFUSED or drug == "methylprednisolone"
+        if previous is not None and not courses_of_infusions and previous.end_day < followup_days - 1e-9:
+            entries.append(Entry(previous.end_day, f"{drug} stopped"))
+    return entries
+
+
+def _event_entries(events: pd.DataFrame) -> list[Entry]:
+    entries = []
+    for e in events.itertuples():
+        if e.is_transition and e.event != "pulse_complete":
+            if e.event == "triage":
+                continue
+            words = TRIGGER_WORDS[e.event]
+            if e.event in ("respond", "withdraw", "die"):
+                entries.append(Entry(e.day, f"{words}."))
+            else:
+                entries.append(Entry(e.day, f"{words}: {STATE_WORDS[e.to_state]} ({e.detail})."))
+        elif e.event == "pjp_prophylaxis_start":
+            entries.append(Entry(e.day, "PJP prophylaxis started (prednisone-equivalent >= 20 mg/day for >= 4 weeks)."))
+        elif e.event == "pjp_prophylaxis_stop":
+            entries.append(Entry(e.day, "PJP prophylaxis stopped."))
+        elif e.event == "bone_protection_start":
+            entries.append(Entry(e.day, f"Bone protection: {e.detail}."))
+    return entries
+
+
+def introduction(patient: pd.Series) -> str:
+    extras = [name for name, flag in (("interstitial lung disease", patient.has_ild),
+                                      ("diabetes", patient.has_diabetes), ("osteoporosis", patient.has_osteoporosis),
+                                      ("glaucoma", patient.has_glaucoma)) if flag]
+    severity = "severe" if patient.severity == "severe" else "non-severe"
+    text = (f"{severity} {SUBTYPE_NAMES[patient.subtype]}, {patient.sex}, {patient.age_years:g} years, "
+            f"{patient.weight_kg:g} kg")
+    return text + (f", with {', '.join(extras)}" if extras else "")
+
+
+def narrative(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame) -> list[tuple[int, list[str]]]:
+    """(week, sentences) for every week in which something happened."""
+    entries = _event_entries(events) + _dose_entries(doses, patient.followup_days)
+    entries.sort(key=lambda entry: entry.day)
+    weeks: dict[int, list[str]] = {0: [introduction(patient).capitalize() + "."]}
+    for entry in entries:
+        text = entry.text[0].upper() + entry.text[1:]
+        weeks.setdefault(int(entry.day // 7), []).append(text if text.endswith(".") else text + ".")
+    if not patient.died:
+        weeks.setdefault(int(patient.followup_days // 7), []).append(
+            f"End of follow-up ({patient.followup_days / YEAR_DAYS:.1f} years): {STATE_WORDS.get(patient.final_state, patient.final_state)}.")
+    return sorted(weeks.items())
+
+
+def to_markdown(title: str, weeks: list[tuple[int, list[str]]]) -> str:
+    lines = [f"# {title}", ""]
+    lines += [f"**Week {week}:** {' '.join(sentences)}" + "\n" for week, sentences in weeks]
+    return "\n".join(lines)
+
+
+def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame) -> Figure:
+    fig, (dose_ax, bar_ax) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True,
+                                          gridspec_kw={"height_ratios": [1.1, 1]})
+    end_years = patient.followup_days / YEAR_DAYS
+    gc = doses[doses.drug.isin(GLUCOCORTICOIDS)].sort_values("start_day")
+    xs, ys = [], []
+    for row in gc.itertuples():
+        xs += [row.start_day / YEAR_DAYS, row.end_day / YEAR_DAYS]
+        ys += [row.prednisone_eq_mg_per_day] * 2
+    dose_ax.plot(xs, ys, color="#08519c", drawstyle="steps-post")
+    oral_max = gc.loc[gc.drug == "prednisolone", "prednisone_eq_mg_per_day"].max()
+    top = max(20.0, (oral_max if oral_max == oral_max else 20.0) * 1.2)
+    dose_ax.set(ylim=(0, top), ylabel="prednisone-equivalent mg/day", xlim=(0, end_years),
+                title=f"Patient timeline: {introduction(patient)}")
+    pulses = gc[gc.drug == "methylprednisolone"]
+    for row in pulses.itertuples():
+        dose_ax.annotate(f"IV pulse {row.prednisone_eq_mg_per_day:g} mg/day", xy=(row.start_day / YEAR_DAYS, top),
+                         xytext=(row.start_day / YEAR_DAYS + 0.05 * end_years, 0.9 * top), fontsize=8,
+                         arrowprops={"arrowstyle": "->"})
+    for e in events.itertuples():
+        if e.event in ("flare", "relapse"):
+            dose_ax.axvline(e.day / YEAR_DAYS, color="#d62728", linestyle=":", linewidth=1)
+            dose_ax.text(e.day / YEAR_DAYS, 0.97 * top, e.event, color="#d62728", fontsize=8, rotation=90, va="top")
+    pjp = events[events.event.str.startswith("pjp_")]
+    starts = pjp[pjp.event == "pjp_prophylaxis_start"].day.to_numpy()
+    stops = list(pjp[pjp.event == "pjp_prophylaxis_stop"].day.to_numpy()) + [patient.followup_days] * len(starts)
+    for start, stop in zip(starts, stops):
+        dose_ax.axvspan(start / YEAR_DAYS, stop / YEAR_DAYS, ymax=0.04, color="#9467bd", alpha=0.6)
+    dose_ax.text(0.995, 0.06, "purple band: PJP prophylaxis", transform=dose_ax.transAxes, ha="right", fontsize=8,
+                 color="#9467bd")
+
+    lanes: list[str] = []
+    transitions = events[events.is_transition]
+    days = list(transitions.day) + [patient.followup_days]
+    for (start, state), stop in zip(zip(transitions.day, transitions.to_state), days[1:]):
+        if stop > start and state != "dead":
+            bar_ax.barh("pathway state", (stop - start) / YEAR_DAYS, left=start / YEAR_DAYS,
+                        color=STATE_COLOURS[state], edgecolor="white")
+            if (stop - start) / YEAR_DAYS > 0.12 * end_years:
+                bar_ax.text((start + stop) / 2 / YEAR_DAYS, "pathway state", state.replace("_", " "),
+                            ha="center", va="center", fontsize=7)
+    lanes.append("pathway state")
+    for drug, rows in doses[~doses.drug.isin(GLUCOCORTICOIDS)].groupby("drug", sort=False):
+        for row in rows.itertuples():
+            bar_ax.barh(drug, max(row.end_day - row.start_day, 2) / YEAR_DAYS, left=row.start_day / YEAR_DAYS,
+                        color="#fd8d3c" if row.route == "iv" else "#74c476", height=0.5)
+        infusions = rows[rows.route == "iv"]
+        bar_ax.plot(infusions.start_day / YEAR_DAYS, [drug] * len(infusions), "v", color="#a63603", markersize=5)
+    for e in transitions.itertuples():
+        if e.event in ("respond", "fail"):
+            bar_ax.plot(e.day / YEAR_DAYS, "pathway state", "D", color="black", markersize=5)
+    bar_ax.invert_yaxis()
+    bar_ax.set(xlabel="years since diagnosis", title="Lines of therapy and drugs (triangles: infusions; "
+                                                      "diamonds: assessments that changed the plan)")
+    fig.tight_layout()
+    return fig
+
+
+def write_story(tables: dict[str, pd.DataFrame], scenario_name: str, out_dir: Path) -> dict[str, Path]:
+    """Write timeline.png/.svg, story.md and story.html for the one patient in `tables`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    patient = tables["patients"].iloc[0]
+    events, doses = tables["events"], tables["doses"]
+    weeks = narrative(patient, events, doses)
+    title = f"One patient's story ({scenario_name}): {introduction(patient)}"
+    paths = {"markdown": out_dir / "story.md", "html": out_dir / "story.html",
+             "png": out_dir / "timeline.png", "svg": out_dir / "timeline.svg"}
+    paths["markdown"].write_text(to_markdown(title, weeks), "utf-8")
+    fig = timeline(patient, events, doses)
+    fig.savefig(paths["svg"])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    paths["png"].write_bytes(buffer.getvalue())
+    html = TEMPLATES.get_template("patient.html.j2").render(
+        title=title, weeks=weeks, png_base64=base64.b64encode(buffer.getvalue()).decode("ascii"))
+    paths["html"].write_text(html, "utf-8")
+    for name, frame in tables.items():
+        frame.to_csv(out_dir / f"{name}.csv", index=False)
+    return paths
