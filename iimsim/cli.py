@@ -150,18 +150,29 @@ def scenario_show(name: str) -> None:
 
 
 @main.command()
-@click.option("--format", "diagram_format", type=click.Choice(["json", "mermaid", "dot"]), default="mermaid",
-              show_default=True, help="Export format.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
-def diagram(diagram_format: str, output: Path | None) -> None:
-    """Export the pathway machine (states, transitions, triggers) from its one definition."""
-    from pathway.machine import DIAGRAM_FORMATS
+@click.option("--format", "diagram_format", type=click.Choice(["svg", "png", "mermaid", "dot", "json"]),
+              default="mermaid", show_default=True, help="Export format; svg and png need Graphviz.")
+@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Annotate with a run's counts: patients entering each state, share taking each transition.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to a file [stdout; pathway.svg or pathway.png for images].")
+def diagram(diagram_format: str, run_dir: Path | None, output: Path | None) -> None:
+    """Draw the pathway machine (states, transitions, triggers) from its one definition."""
+    from reports.diagram import GraphvizMissing
+    from reports.diagram import diagram as draw
 
-    text = DIAGRAM_FORMATS[diagram_format]()
+    try:
+        content = draw(diagram_format, run_dir)
+    except GraphvizMissing as err:
+        raise UserError(str(err)) from None
+    except FileNotFoundError as err:
+        raise UserError(f"{run_dir}: {err}") from None
+    if output is None and diagram_format in ("svg", "png"):
+        output = Path(f"pathway.{diagram_format}")
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(content.decode(), nl=False)
     else:
-        output.write_text(text, "utf-8")
+        output.write_bytes(content)
         click.echo(f"wrote {output}", err=True)
 
 

@@ -58,47 +58,72 @@ class Firer:
         return patient.state
 
 
-def definition_dict() -> dict:
-    """States, transitions and triggers as plain data (the JSON export)."""
+StateNotes = dict[str, str]
+EdgeNotes = dict[tuple[str, str, str], str]
+
+
+def definition_dict(state_notes: StateNotes | None = None, edge_notes: EdgeNotes | None = None) -> dict:
+    """States, transitions and triggers as plain data (the JSON export), with optional notes (run counts)."""
+    state_notes, edge_notes = state_notes or {}, edge_notes or {}
     return {
         "initial": INITIAL_STATE,
         "states": [
-            {"name": name, "line_of_therapy": line, "description": text} for name, line, text in STATES
+            {"name": name, "line_of_therapy": line, "description": text,
+             **({"note": state_notes[name]} if name in state_notes else {})} for name, line, text in STATES
         ],
         "triggers": list(TRIGGERS),
         "transitions": [
-            {"trigger": t.trigger, "source": t.source, "dest": t.dest, "guard": t.guard, "why": t.why}
+            {"trigger": t.trigger, "source": t.source, "dest": t.dest, "guard": t.guard, "why": t.why,
+             **({"note": edge_notes[_key(t)]} if _key(t) in edge_notes else {})}
             for t in TRANSITIONS
         ],
     }
 
 
-def _edge_label(trigger: str, guard: str | None) -> str:
-    return f"{trigger} [{guard}]" if guard else trigger
+def _key(t) -> tuple[str, str, str]:
+    return (t.trigger, t.source, t.dest)
 
 
-def to_json() -> str:
-    return json.dumps(definition_dict(), indent=2)
+def _edge_label(t, edge_notes: EdgeNotes, newline: str) -> str:
+    label = f"{t.trigger} [{t.guard}]" if t.guard else t.trigger
+    note = edge_notes.get(_key(t))
+    return f"{label}{newline}{note}" if note else label
 
 
-def to_mermaid() -> str:
+def _shown(edge_notes: EdgeNotes | None):
+    """Every transition, or with run notes only those some patient took."""
+    return [t for t in TRANSITIONS if edge_notes is None or _key(t) in edge_notes]
+
+
+def to_json(state_notes: StateNotes | None = None, edge_notes: EdgeNotes | None = None) -> str:
+    return json.dumps(definition_dict(state_notes, edge_notes), indent=2)
+
+
+def to_mermaid(state_notes: StateNotes | None = None, edge_notes: EdgeNotes | None = None) -> str:
     lines = ["stateDiagram-v2", f"    [*] --> {INITIAL_STATE}"]
-    for t in TRANSITIONS:
-        lines.append(f"    {t.source} --> {t.dest}: {_edge_label(t.trigger, t.guard)}")
+    for name, note in (state_notes or {}).items():
+        lines.append(f"    {name}: {name} ({note})")
+    for t in _shown(edge_notes):
+        lines.append(f"    {t.source} --> {t.dest}: {_edge_label(t, edge_notes or {}, ' ')}")
     lines.append("    dead --> [*]")
     return "\n".join(lines) + "\n"
 
 
-_LINE_COLOURS = {None: "#eeeeee", 1: "#cfe8ff", 2: "#ffe6b3", 3: "#ffc9b3", 4: "#f5b3c7", 5: "#e0c3f5"}
+LINE_COLOURS = {None: "#eeeeee", 1: "#cfe8ff", 2: "#ffe6b3", 3: "#ffc9b3", 4: "#f5b3c7", 5: "#e0c3f5"}
 
 
-def to_dot() -> str:
-    lines = ["digraph pathway {", "    rankdir=LR;", '    node [shape=box, style="rounded,filled"];']
+def to_dot(state_notes: StateNotes | None = None, edge_notes: EdgeNotes | None = None) -> str:
+    """Graphviz source; states coloured and grouped by line of therapy."""
+    state_notes = state_notes or {}
+    lines = ["digraph pathway {", "    rankdir=LR;", '    node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+             '    edge [fontname="Helvetica", fontsize=9];']
     for name, line, text in STATES:
         label = name if line is None else f"{name}\\n(line {line})"
-        lines.append(f'    {name} [label="{label}", fillcolor="{_LINE_COLOURS[line]}", tooltip="{text}"];')
-    for t in TRANSITIONS:
-        lines.append(f'    {t.source} -> {t.dest} [label="{_edge_label(t.trigger, t.guard)}"];')
+        if name in state_notes:
+            label += f"\\n{state_notes[name]}"
+        lines.append(f'    {name} [label="{label}", fillcolor="{LINE_COLOURS[line]}", tooltip="{text}"];')
+    for t in _shown(edge_notes):
+        lines.append(f'    {t.source} -> {t.dest} [label="{_edge_label(t, edge_notes or {}, chr(92) + "n")}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
