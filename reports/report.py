@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from reports import figure_data as data
 from reports import figures
 from reports.export import read_table
+from simulation.tables import TABLES
 
 def format_number(value: float, unit: str = "") -> str:
     """A metric for people: shares as percentages, large numbers with thousands separators."""
@@ -46,6 +47,13 @@ class ReportFigure:
     title: str
     caption: str
     png_base64: str
+
+
+PATIENT_COLUMNS = [name for name, _, _ in TABLES["patients"]
+                   if name not in ("subtype", "severity", "sex", "final_state")]
+EVENT_COLUMNS = ["replication", "patient_id", "day", "event", "from_state", "to_state", "is_transition"]
+DOSE_COLUMNS = ["replication", "patient_id", "drug", "route", "start_day", "end_day", "dose",
+                "prednisone_eq_mg_per_day"]
 
 
 def _time_course_filter(patients: pd.DataFrame) -> pc.Expression | None:
@@ -91,13 +99,17 @@ def build_report(run_dir: Path | str) -> Path:
     run_dir = Path(run_dir)
     manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
     summary = pd.read_csv(run_dir / "summary.csv")
-    patients = read_table(run_dir, "patients").to_pandas()
+    # Only what the figures need, strings as categories: a report of a large run stays small in memory.
+    patients = read_table(run_dir, "patients", columns=PATIENT_COLUMNS).to_pandas()
     subset = _time_course_filter(patients)
     sample = patients if subset is None else patients.iloc[: data.MAX_TIME_COURSE_PATIENTS]
-    events = read_table(run_dir, "events", filter=subset).to_pandas()
+    events = read_table(run_dir, "events", filter=subset, columns=EVENT_COLUMNS).to_pandas(
+        strings_to_categorical=True)
     gc_rows = pc.field("prednisone_eq_mg_per_day").is_valid()
-    doses_gc = read_table(run_dir, "doses", filter=gc_rows if subset is None else gc_rows & subset).to_pandas()
-    doses_iv = read_table(run_dir, "doses", filter=pc.field("route") == "iv").to_pandas()
+    doses_gc = read_table(run_dir, "doses", filter=gc_rows if subset is None else gc_rows & subset,
+                          columns=DOSE_COLUMNS).to_pandas(strings_to_categorical=True)
+    doses_iv = read_table(run_dir, "doses", filter=pc.field("route") == "iv", columns=DOSE_COLUMNS).to_pandas(
+        strings_to_categorical=True)
 
     folder = run_dir / "figures"
     folder.mkdir(exist_ok=True)
