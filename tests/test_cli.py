@@ -181,3 +181,20 @@ def test_summary_resource_use_adds_up_from_the_tables(tmp_path):
     patients = read_table(out, "patients").to_pandas()
     assert summary["ivig_g_total"] == pytest.approx(patients.ivig_g.sum())
     assert summary["mean_pred_cum_mg"] == pytest.approx(patients.pred_cum_mg.mean())
+
+
+def test_every_illustrative_number_says_why():
+    def sources(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("source"), str):
+                yield node["source"]
+            yield from node.get("sources", {}).values() if isinstance(node.get("sources"), dict) else ()
+            for value in node.values():
+                yield from sources(value)
+
+    texts = list(sources(load_scenario("baseline").model_dump(mode="json")))
+    assert len(texts) > 40
+    for text in texts:
+        assert text.strip().lower() != "illustrative", "an illustrative label without its reasoning"
+        if text.lower().startswith("illustrative"):
+            assert len(text) > len("illustrative: ") + 5, text
