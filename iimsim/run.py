@@ -64,6 +64,7 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
         if report:
             from reports.report import build_report
 
+            del patients  # the report reads what it needs from the saved tables
             output.close_tables()
             build_report(output.staging)
     return RunResult(Path(out_dir), summary, wall, cpu, patient_years)

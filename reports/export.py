@@ -88,17 +88,20 @@ class RunOutput:
             self.staging.rename(self.target)
 
 
-def read_table(run_dir: Path | str, name: str, filter: pc.Expression | None = None,
-               columns: list[str] | None = None) -> pa.Table:
-    """A saved table of a run, whichever format it was written in; optionally only some rows and columns."""
+def table_dataset(run_dir: Path | str, name: str) -> ds.Dataset:
+    """A saved table of a run as a pyarrow dataset, whichever format it was written in."""
     run_dir = Path(run_dir)
     for table_format in FORMATS:
         path = run_dir / f"{name}.{table_format}"
         if path.exists():
             if table_format == "parquet":
-                source = ds.dataset(path, format="parquet")
-            else:
-                options = pacsv.ConvertOptions(column_types=SCHEMAS[name])
-                source = ds.dataset(path, format=ds.CsvFileFormat(convert_options=options))
-            return source.to_table(columns=columns, filter=filter)
+                return ds.dataset(path, format="parquet")
+            options = pacsv.ConvertOptions(column_types=SCHEMAS[name])
+            return ds.dataset(path, format=ds.CsvFileFormat(convert_options=options))
     raise FileNotFoundError(f"{run_dir} has no {name} table ({' or '.join(FORMATS)})")
+
+
+def read_table(run_dir: Path | str, name: str, filter: pc.Expression | None = None,
+               columns: list[str] | None = None) -> pa.Table:
+    """A saved table of a run; optionally only some rows and columns."""
+    return table_dataset(run_dir, name).to_table(columns=columns, filter=filter)

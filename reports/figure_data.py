@@ -198,31 +198,36 @@ def kaplan_meier(times: pd.DataFrame) -> pd.DataFrame:
 # -- resources and audit ------------------------------------------------------------------------
 
 
-def resources_by_year(doses: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
+def resources_by_year(doses: pd.DataFrame, horizon: float) -> pd.DataFrame:
     """IV treatment per year since diagnosis: IVIG grams and days, infusions, pulses, chair-days.
 
     Amounts are split exactly at year boundaries; infusions and pulse courses count in the
-    year they start.
+    year they start. Results for parts of a table add up (the report sums batches).
     """
-    years = max(1, math.ceil(horizon_days(patients) / YEAR_DAYS - 1e-9))
+    years = max(1, math.ceil(horizon / YEAR_DAYS - 1e-9))
     start, end = doses["start_day"].to_numpy(), doses["end_day"].to_numpy()
-    year_start = np.arange(years)[:, None] * YEAR_DAYS
-    overlap = np.clip(np.minimum(end, year_start + YEAR_DAYS) - np.maximum(start, year_start), 0, None)
     iv = (doses["route"] == "iv").to_numpy()
     ivig = (doses["drug"] == "ivig").to_numpy()
+    ivig_g_per_day = np.where(ivig, doses["dose"].to_numpy(), 0.0)
     start_year = np.minimum((start // YEAR_DAYS).astype(int), years - 1)
+    columns = {name: np.zeros(years) for name in ("ivig_g", "ivig_infusion_days", "infusion_chair_days")}
+    for year in range(years):  # one year at a time: memory stays one row's worth per dose row
+        overlap = np.clip(np.minimum(end, (year + 1) * YEAR_DAYS) - np.maximum(start, year * YEAR_DAYS), 0, None)
+        columns["ivig_g"][year] = overlap @ ivig_g_per_day
+        columns["ivig_infusion_days"][year] = overlap @ ivig
+        columns["infusion_chair_days"][year] = overlap @ iv
 
     def started(mask):
         return np.bincount(start_year[mask], minlength=years)
 
     return pd.DataFrame({
         "year": np.arange(1, years + 1),
-        "ivig_g": (overlap * np.where(ivig, doses["dose"].to_numpy(), 0.0)).sum(axis=1),
-        "ivig_infusion_days": (overlap * ivig).sum(axis=1),
+        "ivig_g": columns["ivig_g"],
+        "ivig_infusion_days": columns["ivig_infusion_days"],
         "rituximab_infusions": started((doses["drug"] == "rituximab").to_numpy()),
         "cyclophosphamide_infusions": started((doses["drug"] == "cyclophosphamide").to_numpy()),
         "iv_pulse_courses": started((doses["drug"] == "methylprednisolone").to_numpy()),
-        "infusion_chair_days": (overlap * iv).sum(axis=1),
+        "infusion_chair_days": columns["infusion_chair_days"],
     })
 
 

@@ -20,8 +20,9 @@ from matplotlib.figure import Figure
 
 from reports import figure_data as data
 from reports import figures
-from reports.export import read_table
-from simulation.tables import TABLES
+from reports.export import read_table, table_dataset
+from pathway.audit import AUDIT_COLUMNS
+from pathway.definition import TREATMENT_LINE_STATES
 
 def format_number(value: float, unit: str = "") -> str:
     """A metric for people: shares as percentages, large numbers with thousands separators."""
@@ -49,11 +50,29 @@ class ReportFigure:
     png_base64: str
 
 
-PATIENT_COLUMNS = [name for name, _, _ in TABLES["patients"]
-                   if name not in ("subtype", "severity", "sex", "final_state")]
+PATIENT_COLUMNS = ["replication", "patient_id", "followup_days", "time_to_remission_days", "pred_cum_mg",
+                   "pred_cum_mg_first_year", "days_to_pred_le_5mg", *AUDIT_COLUMNS,
+                   *(f"days_in_{state}" for state in ("iv_pulse", *TREATMENT_LINE_STATES))]
 EVENT_COLUMNS = ["replication", "patient_id", "day", "event", "from_state", "to_state", "is_transition"]
 DOSE_COLUMNS = ["replication", "patient_id", "drug", "route", "start_day", "end_day", "dose",
                 "prednisone_eq_mg_per_day"]
+
+
+def _frame(table) -> pd.DataFrame:
+    """Arrow to pandas freeing Arrow buffers as it goes, strings as categories (memory)."""
+    return table.to_pandas(strings_to_categorical=True, split_blocks=True, self_destruct=True)
+
+
+def _resources_by_year(run_dir: Path, horizon: float) -> pd.DataFrame:
+    """Resource use per year, summed over batches of IV dose rows (a large run never loads them all)."""
+    total = None
+    scanner = table_dataset(run_dir, "doses").scanner(filter=pc.field("route") == "iv", columns=DOSE_COLUMNS)
+    for batch in scanner.to_batches():
+        if batch.num_rows:
+            part = data.resources_by_year(batch.to_pandas(), horizon).set_index("year")
+            total = part if total is None else total + part
+    return (total if total is not None else data.resources_by_year(pd.DataFrame(
+        {name: [] for name in DOSE_COLUMNS}), horizon).set_index("year")).reset_index()
 
 
 def _time_course_filter(patients: pd.DataFrame) -> pc.Expression | None:
@@ -100,16 +119,13 @@ def build_report(run_dir: Path | str) -> Path:
     manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
     summary = pd.read_csv(run_dir / "summary.csv")
     # Only what the figures need, strings as categories: a report of a large run stays small in memory.
-    patients = read_table(run_dir, "patients", columns=PATIENT_COLUMNS).to_pandas()
+    patients = _frame(read_table(run_dir, "patients", columns=PATIENT_COLUMNS))
     subset = _time_course_filter(patients)
     sample = patients if subset is None else patients.iloc[: data.MAX_TIME_COURSE_PATIENTS]
-    events = read_table(run_dir, "events", filter=subset, columns=EVENT_COLUMNS).to_pandas(
-        strings_to_categorical=True)
+    events = _frame(read_table(run_dir, "events", filter=subset, columns=EVENT_COLUMNS))
     gc_rows = pc.field("prednisone_eq_mg_per_day").is_valid()
-    doses_gc = read_table(run_dir, "doses", filter=gc_rows if subset is None else gc_rows & subset,
-                          columns=DOSE_COLUMNS).to_pandas(strings_to_categorical=True)
-    doses_iv = read_table(run_dir, "doses", filter=pc.field("route") == "iv", columns=DOSE_COLUMNS).to_pandas(
-        strings_to_categorical=True)
+    doses_gc = _frame(read_table(run_dir, "doses", filter=gc_rows if subset is None else gc_rows & subset,
+                                 columns=DOSE_COLUMNS))
 
     folder = run_dir / "figures"
     folder.mkdir(exist_ok=True)
@@ -119,7 +135,7 @@ def build_report(run_dir: Path | str) -> Path:
     occupancy = data.occupancy(events, sample, grid)
     curves = {name: data.kaplan_meier(times) for name, times in data.event_times(events, sample).items()}
     flows = data.flows(events)
-    resources = data.resources_by_year(doses_iv, patients)
+    resources = _resources_by_year(run_dir, data.horizon_days(patients))
     audit = data.audit_table(patients, manifest["scenario"]["name"])
     exposure = patients[["replication", "patient_id", "pred_cum_mg", "pred_cum_mg_first_year"]]
     for name, frame in {"cumulative_dose": exposure, "dose_over_time": dose_time, "time_in_lines": lines, "occupancy": occupancy,

@@ -92,12 +92,18 @@ def test_flows_count_every_transition(tables):
 
 def test_resources_by_year_add_up_to_the_cohort(tables, run_dir):
     p, d = tables["patients"], tables["doses"]
-    per_year = data.resources_by_year(d[d.route == "iv"], p)
+    per_year = data.resources_by_year(d[d.route == "iv"], data.horizon_days(p))
     summary = pd.read_csv(run_dir / "summary.csv").set_index("metric")["value"]
     assert per_year.ivig_g.sum() == pytest.approx(p.ivig_g.sum())
     assert per_year.infusion_chair_days.sum() == pytest.approx(summary["infusion_chair_days_total"])
     assert per_year.rituximab_infusions.sum() == (d.drug == "rituximab").sum()
     assert per_year.iv_pulse_courses.sum() == (p.days_in_iv_pulse > 0).sum()
+    # the report sums batches of rows: the parts add up to the whole
+    halves = [data.resources_by_year(part, data.horizon_days(p)).set_index("year")
+              for part in (d[d.route == "iv"].iloc[::2], d[d.route == "iv"].iloc[1::2])]
+    pd.testing.assert_frame_equal(halves[0] + halves[1], per_year.set_index("year"), check_dtype=False)
+    report_table = pd.read_csv(run_dir / "figures" / "resources_by_year.csv")
+    pd.testing.assert_frame_equal(report_table, per_year, check_dtype=False)
 
 
 def test_kaplan_meier_equals_the_plain_share_without_early_censoring():
