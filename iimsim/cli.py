@@ -130,6 +130,47 @@ def patient(scenario, seed, patient_id, subtype, severity, weight_kg, years, out
     click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
 
 
+@main.command("validate")
+@click.argument("scenario", default="baseline")
+@click.option("--patients", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Patients per replication and arm.")
+@click.option("--replications", type=click.IntRange(min=2), default=5, show_default=True,
+              help="Replications (the 95% CI is across them).")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for validation.csv and validation.md [runs/validation-SCENARIO]; a run folder's "
+                   "report is rebuilt with the table.")
+def validate_command(scenario, patients, replications, seed, workers, out_dir) -> None:
+    """Compare SCENARIO's results with published figures (trials simulated as trials).
+
+    Prints and writes a table: target, published value and definition, population, source,
+    simulated value with 95% CI, tolerance and whether it is met.
+    """
+    from reports.validation import to_markdown, validate
+
+    resolved = _load(scenario)
+    out_dir = out_dir or Path("runs") / f"validation-{resolved.name}"
+    table = validate(scenario, patients, replications, seed, workers,
+                     progress=lambda text: click.echo(text, err=True))
+    command = " ".join(["iimsim validate", scenario, "--patients", str(patients), "--replications",
+                        str(replications), *(["--seed", str(seed)] if seed is not None else [])])
+    markdown = to_markdown(table, command)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in (("validation.csv", table.to_csv(index=False)), ("validation.md", markdown)):
+        partial = out_dir / f".{name}.partial"
+        partial.write_text(text, "utf-8")
+        partial.replace(out_dir / name)
+    click.echo(markdown)
+    met = table["within_tolerance"].eq(True).sum()
+    simulated = table["within_tolerance"].notna().sum()
+    click.echo(f"{met} of {simulated} simulated targets within tolerance; wrote {out_dir / 'validation.csv'}", err=True)
+    if (out_dir / "manifest.json").exists() and (out_dir / "summary.csv").exists():
+        from reports.report import build_report
+
+        click.echo(f"rebuilt {build_report(out_dir)} with the validation table", err=True)
+
+
 @main.group()
 def scenario() -> None:
     """List and show scenarios."""

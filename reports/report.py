@@ -165,7 +165,10 @@ def build_report(run_dir: Path | str) -> Path:
     ]
     report_figures = [ReportFigure(name, title, caption, _save(fig, folder, name))
                       for name, title, caption, fig in specs]
+    validation_path = run_dir / "validation.csv"
+    validation = pd.read_csv(validation_path).to_dict("records") if validation_path.exists() else None
     html = TEMPLATES.get_template("report.html.j2").render(
+        validation=validation,
         manifest=manifest, scenario=manifest["scenario"], summary=summary.to_dict("records"),
         figures=report_figures, audit=audit.to_dict("records"), resources=resources.to_dict("records"),
         parameters=_parameter_sections(manifest["scenario"]), patients=len(patients),

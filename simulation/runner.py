@@ -75,6 +75,16 @@ def simulate_chunk(engine: Engine, chunk: Chunk) -> dict[str, pa.Table]:
         return recorder.tables()
 
 
+def collect_tables(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAULT_CHUNK_SIZE
+                   ) -> dict[str, pa.Table]:
+    """The whole cohort's tables in memory (for small runs: validation, tests)."""
+    batches: dict[str, list[pa.Table]] = {"patients": [], "events": [], "doses": []}
+    for _, tables in run_cohort(scenario, workers=workers, chunk_size=chunk_size):
+        for name, table in tables.items():
+            batches[name].append(table)
+    return {name: pa.concat_tables(parts) for name, parts in batches.items()}
+
+
 def simulate_patient(scenario: Scenario, patient_id: int = 0, **chosen) -> dict[str, pa.Table]:
     """One patient of the scenario's cohort (replication 0), optionally with a chosen subtype,
     severity (`severe`) or `weight_kg`; the rest is drawn from the patient's own stream."""

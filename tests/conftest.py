@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 from scenarios import load_scenario
 from scenarios.loader import deep_merge
-from simulation.runner import run_cohort
+from simulation.runner import collect_tables
 
 
 def simulate(scenario: str = "baseline", patients: int = 200, seed: int = 1, years: float = 5.0,
              overrides: dict | None = None, workers: int = 1, chunk_size: int = 2000) -> dict[str, pd.DataFrame]:
     changes = {"simulation": {"patients": patients, "seed": seed, "horizon_years": years}}
     resolved = load_scenario(scenario, deep_merge(changes, overrides or {}))
-    batches: dict[str, list[pa.Table]] = {"patients": [], "events": [], "doses": []}
-    for _, tables in run_cohort(resolved, workers=workers, chunk_size=chunk_size):
-        for name, table in tables.items():
-            batches[name].append(table)
-    return {name: pa.concat_tables(tables).to_pandas() for name, tables in batches.items()}
+    tables = collect_tables(resolved, workers=workers, chunk_size=chunk_size)
+    return {name: table.to_pandas() for name, table in tables.items()}
 
 
 @pytest.fixture(scope="session")
