@@ -154,7 +154,8 @@ TARGETS: tuple[Target, ...] = (
     Target("proderm_difference", "IVIG minus placebo at week 16", 0.35, "share",
            "difference in TIS >= 20 responders (79% - 44%)", "adults with active DM on background therapy",
            "Aggarwal et al., ProDERM, NEJM 2022", "difference between the two simulated arms",
-           PRODERM_ARMS, _difference(responders_within("second_line", 112)), tolerance=0.10),
+           PRODERM_ARMS, _difference(responders_within("second_line", 112)), tolerance=0.10,
+           note="with remission as the outcome both arms read lower, and so does their difference."),
     Target("rim_rituximab", "Rituximab: improvement by week 44 in refractory disease", 0.83, "share",
            "met the IMACS definition of improvement by week 44", "refractory adult PM and DM, and JDM",
            "Oddis et al., RIM trial, Arthritis Rheum 2013",
@@ -172,9 +173,10 @@ TARGETS: tuple[Target, ...] = (
            _one(mean_months_to_withdrawal), tolerance=6.0),
     Target("residual_weakness", "Residual weakness despite treatment", 0.33, "share",
            "about one third keep muscle weakness", "treated PM", "seed 002",
-           "proxy: share of survivors at 5 years not in remission (in a treatment line or supportive care)",
-           {"cohort": {}}, _one(share_survivors_not_in_remission), tolerance=0.10,
-           note="a proxy: the model tracks remission, not muscle strength."),
+           "proxy: share of PM patients alive at 5 years not in remission (in a treatment line or supportive "
+           "care)", {"cohort": only("PM")}, _one(share_survivors_not_in_remission), tolerance=0.10,
+           note="a proxy that reads low: residual weakness includes damage in patients in remission, and the "
+                "model tracks remission, not muscle strength."),
     Target("survival_5y", "5-year survival", 0.95, "share",
            "5-year survival of treated patients; published cohorts range from 63% (DM, Finland) to 92% "
            "(Hungary)", "treated IIM", "seed 002; Airio 2006; Arthritis Res Ther 2012;14:R22; Danko",
