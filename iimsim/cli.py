@@ -42,6 +42,8 @@ def main() -> None:
 @click.option("--patients", type=click.IntRange(min=1), help="Patients per replication [scenario's value].")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
 @click.option("--years", type=click.FloatRange(min=0, min_open=True), help="Horizon in years [scenario's value].")
+@click.option("--replications", type=click.IntRange(min=1),
+              help="Independent replications; the summary gives each metric's mean and 95% CI [scenario's value].")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder [runs/SCENARIO-NAME].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
@@ -53,7 +55,8 @@ def main() -> None:
               help="Patients simulated per batch (bounds memory; does not change results).")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write report.html and figures/ as well.")
-def run(scenario, patients, seed, years, out_dir, workers, table_format, force, chunk_size, report) -> None:
+def run(scenario, patients, seed, years, replications, out_dir, workers, table_format, force, chunk_size,
+        report) -> None:
     """Simulate SCENARIO (a built-in name or a .toml file) and write its tables.
 
     Writes patients, events and doses tables, summary.csv, manifest.json, and
@@ -63,8 +66,8 @@ def run(scenario, patients, seed, years, out_dir, workers, table_format, force, 
     from iimsim.run import execute_run
     from reports.export import OutputExistsError
 
-    overrides = {k: v for k, v in {"patients": patients, "seed": seed, "horizon_years": years}.items()
-                 if v is not None}
+    overrides = {k: v for k, v in {"patients": patients, "seed": seed, "horizon_years": years,
+                                   "replications": replications}.items() if v is not None}
     resolved = _load(scenario, {"simulation": overrides} if overrides else None)
     out_dir = out_dir or Path("runs") / resolved.name
     for departure in guideline_departures(resolved):
@@ -76,10 +79,11 @@ def run(scenario, patients, seed, years, out_dir, workers, table_format, force, 
         raise UserError(str(err)) from None
     key = result.summary.set_index("metric")["value"]
     sim = resolved.simulation
+    per = f" (means of {sim.replications} replications)" if sim.replications > 1 else ""
     click.echo(
         f"{resolved.name}: {sim.patients * sim.replications} patients, {result.patient_years:.0f} patient-years "
         f"in {result.wall_seconds:.1f} s -> {out_dir}\n"
-        f"  reached remission {key['share_reached_remission']:.1%}, died {key['share_died']:.1%}, "
+        f"  per replication{per}: reached remission {key['share_reached_remission']:.1%}, died {key['share_died']:.1%}, "
         f"mean cumulative prednisone-equivalent {key['mean_pred_cum_mg']:.0f} mg, "
         f"IVIG {key['ivig_g_total']:.0f} g, infusion chair-days {key['infusion_chair_days_total']:.0f}"
     )

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from reports.export import RunOutput
 from reports.manifest import manifest
-from reports.summary import ResourceTally, summarize
+from reports.summary import ResourceTally, summarize_replications
 from scenarios.schema import Scenario
 from simulation.runner import DEFAULT_CHUNK_SIZE, run_cohort
 
@@ -40,20 +40,22 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
     sim = scenario.simulation
     total = sim.patients * sim.replications
     started_wall, started_cpu = time.perf_counter(), time.process_time()
-    tally, patient_batches = ResourceTally(), []
+    tallies: dict[int, ResourceTally] = {}
+    patient_batches = []
     output = RunOutput(out_dir, table_format, force)
     with output, tqdm(total=total, unit="patient", disable=None if progress is None else not progress,
                       file=sys.stderr) as bar:
         for chunk, tables in run_cohort(scenario, workers=workers, chunk_size=chunk_size):
             output.write_batch(tables)
-            tally.add(tables)
+            tallies.setdefault(chunk.replication, ResourceTally()).add(tables)
             patient_batches.append(tables["patients"])
             bar.update(chunk.patients)
         patients = pa.concat_tables(patient_batches).to_pandas(strings_to_categorical=True)
         del patient_batches
-        summary = summarize(patients, tally)
+        summary, by_replication = summarize_replications(patients, tallies)
         summary.to_csv(output.path("summary.csv"), index=False)
-        patient_years = float(patients["followup_days"].sum() / YEAR_DAYS)
+        by_replication.to_csv(output.path("summary_by_replication.csv"), index=False)
+        patient_years = float(patients["followup_days"].sum() / YEAR_DAYS)  # all replications
         wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
         output.write_json("manifest.json", manifest(
             scenario.model_dump(mode="json"), command or sys.argv,

@@ -1,7 +1,9 @@
 """Cohort metrics for summary.csv: one metric per row, with its unit.
 
 Computed from the tidy tables only (the patients table plus per-batch tallies of
-the doses and events tables), so a summary can be rebuilt from saved output.
+the doses table), so a summary can be rebuilt from saved output. With several
+replications each metric is computed per replication (summary_by_replication.csv)
+and summary.csv gives their mean with a 95% t-interval.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy import stats
 
 from pathway.audit import AUDIT_COLUMNS
 from pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
@@ -44,13 +47,16 @@ def _row(metric: str, value: float, unit: str, description: str) -> dict:
     return {"metric": metric, "value": value, "unit": unit, "description": description}
 
 
-def summarize(patients: pd.DataFrame, tally: ResourceTally) -> pd.DataFrame:
+INTERVAL_METHOD = "95% CI of the mean over replications (t-distribution)"
+
+
+def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | None = None) -> pd.DataFrame:
+    """One replication's metrics; `drugs` lists the IV drugs to report (0 where none was given)."""
     n = len(patients)
     years = patients["followup_days"].sum() / YEAR_DAYS
     remission = patients["time_to_remission_days"].notna()
     rows = [
-        _row("patients", n, "patients", "patients simulated (all replications)"),
-        _row("replications", patients["replication"].nunique(), "replications", "independent replications"),
+        _row("patients", n, "patients", "patients simulated per replication"),
         _row("patient_years", years, "patient-years", "follow-up simulated"),
         _row("deaths", int(patients["died"].sum()), "patients", "deaths within the horizon"),
         _row("share_died", patients["died"].mean(), "share", "share of patients who died"),
@@ -86,12 +92,39 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally) -> pd.DataFrame:
                              f"mean days per patient in {state}"))
     for flag in AUDIT_COLUMNS:
         rows.append(_row(f"share_{flag}", patients[flag].mean(), "share", f"share flagged: {flag}"))
-    for drug in sorted(tally.chair_days):
+    drugs = sorted(tally.chair_days) if drugs is None else drugs
+    for drug in drugs:
         rows.append(_row(f"infusion_chair_days_{drug}", tally.chair_days[drug], "chair-days",
                          f"days in an infusion chair for {drug}"))
-    for drug in sorted(tally.infusions):
+    for drug in drugs:
         rows.append(_row(f"iv_visits_{drug}", tally.infusions[drug], "visits",
                          f"{drug} IV visits: infusions, IVIG courses or pulse courses"))
     rows.append(_row("infusion_chair_days_total", sum(tally.chair_days.values()), "chair-days",
                      "all IV treatment days (pulses, IVIG, rituximab, cyclophosphamide, tocilizumab)"))
+    return pd.DataFrame(rows)
+
+
+def summarize_replications(patients: pd.DataFrame, tallies: dict[int, ResourceTally]
+                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(summary: mean and 95% CI per metric, by_replication: every metric for every replication)."""
+    drugs = sorted(set().union(*(t.chair_days for t in tallies.values()))) if tallies else []
+    parts = []
+    for replication, rows in patients.groupby("replication", sort=True):
+        part = summarize(rows, tallies.get(replication, ResourceTally()), drugs)
+        parts.append(part.assign(replication=replication))
+    by_replication = pd.concat(parts, ignore_index=True)[["replication", "metric", "value", "unit", "description"]]
+    return combine_replications(by_replication), by_replication
+
+
+def combine_replications(by_replication: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% t-interval of each metric over replications (no interval with one replication)."""
+    rows = []
+    for metric, group in by_replication.groupby("metric", sort=False):
+        values = group["value"].dropna().to_numpy(dtype=float)
+        mean = float(values.mean()) if len(values) else np.nan
+        half = (float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+                if len(values) > 1 else np.nan)
+        rows.append({"metric": metric, "value": mean, "ci_low": mean - half, "ci_high": mean + half,
+                     "unit": group["unit"].iloc[0], "description": group["description"].iloc[0],
+                     "replications": group["replication"].nunique(), "interval_method": INTERVAL_METHOD})
     return pd.DataFrame(rows)

@@ -4,6 +4,7 @@ import json
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -28,7 +29,7 @@ def test_run_writes_tables_summary_and_manifest(tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
         "doses.parquet", "events.parquet", "figures", "manifest.json", "patients.parquet", "report.html",
-        "summary.csv"]
+        "summary.csv", "summary_by_replication.csv"]
     patients = read_table(out, "patients").to_pandas()
     assert len(patients) == 150
     summary = pd.read_csv(out / "summary.csv").set_index("metric")
@@ -198,3 +199,24 @@ def test_every_illustrative_number_says_why():
         assert text.strip().lower() != "illustrative", "an illustrative label without its reasoning"
         if text.lower().startswith("illustrative"):
             assert len(text) > len("illustrative: ") + 5, text
+
+
+def test_replications_give_means_with_confidence_intervals(tmp_path):
+    out = tmp_path / "run"
+    assert invoke("run", "--patients", 120, "--replications", 3, "--seed", 2, "--out", out, report=True).exit_code == 0
+    summary = pd.read_csv(out / "summary.csv").set_index("metric")
+    by_rep = pd.read_csv(out / "summary_by_replication.csv")
+    assert set(by_rep.replication) == {0, 1, 2}
+    assert (summary.replications == 3).all() and summary.interval_method.str.contains("95%").all()
+    patients = read_table(out, "patients").to_pandas()
+    for metric in ("mean_pred_cum_mg", "share_reached_remission", "ivig_g_total"):
+        values = by_rep[by_rep.metric == metric].value
+        assert summary.loc[metric, "value"] == pytest.approx(values.mean())
+        assert summary.loc[metric, "ci_low"] <= summary.loc[metric, "value"] <= summary.loc[metric, "ci_high"]
+    per_rep_cum = patients.groupby("replication").pred_cum_mg.mean()
+    assert np.allclose(by_rep[by_rep.metric == "mean_pred_cum_mg"].value, per_rep_cum)
+    assert summary.loc["patients", "value"] == 120
+    assert "95% CI" in (out / "report.html").read_text()
+    single = tmp_path / "single"
+    invoke("run", "--patients", 30, "--out", single)
+    assert pd.read_csv(single / "summary.csv").ci_low.isna().all()
