@@ -134,6 +134,44 @@ def patient(scenario, seed, patient_id, subtype, severity, weight_kg, years, out
     click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
 
 
+@main.command("compare")
+@click.argument("scenarios", nargs=-1, required=True)
+@click.option("--patients", type=click.IntRange(min=1), help="Patients per replication [first scenario's value].")
+@click.option("--replications", type=click.IntRange(min=2), default=5, show_default=True,
+              help="Replications; differences are paired within each.")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed shared by all scenarios [first scenario's].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--independent-seeds", is_flag=True,
+              help="Give each scenario its own seed instead of common random numbers (to see the difference).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder [runs/compare-A-vs-B].")
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+def compare_command(scenarios, patients, replications, seed, workers, independent_seeds, out_dir, force) -> None:
+    """Compare two or more SCENARIOS on the same patients (common random numbers).
+
+    Runs each into OUT/NAME (tables, summary, report), then writes comparison.csv (each
+    scenario minus the first: paired differences with 95% CIs), comparison.html and figures/.
+    """
+    from reports.compare import compare
+
+    if len(scenarios) < 2:
+        raise UserError("compare needs at least two scenarios")
+    for name in scenarios:
+        _load(name)
+    out_dir = out_dir or Path("runs") / ("compare-" + "-vs-".join(_load(s).name for s in scenarios))
+    try:
+        differences = compare(list(scenarios), out_dir, patients, replications, seed, workers, independent_seeds,
+                              force, sys.argv)
+    except FileExistsError as err:
+        raise UserError(str(err)) from None
+    key = differences[differences.metric.isin(["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total",
+                                               "infusion_chair_days_total"])]
+    for row in key.itertuples():
+        click.echo(f"{row.scenario} - {row.reference}: {row.metric} {row.difference:+.4g} {row.unit} "
+                   f"(95% CI {row.ci_low:+.4g} to {row.ci_high:+.4g})")
+    click.echo(f"wrote {out_dir / 'comparison.html'}, {out_dir / 'comparison.csv'}", err=True)
+
+
 @main.command("validate")
 @click.argument("scenario", default="baseline")
 @click.option("--patients", type=click.IntRange(min=1), default=2000, show_default=True,
