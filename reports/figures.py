@@ -138,3 +138,16 @@ def resources_by_year(data: pd.DataFrame) -> Figure:
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def costs_by_year(data: pd.DataFrame, currency: str) -> Figure:
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    table = data.pivot_table(index="year", columns="category", values="cost", aggfunc="sum", sort=False)
+    bottom = np.zeros(len(table))
+    for category in table.columns:
+        ax.bar(table.index, table[category], bottom=bottom, label=category.replace("_", " "))
+        bottom += table[category].to_numpy()
+    ax.set(xlabel="year since diagnosis", ylabel=f"cost ({currency})", title="The cohort's costs per year")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    return fig

@@ -20,7 +20,9 @@ from matplotlib.figure import Figure
 
 from reports import figure_data as data
 from reports import figures
+from reports.costs import CATEGORIES, run_costs
 from reports.export import read_table, table_dataset
+from scenarios.schema import Scenario
 from pathway.audit import AUDIT_COLUMNS
 from pathway.definition import TREATMENT_LINE_STATES
 
@@ -56,6 +58,16 @@ PATIENT_COLUMNS = ["replication", "patient_id", "followup_days", "time_to_remiss
 EVENT_COLUMNS = ["replication", "patient_id", "day", "event", "from_state", "to_state", "is_transition"]
 DOSE_COLUMNS = ["replication", "patient_id", "drug", "route", "start_day", "end_day", "dose",
                 "prednisone_eq_mg_per_day"]
+
+
+def costs_summary(patient_cost: pd.DataFrame, patients: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Mean cost per patient by category, undiscounted and discounted, and per patient-year."""
+    years = patients["followup_days"].sum() / 365.25
+    rows = [{"category": c, "mean_per_patient": patient_cost[f"{c}_cost"].mean(),
+             "mean_per_patient_discounted": patient_cost[f"{c}_cost_discounted"].mean(),
+             "per_patient_year": patient_cost[f"{c}_cost"].sum() / years if years else float("nan"),
+             "currency": currency} for c in (*CATEGORIES, "total")]
+    return pd.DataFrame(rows)
 
 
 def _frame(table) -> pd.DataFrame:
@@ -137,8 +149,13 @@ def build_report(run_dir: Path | str) -> Path:
     flows = data.flows(events)
     resources = _resources_by_year(run_dir, data.horizon_days(patients))
     audit = data.audit_table(patients, manifest["scenario"]["name"])
+    scenario = Scenario.model_validate(manifest["scenario"])
+    patient_cost, cost_by_year = run_costs(run_dir, scenario.costs, data.horizon_days(patients))
+    patient_cost.to_parquet(run_dir / "patient_costs.parquet", index=False)
+    cost_summary = costs_summary(patient_cost, patients, scenario.costs.currency)
     exposure = patients[["replication", "patient_id", "pred_cum_mg", "pred_cum_mg_first_year"]]
-    for name, frame in {"cumulative_dose": exposure, "dose_over_time": dose_time, "time_in_lines": lines, "occupancy": occupancy,
+    for name, frame in {"costs_by_year": cost_by_year, "costs_summary": cost_summary,
+                        "cumulative_dose": exposure, "dose_over_time": dose_time, "time_in_lines": lines, "occupancy": occupancy,
                         "flows": flows, "resources_by_year": resources, "audit": audit}.items():
         frame.to_csv(folder / f"{name}.csv", index=name == "flows")
     pd.concat({name: curve for name, curve in curves.items()}, names=["event"]).reset_index(level=0).to_csv(
@@ -162,13 +179,18 @@ def build_report(run_dir: Path | str) -> Path:
          figures.flows(flows)),
         ("resources_by_year", "Resource use per year", "IVIG, infusions and IV pulses by year since diagnosis, "
          "whole cohort.", figures.resources_by_year(resources)),
+        ("costs_by_year", "Costs per year", f"The cohort's cost per year since diagnosis by category, in "
+         f"{scenario.costs.currency} (undiscounted; prices from the scenario's [costs] table).",
+         figures.costs_by_year(cost_by_year, scenario.costs.currency)),
     ]
     report_figures = [ReportFigure(name, title, caption, _save(fig, folder, name))
                       for name, title, caption, fig in specs]
     validation_path = run_dir / "validation.csv"
     validation = pd.read_csv(validation_path).to_dict("records") if validation_path.exists() else None
     html = TEMPLATES.get_template("report.html.j2").render(
-        validation=validation,
+        validation=validation, costs=cost_summary.to_dict("records"), currency=scenario.costs.currency,
+        discount=scenario.costs.discount_rate_per_year,
+        budget=cost_by_year.groupby("year", as_index=False)[["cost", "cost_discounted"]].sum().to_dict("records"),
         manifest=manifest, scenario=manifest["scenario"], summary=summary.to_dict("records"),
         figures=report_figures, audit=audit.to_dict("records"), resources=resources.to_dict("records"),
         parameters=_parameter_sections(manifest["scenario"]), patients=len(patients),

@@ -247,6 +247,34 @@ class Mortality(Sourced):
     five_year_survival: BySubtype[Annotated[float, Field(gt=0.0, le=1.0)]]
 
 
+class Costs(Sourced):
+    """Prices, per unit named in each field, in `currency`; costs are discounted to the day of diagnosis."""
+
+    currency: Annotated[str, Field(min_length=1)]
+    discount_rate_per_year: Annotated[float, Field(ge=0.0, lt=1.0)]
+    price_per_mg: dict[Drug | Literal["prednisolone", "methylprednisolone"], NonNegative]
+    ivig_price_per_g: NonNegative
+    infusion_chair_day: NonNegative
+    clinic_visit: NonNegative
+    monitoring_per_day_on_immunosuppressant: NonNegative
+    pjp_prophylaxis_per_day: NonNegative
+    bone_protection_per_day: NonNegative
+    state_per_day: dict[str, NonNegative] = Field(default_factory=dict)
+    transition: dict[str, NonNegative] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_states_and_triggers(self):
+        from pathway.definition import STATE_NAMES, TRIGGERS
+
+        for state in self.state_per_day:
+            if state not in STATE_NAMES:
+                raise ValueError(f"state_per_day: unknown state {state!r}")
+        for trigger in self.transition:
+            if trigger not in TRIGGERS:
+                raise ValueError(f"transition: unknown trigger {trigger!r} (known: {', '.join(TRIGGERS)})")
+        return self
+
+
 class Scenario(Strict):
     name: Annotated[str, Field(min_length=1)]
     description: str
@@ -259,6 +287,7 @@ class Scenario(Strict):
     lines: Lines
     maintenance: Maintenance
     mortality: Mortality
+    costs: Costs
 
     @model_validator(mode="after")
     def _options_name_known_agents(self):

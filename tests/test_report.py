@@ -15,7 +15,7 @@ from reports import figure_data as data
 from reports.export import read_table
 
 FIGURES = ("cumulative_dose", "dose_over_time", "time_in_lines", "occupancy", "time_to_event", "flows",
-           "resources_by_year")
+           "resources_by_year", "costs_by_year")
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +172,7 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
         assert errors == []
         headings = browser.execute_script("return [...document.querySelectorAll('h2')].map(h => h.textContent);")
         assert headings == ["Key metrics", "Figures", "Guideline audit (seed 001's three pitfalls)",
-                            "Resource use per year since diagnosis", "Model description (STRESS-DES)"]
+                            "Resource use per year since diagnosis", "Costs", "Model description (STRESS-DES)"]
         shot = tmp_path / "report.png"
         browser.save_screenshot(str(shot))
     finally:

@@ -1,0 +1,94 @@
+"""Costs add up from the tables and the price table."""
+
+import numpy as np
+import pytest
+
+from reports.costs import CATEGORIES, compute_costs, discounted_days, daily_discount
+from scenarios import load_scenario
+from tests.conftest import simulate
+
+HORIZON = 5 * 365.25
+
+
+@pytest.fixture(scope="module")
+def run():
+    return simulate(patients=400, seed=21)
+
+
+@pytest.fixture(scope="module")
+def prices():
+    return load_scenario("baseline").costs
+
+
+@pytest.fixture(scope="module")
+def costed(run, prices):
+    return compute_costs(run, prices, HORIZON)
+
+
+def test_each_category_is_the_tables_times_the_prices(run, prices, costed):
+    by_patient, _ = costed
+    p, d, e = run["patients"], run["doses"], run["events"]
+    days = d.end_day - d.start_day
+    ivig = d.drug == "ivig"
+    assert by_patient.ivig_cost.sum() == pytest.approx(p.ivig_g.sum() * prices.ivig_price_per_g)
+    mtx = d[d.drug == "methotrexate"]
+    methotrexate_mg = (mtx.dose * (mtx.end_day - mtx.start_day) / 7).sum()
+    pred = d[d.drug == "prednisolone"]
+    pred_mg = (pred.dose * (pred.end_day - pred.start_day)).sum()  # daily scheme: mg/day x days
+    other = d[~ivig & ~d.drug.isin(["methotrexate", "prednisolone", "abatacept"])]
+    other_mg = (other.dose * (other.end_day - other.start_day) * other.drug.map(prices.price_per_mg)).sum()
+    abatacept = d[d.drug == "abatacept"]
+    abatacept_cost = (abatacept.dose * (abatacept.end_day - abatacept.start_day) / 7).sum() * prices.price_per_mg["abatacept"]
+    expected_drugs = (methotrexate_mg * prices.price_per_mg["methotrexate"]
+                      + pred_mg * prices.price_per_mg["prednisolone"] + other_mg + abatacept_cost)
+    assert by_patient.drugs_cost.sum() == pytest.approx(expected_drugs)
+    assert by_patient.infusion_chair_cost.sum() == pytest.approx(days[d.route == "iv"].sum() * prices.infusion_chair_day)
+    expected_states = sum(p[f"days_in_{state}"].sum() * price for state, price in prices.state_per_day.items())
+    assert by_patient.states_cost.sum() == pytest.approx(expected_states)
+    transitions = e[e.is_transition]
+    visits = transitions.event.isin(["triage", "respond", "fail", "intolerance", "flare", "relapse", "withdraw"]).sum()
+    assert by_patient.clinic_visits_cost.sum() == pytest.approx(visits * prices.clinic_visit)
+    one_off = transitions.event.map(prices.transition).fillna(0).sum()
+    assert by_patient.transitions_cost.sum() == pytest.approx(one_off)
+
+
+def test_totals_add_up_by_patient_and_by_year(costed):
+    by_patient, by_year = costed
+    categories = [f"{c}_cost" for c in CATEGORIES]
+    assert np.allclose(by_patient[categories].sum(axis=1), by_patient.total_cost)
+    assert by_year.cost.sum() == pytest.approx(by_patient.total_cost.sum())
+    assert by_year.cost_discounted.sum() == pytest.approx(by_patient.total_cost_discounted.sum())
+    for category in CATEGORIES:
+        assert by_year[by_year.category == category].cost.sum() == pytest.approx(by_patient[f"{category}_cost"].sum())
+    assert (by_patient.total_cost_discounted <= by_patient.total_cost + 1e-9).all()
+
+
+def test_no_discount_means_discounted_equals_undiscounted(run, prices):
+    free = prices.model_copy(update={"discount_rate_per_year": 0.0})
+    by_patient, _ = compute_costs(run, free, HORIZON)
+    assert np.allclose(by_patient.total_cost, by_patient.total_cost_discounted)
+
+
+def test_discounting_is_exact():
+    delta = daily_discount(0.035)
+    # a year at 1 a day is worth (1 - 1/1.035) / delta at diagnosis
+    assert discounted_days(np.array([0.0]), np.array([365.25]), delta)[0] == pytest.approx((1 - 1 / 1.035) / delta)
+    assert discounted_days(np.array([365.25]), np.array([730.5]), delta)[0] == pytest.approx(
+        discounted_days(np.array([0.0]), np.array([365.25]), delta)[0] / 1.035)
+
+
+def test_the_report_writes_costs_per_patient_that_add_up(tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from iimsim.cli import main
+
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", "--patients", "150", "--out", str(out)]).exit_code == 0
+    per_patient = pd.read_parquet(out / "patient_costs.parquet")
+    by_year = pd.read_csv(out / "figures" / "costs_by_year.csv")
+    summary = pd.read_csv(out / "figures" / "costs_summary.csv").set_index("category")
+    assert len(per_patient) == 150
+    assert by_year.cost.sum() == pytest.approx(per_patient.total_cost.sum())
+    assert summary.loc["total", "mean_per_patient"] == pytest.approx(per_patient.total_cost.mean())
+    assert "The cohort's budget per year" in (out / "report.html").read_text()
