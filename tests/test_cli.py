@@ -28,8 +28,8 @@ def test_run_writes_tables_summary_and_manifest(tmp_path):
     result = invoke("run", "baseline", "--patients", 150, "--seed", 3, "--years", 2, "--out", out, report=True)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "doses.parquet", "events.parquet", "figures", "manifest.json", "patients.parquet", "report.html",
-        "summary.csv", "summary_by_replication.csv"]
+        "doses.parquet", "events.parquet", "figures", "manifest.json", "patient_costs.parquet", "patients.parquet",
+        "report.html", "summary.csv", "summary_by_replication.csv"]
     patients = read_table(out, "patients").to_pandas()
     assert len(patients) == 150
     summary = pd.read_csv(out / "summary.csv").set_index("metric")
@@ -157,7 +157,7 @@ def test_bad_command_line_values_exit_2(tmp_path, args, expected):
 def test_every_baseline_section_names_its_source():
     scenario = load_scenario("baseline")
     sections = [scenario.cohort, scenario.cohort.severity, scenario.cohort.comorbidity, scenario.glucocorticoids,
-                scenario.regimen, scenario.maintenance, scenario.mortality, *scenario.agents.values(),
+                scenario.regimen, scenario.maintenance, scenario.mortality, scenario.costs, *scenario.agents.values(),
                 *(getattr(scenario.lines, name) for name in type(scenario.lines).model_fields)]
     for section in sections:
         assert section.source.strip()
