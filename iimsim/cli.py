@@ -59,6 +59,9 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
         report) -> None:
     """Simulate SCENARIO (a built-in name or a .toml file) and write its tables.
 
+    A scenario with a [region] simulates an open cohort (patients arriving over the
+    horizon); --patients does not apply to it.
+
     Writes patients, events and doses tables, summary.csv, manifest.json, and
     report.html with figures/ into the output folder, atomically: an interrupted
     run leaves nothing behind.
@@ -81,7 +84,7 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
     sim = resolved.simulation
     per = f" (means of {sim.replications} replications)" if sim.replications > 1 else ""
     click.echo(
-        f"{resolved.name}: {sim.patients * sim.replications} patients, {result.patient_years:.0f} patient-years "
+        f"{resolved.name}: {result.patients} patients, {result.patient_years:.0f} patient-years "
         f"in {result.wall_seconds:.1f} s -> {out_dir}\n"
         f"  per replication{per}: reached remission {key['share_reached_remission']:.1%}, died {key['share_died']:.1%}, "
         f"mean cumulative prednisone-equivalent {key['mean_pred_cum_mg']:.0f} mg, "

@@ -15,7 +15,7 @@ from reports.export import RunOutput
 from reports.manifest import manifest
 from reports.summary import ResourceTally, summarize_replications
 from scenarios.schema import Scenario
-from simulation.runner import DEFAULT_CHUNK_SIZE, run_cohort
+from simulation.runner import DEFAULT_CHUNK_SIZE, cohort_size, run_cohort
 
 YEAR_DAYS = 365.25
 
@@ -27,6 +27,7 @@ class RunResult:
     wall_seconds: float
     cpu_seconds: float
     patient_years: float
+    patients: int
 
 
 def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_format: str = "parquet",
@@ -37,8 +38,7 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
     `progress=None` shows a progress bar only on a terminal; `report` also writes the HTML
     report and figures (from the saved tables, inside the same atomic commit).
     """
-    sim = scenario.simulation
-    total = sim.patients * sim.replications
+    total = cohort_size(scenario)
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     tallies: dict[int, ResourceTally] = {}
     patient_batches = []
@@ -69,4 +69,4 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
             del patients  # the report reads what it needs from the saved tables
             output.close_tables()
             build_report(output.staging)
-    return RunResult(Path(out_dir), summary, wall, cpu, patient_years)
+    return RunResult(Path(out_dir), summary, wall, cpu, patient_years, total)

@@ -113,8 +113,10 @@ def cost_items(tables: dict[str, pd.DataFrame], costs: Costs) -> tuple[pd.DataFr
 
 def compute_costs(tables: dict[str, pd.DataFrame], costs: Costs, horizon_days: float
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per patient: each category's cost and the total, undiscounted and discounted;
-    per year since diagnosis and category: cost and cost_discounted, intervals split at years)."""
+    """(per patient: each category's cost and the total, undiscounted and discounted to diagnosis;
+    per calendar year of the horizon and category: cost and cost discounted to the start of the horizon,
+    intervals split at years). In a closed cohort calendar years are years since diagnosis; in a region,
+    costs before the horizon starts (prevalent patients' earlier treatment) count only per patient."""
     intervals, points = cost_items(tables, costs)
     delta = daily_discount(costs.discount_rate_per_year)
     start, end = intervals["start"].to_numpy(), intervals["end"].to_numpy()
@@ -139,6 +141,11 @@ def compute_costs(tables: dict[str, pd.DataFrame], costs: Costs, horizon_days: f
 
     years = max(1, math.ceil(horizon_days / YEAR_DAYS - 1e-9))
     category = intervals["category"].to_numpy()
+    diagnosis = tables["patients"].set_index(["replication", "patient_id"])["diagnosis_day"]
+    shift = pd.MultiIndex.from_frame(intervals[["replication", "patient_id"]]).map(diagnosis).to_numpy(dtype=float)
+    start, end = start + shift, end + shift  # calendar days
+    points = points.assign(day=points["day"].to_numpy() + pd.MultiIndex.from_frame(
+        points[["replication", "patient_id"]]).map(diagnosis).to_numpy(dtype=float))
     rows = []
     for year in range(years):
         low, high = year * YEAR_DAYS, (year + 1) * YEAR_DAYS
@@ -146,7 +153,7 @@ def compute_costs(tables: dict[str, pd.DataFrame], costs: Costs, horizon_days: f
         inside = b > a
         cost = np.where(inside, per_day * (b - a), 0.0)
         cost_discounted = np.where(inside, per_day * discounted_days(a, np.maximum(a, b), delta), 0.0)
-        in_year = points[(points["day"] >= low) & ((points["day"] < high) | (year == years - 1))]
+        in_year = points[(points["day"] >= low) & (points["day"] < high)]
         point_discounted = in_year["cost"] * np.exp(-delta * in_year["day"])
         for name in CATEGORIES:
             mask, pmask = category == name, (in_year["category"] == name).to_numpy()

@@ -40,8 +40,9 @@ def _patient_index(patients: pd.DataFrame) -> pd.Series:
 
 
 def _rows_index(rows: pd.DataFrame, patients: pd.DataFrame) -> np.ndarray:
+    """Each row's patient position in `patients`; -1 for rows of patients not in it."""
     keys = pd.MultiIndex.from_frame(rows[["replication", "patient_id"]])
-    return _patient_index(patients).reindex(keys).to_numpy()
+    return _patient_index(patients).reindex(keys).fillna(-1).to_numpy(dtype=np.int64)
 
 
 def glucocorticoid_rows(doses: pd.DataFrame) -> pd.DataFrame:
@@ -77,9 +78,10 @@ def dose_matrix(doses: pd.DataFrame, patients: pd.DataFrame, grid: np.ndarray) -
     """Each patient's prednisone-equivalent mg/day at each grid day (0 when off or dead)."""
     gc = glucocorticoid_rows(doses)
     matrix = np.zeros((len(patients), len(grid)), dtype=np.float32)
+    rows = _rows_index(gc, patients) if len(gc) else np.zeros(0, dtype=np.int64)
+    gc, rows = gc[rows >= 0], rows[rows >= 0]
     if gc.empty or not len(grid):
         return matrix
-    rows = _rows_index(gc, patients)
     first = np.searchsorted(grid, gc["start_day"].to_numpy(), side="left")
     last = np.searchsorted(grid, gc["end_day"].to_numpy(), side="left")  # grid days in [start, end)
     counts = np.maximum(last - first, 0)
@@ -110,6 +112,7 @@ def occupancy(events: pd.DataFrame, patients: pd.DataFrame, grid: np.ndarray) ->
     """Share of patients in each state at each grid day (rows sum to 1)."""
     t = events[events["is_transition"]]
     rows = _rows_index(t, patients)
+    t, rows = t[rows >= 0], rows[rows >= 0]
     state_code = pd.Categorical(t["to_state"], categories=STATE_NAMES).codes
     order = np.lexsort((t["day"].to_numpy(), rows))
     rows, days, codes = rows[order], t["day"].to_numpy()[order], state_code[order]
@@ -209,7 +212,8 @@ def resources_by_year(doses: pd.DataFrame, horizon: float) -> pd.DataFrame:
     iv = (doses["route"] == "iv").to_numpy()
     ivig = (doses["drug"] == "ivig").to_numpy()
     ivig_g_per_day = np.where(ivig, doses["dose"].to_numpy(), 0.0)
-    start_year = np.minimum((start // YEAR_DAYS).astype(int), years - 1)
+    start_year = np.clip((start // YEAR_DAYS).astype(int), 0, years - 1)
+    within = start >= 0  # a region's prevalent patients were treated before the horizon too
     columns = {name: np.zeros(years) for name in ("ivig_g", "ivig_infusion_days", "infusion_chair_days")}
     for year in range(years):  # one year at a time: memory stays one row's worth per dose row
         overlap = np.clip(np.minimum(end, (year + 1) * YEAR_DAYS) - np.maximum(start, year * YEAR_DAYS), 0, None)
@@ -218,7 +222,7 @@ def resources_by_year(doses: pd.DataFrame, horizon: float) -> pd.DataFrame:
         columns["infusion_chair_days"][year] = overlap @ iv
 
     def started(mask):
-        return np.bincount(start_year[mask], minlength=years)
+        return np.bincount(start_year[mask & within], minlength=years)
 
     return pd.DataFrame({
         "year": np.arange(1, years + 1),
@@ -229,6 +233,48 @@ def resources_by_year(doses: pd.DataFrame, horizon: float) -> pd.DataFrame:
         "iv_pulse_courses": started((doses["drug"] == "methylprednisolone").to_numpy()),
         "infusion_chair_days": columns["infusion_chair_days"],
     })
+
+
+def to_calendar(rows: pd.DataFrame, diagnosis_day: pd.Series) -> pd.DataFrame:
+    """Dose rows with start_day and end_day moved from days since diagnosis to calendar days."""
+    shift = pd.MultiIndex.from_frame(rows[["replication", "patient_id"]]).map(diagnosis_day).to_numpy(dtype=float)
+    return rows.assign(start_day=rows["start_day"].to_numpy() + shift, end_day=rows["end_day"].to_numpy() + shift)
+
+
+def calendar_years(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame,
+                   cost_by_year: pd.DataFrame, horizon: float) -> pd.DataFrame:
+    """A region per calendar year: new patients, patients treated at each line, IVIG, chair-days, costs."""
+    years = max(1, math.ceil(horizon / YEAR_DAYS - 1e-9))
+    diagnosis = patients.set_index(["replication", "patient_id"])["diagnosis_day"]
+    followup_end = (patients["diagnosis_day"] + patients["followup_days"]).to_numpy()
+    t = events[events["is_transition"]].sort_values(["replication", "patient_id", "day"], kind="stable")
+    shift = pd.MultiIndex.from_frame(t[["replication", "patient_id"]]).map(diagnosis).to_numpy(dtype=float)
+    start = t["day"].to_numpy() + shift
+    end_of = pd.Series(followup_end, index=pd.MultiIndex.from_frame(patients[["replication", "patient_id"]]))
+    nxt = t.groupby(["replication", "patient_id"])["day"].shift(-1).to_numpy() + shift
+    end = np.where(np.isnan(nxt), pd.MultiIndex.from_frame(t[["replication", "patient_id"]]).map(end_of), nxt)
+    replications = patients["replication"].nunique()
+    costs = cost_by_year.groupby("year")[["cost", "cost_discounted"]].sum()
+    rows = []
+    for year in range(years):
+        low, high = year * YEAR_DAYS, (year + 1) * YEAR_DAYS
+        overlap = np.clip(np.minimum(end, high) - np.maximum(start, low), 0, None)
+        row = {"year": year + 1,
+               "new_patients": ((patients["diagnosis_day"] >= low) & (patients["diagnosis_day"] < high)).sum()
+               / replications,
+               "patients_alive_at_start": ((patients["diagnosis_day"] <= low) & (followup_end > low)).sum()
+               / replications}
+        for state in (*TREATMENT_LINE_STATES, "maintenance", "drug_free_remission", "supportive_care"):
+            in_state = (t["to_state"] == state).to_numpy() & (overlap > 0)
+            treated = t[in_state][["replication", "patient_id"]].drop_duplicates()
+            row[f"patients_in_{state}"] = len(treated) / replications
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["ivig_g"] = resources["ivig_g"].to_numpy() / replications
+    out["infusion_chair_days"] = resources["infusion_chair_days"].to_numpy() / replications
+    out["cost"] = costs["cost"].reindex(out["year"]).to_numpy() / replications
+    out["cost_discounted"] = costs["cost_discounted"].reindex(out["year"]).to_numpy() / replications
+    return out
 
 
 def audit_table(patients: pd.DataFrame, scenario: str) -> pd.DataFrame:

@@ -52,7 +52,7 @@ class ReportFigure:
     png_base64: str
 
 
-PATIENT_COLUMNS = ["replication", "patient_id", "followup_days", "time_to_remission_days", "pred_cum_mg",
+PATIENT_COLUMNS = ["replication", "patient_id", "diagnosis_day", "followup_days", "time_to_remission_days", "pred_cum_mg",
                    "pred_cum_mg_first_year", "days_to_pred_le_5mg", *AUDIT_COLUMNS,
                    *(f"days_in_{state}" for state in ("iv_pulse", *TREATMENT_LINE_STATES))]
 EVENT_COLUMNS = ["replication", "patient_id", "day", "event", "from_state", "to_state", "is_transition"]
@@ -75,13 +75,14 @@ def _frame(table) -> pd.DataFrame:
     return table.to_pandas(strings_to_categorical=True, split_blocks=True, self_destruct=True)
 
 
-def _resources_by_year(run_dir: Path, horizon: float) -> pd.DataFrame:
-    """Resource use per year, summed over batches of IV dose rows (a large run never loads them all)."""
+def _resources_by_year(run_dir: Path, horizon: float, patients: pd.DataFrame) -> pd.DataFrame:
+    """Resource use per calendar year, summed over batches of IV dose rows (a large run never loads them all)."""
     total = None
+    diagnosis = patients.set_index(["replication", "patient_id"])["diagnosis_day"]
     scanner = table_dataset(run_dir, "doses").scanner(filter=pc.field("route") == "iv", columns=DOSE_COLUMNS)
     for batch in scanner.to_batches():
         if batch.num_rows:
-            part = data.resources_by_year(batch.to_pandas(), horizon).set_index("year")
+            part = data.resources_by_year(data.to_calendar(batch.to_pandas(), diagnosis), horizon).set_index("year")
             total = part if total is None else total + part
     return (total if total is not None else data.resources_by_year(pd.DataFrame(
         {name: [] for name in DOSE_COLUMNS}), horizon).set_index("year")).reset_index()
@@ -132,8 +133,13 @@ def build_report(run_dir: Path | str) -> Path:
     summary = pd.read_csv(run_dir / "summary.csv")
     # Only what the figures need, strings as categories: a report of a large run stays small in memory.
     patients = _frame(read_table(run_dir, "patients", columns=PATIENT_COLUMNS))
-    subset = _time_course_filter(patients)
+    scenario = Scenario.model_validate(manifest["scenario"])
+    # a region's calendar table counts every patient; regions are small, so nothing is sampled there
+    subset = None if scenario.region is not None else _time_course_filter(patients)
     sample = patients if subset is None else patients.iloc[: data.MAX_TIME_COURSE_PATIENTS]
+    # time courses are in days since diagnosis: for a region, of the patients diagnosed within the horizon
+    if scenario.region is not None:
+        sample = sample[sample["diagnosis_day"] >= 0]
     events = _frame(read_table(run_dir, "events", filter=subset, columns=EVENT_COLUMNS))
     gc_rows = pc.field("prednisone_eq_mg_per_day").is_valid()
     doses_gc = _frame(read_table(run_dir, "doses", filter=gc_rows if subset is None else gc_rows & subset,
@@ -146,11 +152,16 @@ def build_report(run_dir: Path | str) -> Path:
     lines = data.time_in_lines(patients)
     occupancy = data.occupancy(events, sample, grid)
     curves = {name: data.kaplan_meier(times) for name, times in data.event_times(events, sample).items()}
-    flows = data.flows(events)
-    resources = _resources_by_year(run_dir, data.horizon_days(patients))
+    flows = data.flows(events[events["patient_id"].isin(sample["patient_id"])]
+                       if scenario.region is not None else events)
+    horizon = scenario.simulation.horizon_years * 365.25
+    resources = _resources_by_year(run_dir, horizon, patients)
     audit = data.audit_table(patients, manifest["scenario"]["name"])
-    scenario = Scenario.model_validate(manifest["scenario"])
-    patient_cost, cost_by_year = run_costs(run_dir, scenario.costs, data.horizon_days(patients))
+    patient_cost, cost_by_year = run_costs(run_dir, scenario.costs, horizon)
+    region = None
+    if scenario.region is not None:
+        region = data.calendar_years(patients, events, resources, cost_by_year, horizon)
+        region.to_csv(folder / "region_by_year.csv", index=False)
     patient_cost.to_parquet(run_dir / "patient_costs.parquet", index=False)
     cost_summary = costs_summary(patient_cost, patients, scenario.costs.currency)
     exposure = patients[["replication", "patient_id", "pred_cum_mg", "pred_cum_mg_first_year"]]
@@ -191,6 +202,7 @@ def build_report(run_dir: Path | str) -> Path:
         validation=validation, costs=cost_summary.to_dict("records"), currency=scenario.costs.currency,
         discount=scenario.costs.discount_rate_per_year,
         budget=cost_by_year.groupby("year", as_index=False)[["cost", "cost_discounted"]].sum().to_dict("records"),
+        region=None if region is None else region.to_dict("records"), region_spec=scenario.region,
         manifest=manifest, scenario=manifest["scenario"], summary=summary.to_dict("records"),
         figures=report_figures, audit=audit.to_dict("records"), resources=resources.to_dict("records"),
         parameters=_parameter_sections(manifest["scenario"]), patients=len(patients),

@@ -247,6 +247,15 @@ class Mortality(Sourced):
     five_year_survival: BySubtype[Annotated[float, Field(gt=0.0, le=1.0)]]
 
 
+class Region(Sourced):
+    """An open cohort: patients diagnosed over the horizon in a population, plus those already treated."""
+
+    population: Annotated[int, Field(gt=0)]
+    incidence_per_100k_person_years: Positive
+    prevalent_patients: Annotated[int, Field(ge=0)] = 0
+    prevalent_max_years_since_diagnosis: Positive = 10.0
+
+
 class Costs(Sourced):
     """Prices, per unit named in each field, in `currency`; costs are discounted to the day of diagnosis."""
 
@@ -288,6 +297,7 @@ class Scenario(Strict):
     maintenance: Maintenance
     mortality: Mortality
     costs: Costs
+    region: Region | None = None
 
     @model_validator(mode="after")
     def _options_name_known_agents(self):

@@ -66,7 +66,7 @@ class Patient:
     """The machine's model: `state` plus the facts guards and the engine need."""
 
     __slots__ = (
-        "replication", "patient_id", "stream", "subtype", "juvenile", "severe", "sex", "age_years",
+        "replication", "patient_id", "diagnosis_day", "stream", "subtype", "juvenile", "severe", "sex", "age_years",
         "weight_kg", "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
         "death_day", "end_day", "state", "since", "days_in", "line", "highest_line", "remission_line",
         "remission_day", "flares", "switch_agent", "option", "intolerant", "agents", "gc", "next_day",
@@ -116,8 +116,9 @@ class Engine:
 
     # -- patients -------------------------------------------------------------------------------
 
-    def new_patient(self, replication: int, patient_id: int, **chosen) -> Patient:
-        """Patient `patient_id` of the cohort; `chosen` may fix subtype, severe and weight_kg."""
+    def new_patient(self, replication: int, patient_id: int, diagnosis_day: float = 0.0, **chosen) -> Patient:
+        """Patient `patient_id` of the cohort, diagnosed on calendar `diagnosis_day` and followed to the
+        end of the horizon; `chosen` may fix subtype, severe and weight_kg."""
         stream = PatientStream(self.seed, replication, patient_id)
         p = Patient(replication, patient_id, stream)
         a = self.sampler.draw(stream.attributes, **chosen)
@@ -126,7 +127,8 @@ class Engine:
         p.diabetes, p.osteoporosis, p.glaucoma = a.diabetes, a.osteoporosis, a.glaucoma
         p.high_relapse_risk = a.high_relapse_risk
         p.death_day = exponential_days(stream.attributes[14], self.model.death_rate_per_day[p.subtype])
-        p.end_day = min(p.death_day, self.model.horizon_days)
+        p.diagnosis_day = diagnosis_day
+        p.end_day = min(p.death_day, self.model.horizon_days - diagnosis_day)
         return p
 
     def life(self, env, p: Patient):
@@ -368,7 +370,7 @@ class Engine:
     # -- end of follow-up --------------------------------------------------------------------
 
     def _finish(self, p: Patient, end: float) -> None:
-        if p.death_day <= self.model.horizon_days:
+        if p.death_day <= end:
             self._fire(p, "die", end)
         self._stop_agents(p, end)
         self._close_gc(p, end)

@@ -30,7 +30,7 @@ _STATE_CODE = {name: i for i, name in enumerate(STATE_NAMES)}
 _NO_STATE = -1  # a non-transition event: its state is filled in from the transitions
 
 _PATIENT_FIELDS = (
-    "replication", "patient_id", "subtype", "severity",
+    "replication", "patient_id", "diagnosis_day", "subtype", "severity",
     "weakness_below_mrc4", "respiratory_failure_ild", "myocarditis", "severe_dysphagia",
     "other_life_threatening", "age_years", "sex", "weight_kg", "has_ild", "has_diabetes",
     "has_osteoporosis", "has_glaucoma", "high_relapse_risk", "followup_days", "died", "final_state",
@@ -122,7 +122,7 @@ class BatchRecorder:
     def patient(self, p, end_day: float, audit: tuple[bool, bool, bool]) -> None:
         f = p.features
         self.patients.append((
-            p.replication, p.patient_id, p.subtype, "severe" if p.severe else "non_severe",
+            p.replication, p.patient_id, p.diagnosis_day, p.subtype, "severe" if p.severe else "non_severe",
             f[0], f[1], f[2], f[3], f[4], p.age_years, p.sex, p.weight_kg, p.ild, p.diabetes,
             p.osteoporosis, p.glaucoma, p.high_relapse_risk, end_day, p.state == "dead", p.state,
             p.highest_line, p.remission_day, p.flares, p.first_le5_day, *audit,

@@ -19,6 +19,7 @@ import pyarrow as pa
 import simpy
 
 from scenarios.schema import Scenario
+from simulation.arrivals import diagnosis_days
 from simulation.engine import Engine
 from simulation.model import RunModel
 from simulation.recorder import BatchRecorder
@@ -34,14 +35,23 @@ class Chunk:
     replication: int
     first_patient_id: int
     patients: int
+    diagnosis_days: tuple[float, ...] = ()  # an open cohort's calendar days of diagnosis; empty: all at 0
 
 
-def chunks(patients: int, replications: int, chunk_size: int) -> list[Chunk]:
-    return [
-        Chunk(rep, first, min(chunk_size, patients - first))
-        for rep in range(replications)
-        for first in range(0, patients, chunk_size)
-    ]
+def chunks(scenario: Scenario, chunk_size: int) -> list[Chunk]:
+    out = []
+    for rep in range(scenario.simulation.replications):
+        days = diagnosis_days(scenario, rep)
+        open_cohort = scenario.region is not None
+        for first in range(0, len(days), chunk_size):
+            part = days[first:first + chunk_size]
+            out.append(Chunk(rep, first, len(part), tuple(part.tolist()) if open_cohort else ()))
+    return out
+
+
+def cohort_size(scenario: Scenario) -> int:
+    """Patients over all replications (an open cohort's arrivals are drawn to count them)."""
+    return sum(len(diagnosis_days(scenario, rep)) for rep in range(scenario.simulation.replications))
 
 
 @contextmanager
@@ -69,7 +79,8 @@ def simulate_chunk(engine: Engine, chunk: Chunk) -> dict[str, pa.Table]:
         for group_start in range(chunk.first_patient_id, end, ENVIRONMENT_PATIENTS):
             env = simpy.Environment()
             for patient_id in range(group_start, min(group_start + ENVIRONMENT_PATIENTS, end)):
-                env.process(engine.life(env, engine.new_patient(chunk.replication, patient_id)))
+                day = chunk.diagnosis_days[patient_id - chunk.first_patient_id] if chunk.diagnosis_days else 0.0
+                env.process(engine.life(env, engine.new_patient(chunk.replication, patient_id, day)))
             env.run()
         engine.recorder = None
         return recorder.tables()
@@ -112,8 +123,7 @@ def _simulate_in_worker(chunk: Chunk) -> dict[str, pa.Table]:
 def run_cohort(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAULT_CHUNK_SIZE
                ) -> Iterator[tuple[Chunk, dict[str, pa.Table]]]:
     """Simulate the scenario's cohort; yields each chunk's tables in patient order."""
-    sim = scenario.simulation
-    work = chunks(sim.patients, sim.replications, chunk_size)
+    work = chunks(scenario, chunk_size)
     if workers <= 1 or len(work) == 1:
         engine = Engine(RunModel.compile(scenario))
         for chunk in work:

@@ -28,6 +28,8 @@ _ID: list[Column] = [
 
 PATIENT_COLUMNS: list[Column] = [
     *_ID,
+    ("diagnosis_day", pa.float64(), "calendar day of diagnosis, days since the start of the horizon: 0 in a "
+                                    "closed cohort; in a region, negative for patients diagnosed before it"),
     ("subtype", pa.string(), "DM, PM, IMNM_HMGCR, IMNM_SRP, ASS, IBM or JDM"),
     ("severity", pa.string(), "severe or non_severe (seed 003 criteria, any feature below)"),
     *[(name, pa.bool_(), f"severe feature at diagnosis: {name.replace('_', ' ')}") for name in SEVERE_FEATURES],
@@ -61,7 +63,7 @@ PATIENT_COLUMNS: list[Column] = [
 
 EVENT_COLUMNS: list[Column] = [
     *_ID,
-    ("day", pa.float64(), "days since diagnosis"),
+    ("day", pa.float64(), "days since diagnosis (calendar day = diagnosis_day + day)"),
     ("event", pa.string(), "machine trigger (for transitions) or clinical event"),
     ("from_state", pa.string(), "state before the event"),
     ("to_state", pa.string(), "state after the event (the same for non-transition events)"),
