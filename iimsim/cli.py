@@ -55,8 +55,11 @@ def main() -> None:
               help="Patients simulated per batch (bounds memory; does not change results).")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write report.html and figures/ as well.")
+@click.option("--backend", type=click.Choice(["processes", "dask"]), default="processes", show_default=True,
+              help="Where chunks run: local processes, or Dask distributed (pip install 'iimsim[dask]').")
+@click.option("--scheduler", help="Dask scheduler address (tcp://host:8786); without it, a local Dask cluster.")
 def run(scenario, patients, seed, years, replications, out_dir, workers, table_format, force, chunk_size,
-        report) -> None:
+        report, backend, scheduler) -> None:
     """Simulate SCENARIO (a built-in name or a .toml file) and write its tables.
 
     A scenario with a [region] simulates an open cohort (patients arriving over the
@@ -77,9 +80,11 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
         click.echo(f"note: teaching counterfactual, breaks seed 001's guideline on purpose: {departure}", err=True)
     try:
         result = execute_run(resolved, out_dir, workers, table_format, force, chunk_size, sys.argv,
-                             report=report)
+                             report=report, backend=backend, scheduler=scheduler)
     except OutputExistsError as err:
         raise UserError(str(err)) from None
+    except ModuleNotFoundError as err:
+        raise UserError(f"--backend dask needs Dask: pip install 'iimsim[dask]' ({err})") from None
     key = result.summary.set_index("metric")["value"]
     sim = resolved.simulation
     per = f" (means of {sim.replications} replications)" if sim.replications > 1 else ""

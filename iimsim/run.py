@@ -32,7 +32,8 @@ class RunResult:
 
 def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_format: str = "parquet",
                 force: bool = False, chunk_size: int = DEFAULT_CHUNK_SIZE, command: list[str] | None = None,
-                progress: bool | None = None, report: bool = False) -> RunResult:
+                progress: bool | None = None, report: bool = False, backend: str = "processes",
+                scheduler: str | None = None) -> RunResult:
     """Simulate `scenario` into `out_dir`. Raises `OutputExistsError` before any work if it exists.
 
     `progress=None` shows a progress bar only on a terminal; `report` also writes the HTML
@@ -45,7 +46,8 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
     output = RunOutput(out_dir, table_format, force)
     with output, tqdm(total=total, unit="patient", disable=None if progress is None else not progress,
                       file=sys.stderr) as bar:
-        for chunk, tables in run_cohort(scenario, workers=workers, chunk_size=chunk_size):
+        for chunk, tables in run_cohort(scenario, workers=workers, chunk_size=chunk_size, backend=backend,
+                                        scheduler=scheduler):
             output.write_batch(tables)
             tallies.setdefault(chunk.replication, ResourceTally()).add(tables)
             patient_batches.append(tables["patients"])
@@ -60,6 +62,7 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
         output.write_json("manifest.json", manifest(
             scenario.model_dump(mode="json"), command or sys.argv,
             {"wall_seconds": round(wall, 3), "main_process_cpu_seconds": round(cpu, 3), "workers": workers,
+             "backend": backend, "scheduler": scheduler,
              "chunk_size": chunk_size, "format": table_format, "rows": dict(output.rows),
              "patient_years": patient_years},
         ))

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import gc
 import os
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -86,11 +88,11 @@ def simulate_chunk(engine: Engine, chunk: Chunk) -> dict[str, pa.Table]:
         return recorder.tables()
 
 
-def collect_tables(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAULT_CHUNK_SIZE
-                   ) -> dict[str, pa.Table]:
+def collect_tables(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                   backend: str = "processes") -> dict[str, pa.Table]:
     """The whole cohort's tables in memory (for small runs: validation, tests)."""
     batches: dict[str, list[pa.Table]] = {"patients": [], "events": [], "doses": []}
-    for _, tables in run_cohort(scenario, workers=workers, chunk_size=chunk_size):
+    for _, tables in run_cohort(scenario, workers=workers, chunk_size=chunk_size, backend=backend):
         for name, table in tables.items():
             batches[name].append(table)
     return {name: pa.concat_tables(parts) for name, parts in batches.items()}
@@ -120,10 +122,53 @@ def _simulate_in_worker(chunk: Chunk) -> dict[str, pa.Table]:
     return simulate_chunk(_worker_engine, chunk)
 
 
-def run_cohort(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAULT_CHUNK_SIZE
+@lru_cache(maxsize=4)
+def _engine_for(scenario_json: str) -> Engine:
+    return Engine(RunModel.compile(Scenario.model_validate_json(scenario_json)))
+
+
+def simulate_chunk_of(scenario_json: str, chunk: Chunk) -> dict[str, pa.Table]:
+    """A chunk of a scenario given as JSON: what a Dask worker runs (its engine is built once)."""
+    return simulate_chunk(_engine_for(scenario_json), chunk)
+
+
+def _run_on_dask(scenario: Scenario, work: list[Chunk], workers: int, scheduler: str | None
+                 ) -> Iterator[tuple[Chunk, dict[str, pa.Table]]]:
+    """Chunks on Dask distributed (a local cluster without a scheduler address), in patient order.
+
+    At most two chunks per worker are in flight, so results never pile up in memory.
+    """
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None)
+    client = Client(scheduler or cluster)
+    try:
+        scenario_json = client.scatter(scenario.model_dump_json(), broadcast=True)
+        window = max(2, 2 * len(client.scheduler_info()["workers"]))
+        pending = deque()
+        for chunk in work:
+            pending.append((chunk, client.submit(simulate_chunk_of, scenario_json, chunk, pure=False)))
+            if len(pending) >= window:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_cohort(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAULT_CHUNK_SIZE,
+               backend: str = "processes", scheduler: str | None = None
                ) -> Iterator[tuple[Chunk, dict[str, pa.Table]]]:
-    """Simulate the scenario's cohort; yields each chunk's tables in patient order."""
+    """Simulate the scenario's cohort; yields each chunk's tables in patient order, whatever the backend."""
     work = chunks(scenario, chunk_size)
+    if backend == "dask":
+        yield from _run_on_dask(scenario, work, workers, scheduler)
+        return
     if workers <= 1 or len(work) == 1:
         engine = Engine(RunModel.compile(scenario))
         for chunk in work:

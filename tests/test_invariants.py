@@ -115,3 +115,14 @@ def test_different_seeds_differ():
     a = simulate(patients=50, seed=1)["patients"]
     b = simulate(patients=50, seed=2)["patients"]
     assert not a.equals(b)
+
+
+def test_same_tables_on_the_dask_backend():
+    from scenarios import load_scenario
+    from simulation.runner import collect_tables
+
+    scenario = load_scenario("baseline", {"simulation": {"patients": 240, "seed": 13, "replications": 2}})
+    serial = collect_tables(scenario, workers=1, chunk_size=60)
+    on_dask = collect_tables(scenario, workers=2, chunk_size=60, backend="dask")
+    for name in serial:
+        assert serial[name].equals(on_dask[name]), name
