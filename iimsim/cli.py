@@ -167,10 +167,12 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
     for name in scenarios:
         _load(name)
     out_dir = out_dir or Path("runs") / ("compare-" + "-vs-".join(_load(s).name for s in scenarios))
+    from reports.export import OutputExistsError
+
     try:
         differences = compare(list(scenarios), out_dir, patients, replications, seed, workers, independent_seeds,
                               force, sys.argv)
-    except FileExistsError as err:
+    except OutputExistsError as err:
         raise UserError(str(err)) from None
     key = differences[differences.metric.isin(["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total",
                                                "infusion_chair_days_total"])]
@@ -178,6 +180,79 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
         click.echo(f"{row.scenario} - {row.reference}: {row.metric} {row.difference:+.4g} {row.unit} "
                    f"(95% CI {row.ci_low:+.4g} to {row.ci_high:+.4g})")
     click.echo(f"wrote {out_dir / 'comparison.html'}, {out_dir / 'comparison.csv'}", err=True)
+
+
+def _sensitivity_scenario(scenario: str, patients: int | None, seed: int | None):
+    overrides = {k: v for k, v in {"patients": patients, "seed": seed}.items() if v is not None}
+    resolved = _load(scenario, {"simulation": {**overrides, "replications": 1}})
+    if resolved.uncertainty is None or not resolved.uncertainty.parameters:
+        raise UserError(f"scenario {resolved.name!r} has no [uncertainty] parameters to vary")
+    return resolved
+
+
+@main.command("psa")
+@click.argument("scenario", default="baseline")
+@click.option("--draws", type=click.IntRange(min=2), default=100, show_default=True, help="Parameter draws.")
+@click.option("--patients", type=click.IntRange(min=1), help="Patients per draw [scenario's value].")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="[runs/psa-SCENARIO]")
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+def psa_command(scenario, draws, patients, seed, workers, out_dir, force) -> None:
+    """Probabilistic sensitivity analysis over SCENARIO's [uncertainty] parameters.
+
+    Writes psa_draws.csv (every draw's parameters and outcomes), psa_summary.csv (mean,
+    sd, 2.5th, 50th and 97.5th percentile of every outcome) and psa.png/.svg.
+    """
+    from reports.export import OutputExistsError, staged_folder
+    from reports.sensitivity import psa, psa_figure, save_figure
+
+    resolved = _sensitivity_scenario(scenario, patients, seed)
+    out_dir = out_dir or Path("runs") / f"psa-{resolved.name}"
+    try:
+        with staged_folder(out_dir, force) as staging:
+            table, spread = psa(resolved, draws, workers)
+            table.to_csv(staging / "psa_draws.csv", index=False)
+            spread.to_csv(staging / "psa_summary.csv", index=False)
+            save_figure(psa_figure(spread, table, ["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total"]),
+                        staging, "psa")
+    except OutputExistsError as err:
+        raise UserError(str(err)) from None
+    shown = spread[spread.metric.isin(["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total",
+                                       "infusion_chair_days_total", "share_died"])]
+    click.echo(shown.to_string(index=False))
+    click.echo(f"wrote {out_dir}", err=True)
+
+
+@main.command("oneway")
+@click.argument("scenario", default="baseline")
+@click.option("--parameter", "parameters", multiple=True,
+              help="A parameter path from [uncertainty] (repeat); [all of them].")
+@click.option("--outcome", default="mean_pred_cum_mg", show_default=True, help="A summary metric.")
+@click.option("--patients", type=click.IntRange(min=1), help="Patients per run [scenario's value].")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="[runs/oneway-SCENARIO]")
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+def oneway_command(scenario, parameters, outcome, patients, seed, workers, out_dir, force) -> None:
+    """One-way sensitivity: each parameter at its 2.5th and 97.5th percentile; a tornado figure."""
+    from reports.export import OutputExistsError, staged_folder
+    from reports.sensitivity import one_way, save_figure, tornado
+
+    resolved = _sensitivity_scenario(scenario, patients, seed)
+    out_dir = out_dir or Path("runs") / f"oneway-{resolved.name}"
+    try:
+        with staged_folder(out_dir, force) as staging:
+            table = one_way(resolved, outcome, list(parameters) or None, workers)
+            table.to_csv(staging / "oneway.csv", index=False)
+            save_figure(tornado(table), staging, "tornado")
+    except OutputExistsError as err:
+        raise UserError(str(err)) from None
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    click.echo(table[["parameter", "low_value", "high_value", "outcome_at_low", "outcome_at_high", "swing"]]
+               .to_string(index=False))
+    click.echo(f"wrote {out_dir}", err=True)
 
 
 @main.command("validate")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import shutil
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from iimsim.run import execute_run  # noqa: E402
+from reports.export import staged_folder  # noqa: E402
 from reports.report import TEMPLATES  # noqa: E402
 from reports.summary import INTERVAL_METHOD, combine_replications  # noqa: E402
 from scenarios import load_scenario  # noqa: E402
@@ -32,10 +31,6 @@ INDEPENDENT_SEED_STRIDE = 1_000_003
 KEY_METRICS = ("share_reached_remission", "median_time_to_remission_days", "mean_pred_cum_mg",
                "mean_pred_cum_mg_first_year", "mean_days_pred_ge_20mg", "share_reached_line_3", "share_died",
                "ivig_g_total", "infusion_chair_days_total")
-
-
-class CompareError(ValueError):
-    pass
 
 
 def _names(scenarios: list[str]) -> list[str]:
@@ -136,15 +131,9 @@ def compare(scenarios: list[str], out_dir: Path, patients: int | None = None, re
             seed: int | None = None, workers: int = 1, independent_seeds: bool = False, force: bool = False,
             command: list[str] | None = None) -> pd.DataFrame:
     """Run every scenario into out_dir/NAME and write comparison.csv, comparison.html and figures/."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not force:
-        raise FileExistsError(f"{out_dir} exists: choose another --out or pass --force to replace it")
     names = _names(scenarios)
     base_seed = seed if seed is not None else load_scenario(scenarios[0]).simulation.seed
-    staging = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_folder(out_dir, force) as staging:
         summaries, by_replication, run_dirs = {}, {}, {}
         for index, (scenario, name) in enumerate(zip(scenarios, names)):
             this_seed = base_seed + index * INDEPENDENT_SEED_STRIDE if independent_seeds else base_seed
@@ -167,10 +156,4 @@ def compare(scenarios: list[str], out_dir: Path, patients: int | None = None, re
             differences=differences.to_dict("records"), replications=replications, seed=base_seed,
             independent=independent_seeds, interval=INTERVAL_METHOD)
         (staging / "comparison.html").write_text(html, "utf-8")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    staging.rename(out_dir)
     return differences

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,25 @@ FORMATS = ("parquet", "csv")
 
 class OutputExistsError(FileExistsError):
     pass
+
+
+@contextmanager
+def staged_folder(out_dir: Path | str, force: bool = False):
+    """Yield a hidden sibling folder to write into; it becomes `out_dir` only if the block succeeds."""
+    target = Path(out_dir)
+    if target.exists() and not force:
+        raise OutputExistsError(f"{target} exists: choose another --out or pass --force to replace it")
+    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
 
 
 class RunOutput:

@@ -284,6 +284,40 @@ class Costs(Sourced):
         return self
 
 
+class Distribution(Strict):
+    """A parameter's uncertainty: beta(alpha, beta), gamma(shape, scale), lognormal(mu, sigma of the log),
+    or uniform(low, high)."""
+
+    distribution: Literal["beta", "gamma", "lognormal", "uniform"]
+    alpha: Positive | None = None
+    beta: Positive | None = None
+    shape: Positive | None = None
+    scale: Positive | None = None
+    mu: float | None = None
+    sigma: Positive | None = None
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _parameters_of_the_kind(self):
+        needed = {"beta": ("alpha", "beta"), "gamma": ("shape", "scale"), "lognormal": ("mu", "sigma"),
+                  "uniform": ("low", "high")}[self.distribution]
+        given = {name for name in ("alpha", "beta", "shape", "scale", "mu", "sigma", "low", "high")
+                 if getattr(self, name) is not None}
+        if given != set(needed):
+            raise ValueError(f"a {self.distribution} distribution takes {' and '.join(needed)}, got "
+                             f"{', '.join(sorted(given)) or 'none'}")
+        if self.distribution == "uniform" and not self.low < self.high:
+            raise ValueError(f"uniform needs low < high, got {self.low} and {self.high}")
+        return self
+
+
+class Uncertainty(Sourced):
+    """Parameters given as distributions, by path (lines.first_line.p_response.DM), for iimsim psa and oneway."""
+
+    parameters: dict[str, Distribution]
+
+
 class Scenario(Strict):
     name: Annotated[str, Field(min_length=1)]
     description: str
@@ -298,6 +332,22 @@ class Scenario(Strict):
     mortality: Mortality
     costs: Costs
     region: Region | None = None
+    uncertainty: Uncertainty | None = None
+
+    @model_validator(mode="after")
+    def _uncertain_parameters_exist(self):
+        if self.uncertainty is None:
+            return self
+        data = self.model_dump()
+        for path in self.uncertainty.parameters:
+            node = data
+            for part in path.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    raise ValueError(f"uncertainty.parameters: {path!r} names no scenario parameter")
+                node = node[part]
+            if isinstance(node, bool) or not isinstance(node, (int, float)):
+                raise ValueError(f"uncertainty.parameters: {path!r} is not a number")
+        return self
 
     @model_validator(mode="after")
     def _options_name_known_agents(self):

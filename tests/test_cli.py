@@ -157,7 +157,8 @@ def test_bad_command_line_values_exit_2(tmp_path, args, expected):
 def test_every_baseline_section_names_its_source():
     scenario = load_scenario("baseline")
     sections = [scenario.cohort, scenario.cohort.severity, scenario.cohort.comorbidity, scenario.glucocorticoids,
-                scenario.regimen, scenario.maintenance, scenario.mortality, scenario.costs, *scenario.agents.values(),
+                scenario.regimen, scenario.maintenance, scenario.mortality, scenario.costs, scenario.uncertainty,
+                *scenario.agents.values(),
                 *(getattr(scenario.lines, name) for name in type(scenario.lines).model_fields)]
     for section in sections:
         assert section.source.strip()
