@@ -205,7 +205,8 @@ def psa_command(scenario, draws, patients, seed, workers, out_dir, force) -> Non
     sd, 2.5th, 50th and 97.5th percentile of every outcome) and psa.png/.svg.
     """
     from reports.export import OutputExistsError, staged_folder
-    from reports.sensitivity import psa, psa_figure, save_figure
+    from reports.figures import save_figure
+    from reports.sensitivity import psa, psa_figure
 
     resolved = _sensitivity_scenario(scenario, patients, seed)
     out_dir = out_dir or Path("runs") / f"psa-{resolved.name}"
@@ -237,7 +238,8 @@ def psa_command(scenario, draws, patients, seed, workers, out_dir, force) -> Non
 def oneway_command(scenario, parameters, outcome, patients, seed, workers, out_dir, force) -> None:
     """One-way sensitivity: each parameter at its 2.5th and 97.5th percentile; a tornado figure."""
     from reports.export import OutputExistsError, staged_folder
-    from reports.sensitivity import one_way, save_figure, tornado
+    from reports.figures import save_figure
+    from reports.sensitivity import one_way, tornado
 
     resolved = _sensitivity_scenario(scenario, patients, seed)
     out_dir = out_dir or Path("runs") / f"oneway-{resolved.name}"

@@ -8,8 +8,6 @@ That pairing removes the patient-to-patient noise the scenarios share.
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 
 import matplotlib
@@ -22,6 +20,7 @@ import pandas as pd  # noqa: E402
 
 from iimsim.run import execute_run  # noqa: E402
 from reports.export import staged_folder  # noqa: E402
+from reports.figures import save_figure  # noqa: E402
 from reports.report import TEMPLATES  # noqa: E402
 from reports.summary import INTERVAL_METHOD, combine_replications  # noqa: E402
 from scenarios import load_scenario  # noqa: E402
@@ -64,20 +63,6 @@ def paired_differences(by_replication: dict[str, pd.DataFrame], reference: str) 
     columns = ["scenario", "reference", "metric", "unit", "reference_value", "scenario_value", "difference",
                "ci_low", "ci_high", "replications", "interval_method", "description"]
     return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
-
-
-def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _save(fig, folder: Path, name: str) -> str:
-    fig.savefig(folder / f"{name}.svg")
-    encoded = _png(fig)
-    (folder / f"{name}.png").write_bytes(base64.b64decode(encoded))
-    return encoded
 
 
 def metrics_figure(summaries: dict[str, pd.DataFrame]):
@@ -148,9 +133,9 @@ def compare(scenarios: list[str], out_dir: Path, patients: int | None = None, re
         differences.to_csv(staging / "comparison.csv", index=False)
         figures_dir = staging / "figures"
         figures_dir.mkdir()
-        figures = [("Key metrics", _save(metrics_figure(summaries), figures_dir, "key_metrics")),
-                   ("Glucocorticoid dose over time", _save(dose_figure(run_dirs), figures_dir, "dose_over_time")),
-                   ("Paired differences", _save(difference_figure(differences), figures_dir, "differences"))]
+        figures = [("Key metrics", save_figure(metrics_figure(summaries), figures_dir, "key_metrics")),
+                   ("Glucocorticoid dose over time", save_figure(dose_figure(run_dirs), figures_dir, "dose_over_time")),
+                   ("Paired differences", save_figure(difference_figure(differences), figures_dir, "differences"))]
         html = TEMPLATES.get_template("compare.html.j2").render(
             names=names, scenarios={n: load_scenario(s) for n, s in zip(names, scenarios)}, figures=figures,
             differences=differences.to_dict("records"), replications=replications, seed=base_seed,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no screen needed
@@ -20,6 +24,16 @@ STATE_COLOURS = {
     "maintenance": "#74c476", "drug_free_remission": "#31a354", "supportive_care": "#9e9ac8", "dead": "#525252",
 }
 YEAR_DAYS = 365.25
+
+
+def save_figure(fig: Figure, folder: Path, name: str) -> str:
+    """Write folder/name.svg and .png, close the figure; returns the PNG as base64 (to embed in HTML)."""
+    fig.savefig(folder / f"{name}.svg")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    (folder / f"{name}.png").write_bytes(buffer.getvalue())
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _years(days):

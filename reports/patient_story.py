@@ -6,8 +6,6 @@ story says exactly what the simulation did.
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from pathway.glucocorticoids import GLUCOCORTICOIDS  # noqa: E402
-from reports.figures import STATE_COLOURS  # noqa: E402
+from reports.figures import STATE_COLOURS, save_figure  # noqa: E402
 from reports.report import TEMPLATES  # noqa: E402
 from scenarios.schema import SUBTYPE_NAMES  # noqa: E402
 
@@ -197,14 +195,8 @@ def write_story(tables: dict[str, pd.DataFrame], scenario_name: str, out_dir: Pa
     paths = {"markdown": out_dir / "story.md", "html": out_dir / "story.html",
              "png": out_dir / "timeline.png", "svg": out_dir / "timeline.svg"}
     paths["markdown"].write_text(to_markdown(title, weeks), "utf-8")
-    fig = timeline(patient, events, doses)
-    fig.savefig(paths["svg"])
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    paths["png"].write_bytes(buffer.getvalue())
-    html = TEMPLATES.get_template("patient.html.j2").render(
-        title=title, weeks=weeks, png_base64=base64.b64encode(buffer.getvalue()).decode("ascii"))
+    png_base64 = save_figure(timeline(patient, events, doses), out_dir, "timeline")
+    html = TEMPLATES.get_template("patient.html.j2").render(title=title, weeks=weeks, png_base64=png_base64)
     paths["html"].write_text(html, "utf-8")
     for name, frame in tables.items():
         frame.to_csv(out_dir / f"{name}.csv", index=False)

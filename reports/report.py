@@ -6,17 +6,13 @@ Built from a run folder's saved tables, summary and manifest alone, so
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import matplotlib.pyplot as plt
 import pandas as pd
 import pyarrow.compute as pc
-from matplotlib.figure import Figure
 
 from reports import figure_data as data
 from reports import figures
@@ -97,15 +93,6 @@ def _time_course_filter(patients: pd.DataFrame) -> pc.Expression | None:
     last_id = int(first["patient_id"].iloc[-1])
     return (pc.field("replication") < replication) | (
         (pc.field("replication") == replication) & (pc.field("patient_id") <= last_id))
-
-
-def _save(fig: Figure, folder: Path, name: str) -> str:
-    fig.savefig(folder / f"{name}.svg")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    (folder / f"{name}.png").write_bytes(buffer.getvalue())
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _parameter_sections(scenario: dict) -> list[dict]:
@@ -194,7 +181,7 @@ def build_report(run_dir: Path | str) -> Path:
          f"{scenario.costs.currency} (undiscounted; prices from the scenario's [costs] table).",
          figures.costs_by_year(cost_by_year, scenario.costs.currency)),
     ]
-    report_figures = [ReportFigure(name, title, caption, _save(fig, folder, name))
+    report_figures = [ReportFigure(name, title, caption, figures.save_figure(fig, folder, name))
                       for name, title, caption, fig in specs]
     validation_path = run_dir / "validation.csv"
     validation = pd.read_csv(validation_path).to_dict("records") if validation_path.exists() else None

@@ -10,9 +10,7 @@ baseline values, shown as a tornado.
 
 from __future__ import annotations
 
-import io
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import matplotlib
 
@@ -165,11 +163,3 @@ def psa_figure(spread_table: pd.DataFrame, draws: pd.DataFrame, metrics: list[st
     fig.suptitle("Outcomes across parameter draws (dashed: 2.5th and 97.5th percentiles)")
     fig.tight_layout()
     return fig
-
-
-def save_figure(fig, folder: Path, name: str) -> None:
-    fig.savefig(folder / f"{name}.svg")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    (folder / f"{name}.png").write_bytes(buffer.getvalue())

@@ -45,7 +45,6 @@ from simulation.streams import (
     SWITCH_CHOICE,
     PatientStream,
 )
-from simulation.tables import PRED_LOW_MG_PER_DAY
 
 STATE_INDEX = {name: i for i, name in enumerate(STATE_NAMES)}
 INF = math.inf

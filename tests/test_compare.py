@@ -1,7 +1,6 @@
 """iimsim compare: common random numbers, paired differences with CIs."""
 
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 
 from iimsim.cli import main

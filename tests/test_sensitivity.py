@@ -1,6 +1,5 @@
 """Probabilistic and one-way sensitivity analysis."""
 
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
