@@ -43,6 +43,12 @@ class ResourceTally:
             self.infusions[drug] += count
 
 
+def _median(values: pd.Series) -> float:
+    """The median of the values present; NaN, without a warning, when there are none."""
+    values = values.dropna()
+    return float(values.median()) if len(values) else np.nan
+
+
 def _row(metric: str, value: float, unit: str, description: str) -> dict:
     return {"metric": metric, "value": value, "unit": unit, "description": description}
 
@@ -63,7 +69,7 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
         _row("share_reached_remission", remission.mean(), "share", "share ever entering maintenance"),
         _row("share_never_responded", 1 - remission.mean(), "share",
              "share never reaching remission (seed 000: about 25% do not respond)"),
-        _row("median_time_to_remission_days", patients.loc[remission, "time_to_remission_days"].median(),
+        _row("median_time_to_remission_days", _median(patients["time_to_remission_days"]),
              "days", "median days to first remission, among those reaching it"),
         _row("mean_pred_cum_mg", patients["pred_cum_mg"].mean(), "mg",
              "mean cumulative prednisone-equivalent dose over follow-up"),
@@ -73,7 +79,7 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
              "mean days at prednisone-equivalent >= 20 mg/day"),
         _row("mean_days_pred_gt_7_5mg", patients["days_pred_gt_7_5mg"].mean(), "days",
              "mean days at prednisone-equivalent > 7.5 mg/day"),
-        _row("median_days_to_pred_le_5mg", patients["days_to_pred_le_5mg"].median(), "days",
+        _row("median_days_to_pred_le_5mg", _median(patients["days_to_pred_le_5mg"]), "days",
              "median days until glucocorticoid <= 5 mg/day, among those reaching it"),
         _row("flares_per_patient_year", patients["flares"].sum() / years if years else np.nan,
              "flares/patient-year", "flares on maintenance and relapses after withdrawal"),

@@ -221,3 +221,14 @@ def test_replications_give_means_with_confidence_intervals(tmp_path):
     single = tmp_path / "single"
     invoke("run", "--patients", 30, "--out", single)
     assert pd.read_csv(single / "summary.csv").ci_low.isna().all()
+
+
+def test_a_short_horizon_where_nobody_reaches_low_dose_runs_without_warnings(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = invoke("run", "--patients", 60, "--years", 0.2, "--out", tmp_path / "short", report=True)
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(tmp_path / "short" / "summary.csv").set_index("metric")
+    assert np.isnan(summary.loc["median_days_to_pred_le_5mg", "value"])
