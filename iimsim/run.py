@@ -15,9 +15,9 @@ from reports.export import RunOutput
 from reports.manifest import manifest
 from reports.summary import ResourceTally, summarize_replications
 from scenarios.schema import Scenario
+from simulation.model import YEAR_DAYS
 from simulation.runner import DEFAULT_CHUNK_SIZE, cohort_size, run_cohort
 
-YEAR_DAYS = 365.25
 
 
 @dataclass(frozen=True)

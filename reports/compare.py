@@ -24,6 +24,7 @@ from reports.figures import save_figure  # noqa: E402
 from reports.report import TEMPLATES  # noqa: E402
 from reports.summary import INTERVAL_METHOD, combine_replications  # noqa: E402
 from scenarios import load_scenario  # noqa: E402
+from simulation.model import YEAR_DAYS  # noqa: E402
 
 # Seeds of independent runs (for contrast with common random numbers) are spread this far apart.
 INDEPENDENT_SEED_STRIDE = 1_000_003
@@ -86,7 +87,7 @@ def dose_figure(run_dirs: dict[str, Path]):
     fig, ax = plt.subplots(figsize=(10, 4))
     for name, run_dir in run_dirs.items():
         curve = pd.read_csv(run_dir / "figures" / "dose_over_time.csv")
-        ax.step(curve["day"] / 365.25, curve["mean_mg_per_day"], where="post", label=name)
+        ax.step(curve["day"] / YEAR_DAYS, curve["mean_mg_per_day"], where="post", label=name)
     oral = max(pd.read_csv(d / "figures" / "dose_over_time.csv").query("day >= 7")["mean_mg_per_day"].max()
                for d in run_dirs.values())
     ax.set(ylim=(0, oral * 1.2), xlabel="years since diagnosis", ylabel="mean prednisone-equivalent mg/day",

@@ -18,8 +18,8 @@ from lifelines import KaplanMeierFitter
 from pathway.audit import AUDIT_COLUMNS
 from pathway.definition import LINE_OF_STATE, STATE_NAMES, TREATMENT_LINE_STATES
 from pathway.glucocorticoids import GLUCOCORTICOIDS
+from simulation.model import YEAR_DAYS
 
-YEAR_DAYS = 365.25
 GRID_STEP_DAYS = 7.0
 # Figures of time courses use at most this many patients (the first ones of each run).
 MAX_TIME_COURSE_PATIENTS = 20_000

@@ -17,13 +17,13 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from pathway.definition import STATE_NAMES  # noqa: E402
 from reports.figure_data import TIME_TO_EVENT  # noqa: E402
+from simulation.model import YEAR_DAYS  # noqa: E402
 
 STATE_COLOURS = {
     "diagnosis": "#bbbbbb", "iv_pulse": "#6baed6", "first_line": "#9ecae1", "second_line": "#fdae6b",
     "third_line": "#fd8d3c", "refractory_combination": "#e6550d", "refractory_alternative": "#a63603",
     "maintenance": "#74c476", "drug_free_remission": "#31a354", "supportive_care": "#9e9ac8", "dead": "#525252",
 }
-YEAR_DAYS = 365.25
 
 
 def save_figure(fig: Figure, folder: Path, name: str) -> str:

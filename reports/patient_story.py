@@ -21,8 +21,8 @@ from pathway.glucocorticoids import GLUCOCORTICOIDS  # noqa: E402
 from reports.figures import STATE_COLOURS, save_figure  # noqa: E402
 from reports.report import TEMPLATES  # noqa: E402
 from scenarios.schema import SUBTYPE_NAMES  # noqa: E402
+from simulation.model import YEAR_DAYS  # noqa: E402
 
-YEAR_DAYS = 365.25
 INFUSED = ("rituximab", "cyclophosphamide", "tocilizumab")
 STATE_WORDS = {
     "iv_pulse": "IV pulse", "first_line": "first-line induction", "second_line": "second-line therapy",

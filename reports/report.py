@@ -19,6 +19,7 @@ from reports import figures
 from reports.costs import CATEGORIES, run_costs
 from reports.export import read_table, table_dataset
 from scenarios.schema import Scenario
+from simulation.model import YEAR_DAYS
 from pathway.audit import AUDIT_COLUMNS
 from pathway.definition import TREATMENT_LINE_STATES
 
@@ -58,7 +59,7 @@ DOSE_COLUMNS = ["replication", "patient_id", "drug", "route", "start_day", "end_
 
 def costs_summary(patient_cost: pd.DataFrame, patients: pd.DataFrame, currency: str) -> pd.DataFrame:
     """Mean cost per patient by category, undiscounted and discounted, and per patient-year."""
-    years = patients["followup_days"].sum() / 365.25
+    years = patients["followup_days"].sum() / YEAR_DAYS
     rows = [{"category": c, "mean_per_patient": patient_cost[f"{c}_cost"].mean(),
              "mean_per_patient_discounted": patient_cost[f"{c}_cost_discounted"].mean(),
              "per_patient_year": patient_cost[f"{c}_cost"].sum() / years if years else float("nan"),
@@ -141,7 +142,7 @@ def build_report(run_dir: Path | str) -> Path:
     curves = {name: data.kaplan_meier(times) for name, times in data.event_times(events, sample).items()}
     flows = data.flows(events[events["patient_id"].isin(sample["patient_id"])]
                        if scenario.region is not None else events)
-    horizon = scenario.simulation.horizon_years * 365.25
+    horizon = scenario.simulation.horizon_years * YEAR_DAYS
     resources = _resources_by_year(run_dir, horizon, patients)
     audit = data.audit_table(patients, manifest["scenario"]["name"])
     patient_cost, cost_by_year = run_costs(run_dir, scenario.costs, horizon)

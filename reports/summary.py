@@ -122,15 +122,25 @@ def summarize_replications(patients: pd.DataFrame, tallies: dict[int, ResourceTa
     return combine_replications(by_replication), by_replication
 
 
+def mean_and_interval(values) -> tuple[float, float, float]:
+    """(mean, 95% CI low, high) of the values present, t-distribution; no interval from fewer than two."""
+    data = np.asarray(values, dtype=float)
+    data = data[~np.isnan(data)]
+    if len(data) == 0:
+        return np.nan, np.nan, np.nan
+    mean = float(data.mean())
+    if len(data) < 2:
+        return mean, np.nan, np.nan
+    half = float(stats.t.ppf(0.975, len(data) - 1) * data.std(ddof=1) / np.sqrt(len(data)))
+    return mean, mean - half, mean + half
+
+
 def combine_replications(by_replication: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval of each metric over replications (no interval with one replication)."""
     rows = []
     for metric, group in by_replication.groupby("metric", sort=False):
-        values = group["value"].dropna().to_numpy(dtype=float)
-        mean = float(values.mean()) if len(values) else np.nan
-        half = (float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
-                if len(values) > 1 else np.nan)
-        rows.append({"metric": metric, "value": mean, "ci_low": mean - half, "ci_high": mean + half,
+        mean, low, high = mean_and_interval(group["value"])
+        rows.append({"metric": metric, "value": mean, "ci_low": low, "ci_high": high,
                      "unit": group["unit"].iloc[0], "description": group["description"].iloc[0],
                      "replications": group["replication"].nunique(), "interval_method": INTERVAL_METHOD})
     return pd.DataFrame(rows)

@@ -14,14 +14,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
-from scipy import stats
-
 from scenarios import load_scenario
 from scenarios.loader import deep_merge
 from scenarios.schema import SUBTYPES, Scenario
 from simulation.model import YEAR_DAYS
+from reports.summary import mean_and_interval
 from simulation.runner import collect_tables
 
 Tables = dict[str, pd.DataFrame]
@@ -200,17 +198,6 @@ TARGETS: tuple[Target, ...] = (
 )
 
 
-def _interval(values: list[float]) -> tuple[float, float, float]:
-    data = np.array([v for v in values if v == v])
-    if len(data) == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(data.mean())
-    if len(data) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, len(data) - 1) * data.std(ddof=1) / math.sqrt(len(data)))
-    return mean, mean - half, mean + half
-
-
 def _replications(tables: dict[str, pd.DataFrame], replications: int) -> list[Tables]:
     return [{name: frame[frame["replication"] == r] for name, frame in tables.items()} for r in range(replications)]
 
@@ -236,7 +223,7 @@ def validate(scenario: str = "baseline", patients: int = 2000, replications: int
                     cache[key] = _replications(tables, replications)
                 per_arm[arm] = cache[key]
             values = [target.measure({arm: runs[r] for arm, runs in per_arm.items()}) for r in range(replications)]
-        mean, low, high = _interval(values)
+        mean, low, high = mean_and_interval(values)
         rows.append({
             "target": target.target, "published_value": target.published_value, "unit": target.unit,
             "published_definition": target.definition, "population": target.population, "source": target.source,

@@ -10,6 +10,7 @@ from scipy import stats
 
 from iimsim.cli import main
 from reports import validation as v
+from reports.summary import mean_and_interval
 from scenarios import load_scenario
 from scenarios.loader import deep_merge
 from simulation.runner import collect_tables
@@ -46,7 +47,7 @@ def test_mean_and_interval_are_over_replications():
     tables = {name: t.to_pandas() for name, t in collect_tables(scenario).items()}
     values = [target.measure({"cohort": run}) for run in v._replications(tables, 3)]
     expected_half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
-    mean, low, high = v._interval(values)
+    mean, low, high = mean_and_interval(values)
     assert mean == pytest.approx(np.mean(values)) and high - mean == pytest.approx(expected_half)
     for value, (_, rep) in zip(values, tables["patients"].groupby("replication")):
         assert value == pytest.approx(rep.time_to_remission_days.isna().mean())
