@@ -95,6 +95,12 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
         f"mean cumulative prednisone-equivalent {key['mean_pred_cum_mg']:.0f} mg, "
         f"IVIG {key['ivig_g_total']:.0f} g, infusion chair-days {key['infusion_chair_days_total']:.0f}"
     )
+    if resolved.infusion_unit is not None:
+        waits = ", ".join(f"{metric.removeprefix('mean_queue_wait_days_')} {value:.2f}"
+                          for metric, value in key.items() if metric.startswith("mean_queue_wait_days_"))
+        click.echo(f"  infusion unit: {key['infusion_unit_utilisation']:.1%} of chair-hours used, "
+                   f"{key['infusion_unit_mean_queue_sessions']:.2f} sessions queueing on average; "
+                   f"mean days waiting for a chair: {waits}")
 
 
 @main.command("report")

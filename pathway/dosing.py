@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # The patients table's `days_to_pred_le_5mg` threshold, prednisone-equivalent.
 LOW_DOSE_MG_PER_DAY = 5.0
@@ -43,7 +43,8 @@ class Schedule:
     Schedules are cached and shared by many patients, so this is done once each.
     """
 
-    __slots__ = ("steps", "offsets", "row_steps", "row_numbers", "row_offsets", "row_ends", "first_low_offset")
+    __slots__ = ("steps", "offsets", "row_steps", "row_numbers", "row_offsets", "row_ends", "first_low_offset",
+                 "iv_rows", "_tails")
 
     def __init__(self, steps: tuple[DoseStep, ...]) -> None:
         self.steps = steps
@@ -57,8 +58,22 @@ class Schedule:
         self.first_low_offset = next(
             (s.offset_days for s in steps
              if s.dose <= 0 or s.prednisone_eq_mg_per_day <= LOW_DOSE_MG_PER_DAY), math.inf)
+        # Rows given in an infusion chair: each is one visit of whole-day sessions.
+        self.iv_rows = tuple(i for i, step in enumerate(self.row_steps) if step.route == "iv")
+        self._tails: dict[int, Schedule] = {}
 
     def step_at(self, offset_days: float) -> DoseStep | None:
         """The step in force `offset_days` after the start (None before the first)."""
         i = bisect_right(self.offsets, offset_days) - 1
         return self.steps[i] if i >= 0 else None
+
+    def tail(self, row: int) -> Schedule:
+        """The schedule from row `row` on, starting at offset 0: what is left of a course whose
+        visit `row` was given late (the rest of the course moves with it)."""
+        tail = self._tails.get(row)
+        if tail is None:
+            first = self.steps.index(self.row_steps[row])
+            base = self.row_offsets[row]
+            tail = self._tails[row] = Schedule(tuple(replace(s, offset_days=s.offset_days - base)
+                                                     for s in self.steps[first:]))
+        return tail

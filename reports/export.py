@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from simulation.tables import SCHEMAS
+from simulation.tables import CORE_TABLES, SCHEMAS
 
 FORMATS = ("parquet", "csv")
 
@@ -62,22 +62,29 @@ class RunOutput:
         self.format = table_format
         self.staging = self.target.parent / f".{self.target.name}.partial-{os.getpid()}"
         self._writers: dict[str, Any] = {}
-        self.rows = {name: 0 for name in SCHEMAS}
+        self.rows = {name: 0 for name in CORE_TABLES}
 
     def __enter__(self) -> RunOutput:
         self.target.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.staging, ignore_errors=True)
         self.staging.mkdir()
-        for name, schema in SCHEMAS.items():
-            path = self.staging / f"{name}.{self.format}"
-            if self.format == "parquet":
-                self._writers[name] = pq.ParquetWriter(path, schema, compression="zstd")
-            else:
-                self._writers[name] = pacsv.CSVWriter(path, schema)
+        for name in CORE_TABLES:
+            self._open_writer(name)
         return self
+
+    def _open_writer(self, name: str) -> None:
+        """The core tables are always written; the infusion unit's only by runs that have one."""
+        path = self.staging / f"{name}.{self.format}"
+        if self.format == "parquet":
+            self._writers[name] = pq.ParquetWriter(path, SCHEMAS[name], compression="zstd")
+        else:
+            self._writers[name] = pacsv.CSVWriter(path, SCHEMAS[name])
+        self.rows.setdefault(name, 0)
 
     def write_batch(self, tables: dict[str, pa.Table]) -> None:
         for name, table in tables.items():
+            if name not in self._writers:
+                self._open_writer(name)
             self._writers[name].write_table(table)
             self.rows[name] += table.num_rows
 

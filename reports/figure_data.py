@@ -285,3 +285,37 @@ def audit_table(patients: pd.DataFrame, scenario: str) -> pd.DataFrame:
         "patients_flagged": int(patients[flag].sum()),
         "share_flagged": patients[flag].mean() if n else math.nan,
     } for flag in AUDIT_COLUMNS])
+
+
+# -- the infusion unit (runs with an [infusion_unit]) -------------------------------------------
+
+def unit_by_week(days: pd.DataFrame) -> pd.DataFrame:
+    """Per calendar week, over all replications: chair-hours used and open, utilisation, and the mean
+    number of sessions queueing during opening hours."""
+    week = days.assign(week=days["day"] // 7, queue=days["mean_queue_sessions"])
+    grouped = week.groupby("week")
+    out = pd.DataFrame({
+        "chair_hours_used": grouped["chair_hours_used"].sum(),
+        "chair_hours_available": grouped["chair_hours_available"].sum(),
+        "mean_queue_sessions": grouped["queue"].mean(),  # NaN (closed) days are skipped
+    }).reset_index()
+    out["day"] = out["week"] * 7
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["utilisation"] = out["chair_hours_used"] / out["chair_hours_available"]
+    return out[["week", "day", "chair_hours_used", "chair_hours_available", "utilisation", "mean_queue_sessions"]]
+
+
+def waits_by_drug(visits: pd.DataFrame) -> pd.DataFrame:
+    """Per infusion type: visits due, given, and waits of those given (days)."""
+    rows = []
+    for drug, group in visits.groupby("drug", observed=True, sort=True):
+        given = group.dropna(subset=["start_day"])
+        rows.append({
+            "drug": drug, "visits": len(group), "visits_given": len(given),
+            "mean_wait_days": given["wait_days"].mean(),
+            "mean_queue_wait_days": given["queue_wait_days"].mean(),
+            "p95_queue_wait_days": given["queue_wait_days"].quantile(0.95) if len(given) else np.nan,
+            "share_queued_over_7_days": (given["queue_wait_days"] > 7).mean() if len(given) else np.nan,
+        })
+    return pd.DataFrame(rows, columns=["drug", "visits", "visits_given", "mean_wait_days", "mean_queue_wait_days",
+                                       "p95_queue_wait_days", "share_queued_over_7_days"])

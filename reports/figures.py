@@ -165,3 +165,31 @@ def costs_by_year(data: pd.DataFrame, currency: str) -> Figure:
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig
+
+
+def infusion_unit(weeks: pd.DataFrame, chairs: int) -> Figure:
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
+    years = _years(weeks["day"])
+    top.step(years, weeks["mean_queue_sessions"], where="post", color="#e6550d")
+    top.set(ylabel="sessions queueing", title="Queue for a chair (mean over opening hours, by week)")
+    bottom.step(years, 100 * weeks["utilisation"], where="post", color="#3182bd")
+    bottom.axhline(100, color="#999999", linewidth=0.8)
+    bottom.set(ylabel="% of chair-hours used", xlabel="calendar year of the horizon",
+               title=f"Utilisation of the unit's {chairs} chair{'s' if chairs != 1 else ''}, by week")
+    bottom.set_ylim(0, 105)
+    fig.tight_layout()
+    return fig
+
+
+def infusion_waits(waits: pd.DataFrame) -> Figure:
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    x = np.arange(len(waits))
+    ax.bar(x - 0.27, waits["mean_wait_days"], width=0.27, color="#bdbdbd", label="mean wait, closed hours included")
+    ax.bar(x, waits["mean_queue_wait_days"], width=0.27, color="#fd8d3c", label="mean wait for a free chair")
+    ax.bar(x + 0.27, waits["p95_queue_wait_days"], width=0.27, color="#a63603",
+           label="95th percentile wait for a free chair")
+    ax.set_xticks(x, waits["drug"])
+    ax.set(ylabel="days", title="Waits per infusion type (visits given)")
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -182,6 +182,22 @@ def build_report(run_dir: Path | str) -> Path:
          f"{scenario.costs.currency} (undiscounted; prices from the scenario's [costs] table).",
          figures.costs_by_year(cost_by_year, scenario.costs.currency)),
     ]
+    waits = None
+    if scenario.infusion_unit is not None:
+        unit = scenario.infusion_unit
+        weeks = data.unit_by_week(read_table(run_dir, "infusion_unit_days").to_pandas())
+        waits = data.waits_by_drug(read_table(run_dir, "infusion_visits").to_pandas())
+        weeks.to_csv(folder / "infusion_unit_by_week.csv", index=False)
+        waits.to_csv(folder / "infusion_waits.csv", index=False)
+        specs += [
+            ("infusion_unit", "Infusion unit: queue and utilisation",
+             f"{unit.chairs} chair(s), {unit.hours_per_day:g} hours a day from {unit.opens_at_hour:g}:00, "
+             f"{unit.days_per_week} days a week; weekly, all replications together.",
+             figures.infusion_unit(weeks, unit.chairs)),
+            ("infusion_waits", "Waits per infusion type", "Days from a visit being due to its first session "
+             "(grey: with nights and closed days; orange: waiting for a free chair only).",
+             figures.infusion_waits(waits)),
+        ]
     report_figures = [ReportFigure(name, title, caption, figures.save_figure(fig, folder, name))
                       for name, title, caption, fig in specs]
     validation_path = run_dir / "validation.csv"
@@ -191,6 +207,7 @@ def build_report(run_dir: Path | str) -> Path:
         discount=scenario.costs.discount_rate_per_year,
         budget=cost_by_year.groupby("year", as_index=False)[["cost", "cost_discounted"]].sum().to_dict("records"),
         region=None if region is None else region.to_dict("records"), region_spec=scenario.region,
+        unit=scenario.infusion_unit, waits=None if waits is None else waits.to_dict("records"),
         manifest=manifest, scenario=manifest["scenario"], summary=summary.to_dict("records"),
         figures=report_figures, audit=audit.to_dict("records"), resources=resources.to_dict("records"),
         parameters=_parameter_sections(manifest["scenario"]), patients=len(patients),

@@ -31,8 +31,14 @@ class ResourceTally:
     def __init__(self) -> None:
         self.chair_days: Counter[str] = Counter()
         self.infusions: Counter[str] = Counter()
+        self.unit_visits: list[pa.Table] = []  # with an infusion unit: its visits and days tables
+        self.unit_days: list[pa.Table] = []
 
     def add(self, tables: dict[str, pa.Table]) -> None:
+        if "infusion_visits" in tables:
+            self.unit_visits.append(tables["infusion_visits"].select(["drug", "start_day", "wait_days",
+                                                                     "queue_wait_days"]))
+            self.unit_days.append(tables["infusion_unit_days"])
         doses = tables["doses"].filter(pc.equal(tables["doses"]["route"], "iv"))
         days = pc.subtract(doses["end_day"], doses["start_day"])
         grouped = (pa.table({"drug": doses["drug"], "days": days}).group_by("drug")
@@ -107,7 +113,37 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
                          f"{drug} IV visits: infusions, IVIG courses or pulse courses"))
     rows.append(_row("infusion_chair_days_total", sum(tally.chair_days.values()), "chair-days",
                      "all IV treatment days (pulses, IVIG, rituximab, cyclophosphamide, tocilizumab)"))
+    if tally.unit_days:
+        rows.extend(_unit_rows(tally, drugs))
     return pd.DataFrame(rows)
+
+
+def _unit_rows(tally: ResourceTally, drugs: list[str]) -> list[dict]:
+    """The infusion unit's waits, utilisation and queue (runs with an [infusion_unit])."""
+    visits = pa.concat_tables(tally.unit_visits).to_pandas()
+    days = pa.concat_tables(tally.unit_days).to_pandas()
+    opened = days[days["open"]]
+    available = opened["chair_hours_available"].sum()
+    rows = [
+        _row("infusion_visits_not_given", int(visits["start_day"].isna().sum()), "visits",
+             "IV visits still queueing when their course stopped or follow-up ended"),
+        _row("infusion_unit_utilisation", opened["chair_hours_used"].sum() / available if available else np.nan,
+             "share", "chair-hours used / chair-hours open"),
+        _row("infusion_unit_mean_queue_sessions", opened["mean_queue_sessions"].mean(), "sessions",
+             "sessions queueing for a chair, mean over opening hours"),
+        _row("infusion_unit_max_daily_queue_sessions", opened["mean_queue_sessions"].max(), "sessions",
+             "the longest day's mean queue"),
+    ]
+    given = visits.dropna(subset=["start_day"])
+    for drug in drugs:
+        waits = given.loc[given["drug"] == drug]
+        rows.append(_row(f"mean_wait_days_{drug}", waits["wait_days"].mean(), "days",
+                         f"{drug} visits: mean days from due to started, closed hours included"))
+        rows.append(_row(f"mean_queue_wait_days_{drug}", waits["queue_wait_days"].mean(), "days",
+                         f"{drug} visits: mean days waiting for a free chair"))
+        rows.append(_row(f"p95_queue_wait_days_{drug}", waits["queue_wait_days"].quantile(0.95), "days",
+                         f"{drug} visits: 95th percentile of days waiting for a free chair"))
+    return rows
 
 
 def summarize_replications(patients: pd.DataFrame, tallies: dict[int, ResourceTally]

@@ -256,6 +256,32 @@ class Region(Sourced):
     prevalent_max_years_since_diagnosis: Positive = 10.0
 
 
+class InfusionUnit(Sourced):
+    """The infusion unit as a shared constraint: chairs open `hours_per_day` from `opens_at_hour` on the
+    first `days_per_week` days of each week (calendar day 0 is a Monday). Every IV visit's whole-day sessions
+    queue for a chair, first come first served; a session starts only if it ends by closing time."""
+
+    chairs: Annotated[int, Field(ge=1)]
+    opens_at_hour: Annotated[float, Field(ge=0.0, lt=24.0)] = 8.0
+    hours_per_day: Annotated[float, Field(gt=0.0, le=24.0)]
+    days_per_week: Annotated[int, Field(ge=1, le=7)]
+    session_hours: dict[Drug | Literal["methylprednisolone"], Positive]
+    # What a wait does: "postpone" starts the course (and the assessment of its response) when its first
+    # session is given, and moves the rest of a course with a late visit; "none" records waits only.
+    delay_effect: Literal["postpone", "none"] = "postpone"
+
+    @model_validator(mode="after")
+    def _sessions_fit_the_day(self):
+        if self.opens_at_hour + self.hours_per_day > 24.0:
+            raise ValueError(f"opens_at_hour + hours_per_day must not pass midnight, got "
+                             f"{self.opens_at_hour:g} + {self.hours_per_day:g}")
+        for drug, hours in self.session_hours.items():
+            if hours > self.hours_per_day:
+                raise ValueError(f"session_hours.{drug} = {hours:g}: longer than the unit's day "
+                                 f"(hours_per_day = {self.hours_per_day:g})")
+        return self
+
+
 class Costs(Sourced):
     """Prices, per unit named in each field, in `currency`; costs are discounted to the day of diagnosis."""
 
@@ -332,7 +358,23 @@ class Scenario(Strict):
     mortality: Mortality
     costs: Costs
     region: Region | None = None
+    infusion_unit: InfusionUnit | None = None
     uncertainty: Uncertainty | None = None
+
+    @model_validator(mode="after")
+    def _infusion_unit_serves_a_region(self):
+        unit = self.infusion_unit
+        if unit is None:
+            return self
+        if self.region is None:
+            raise ValueError("infusion_unit: needs a [region]; a closed cohort is diagnosed all on day 0, "
+                             "which no unit could serve")
+        iv = {"methylprednisolone", *(drug for drug, agent in self.agents.items()
+                                         if agent.route == "iv" and agent.kind == "infusions")}
+        missing = sorted(iv - set(unit.session_hours))
+        if missing:
+            raise ValueError(f"infusion_unit.session_hours: no session length for {', '.join(missing)}")
+        return self
 
     @model_validator(mode="after")
     def _uncertain_parameters_exist(self):

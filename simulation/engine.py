@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import simpy
+
 from pathway.agents import schedule as agent_schedule
 from pathway.audit import audit_flags
 from pathway.definition import STATE_NAMES
@@ -35,6 +37,7 @@ from pathway.rules import (
 from simulation.cohort import CohortSampler
 from simulation.model import RunModel, exponential_days
 from simulation.response import recognised_at_assessment, response_time_days
+from simulation.unit import Visit
 from simulation.streams import (
     CHOICE,
     INTOLERANCE_TIME,
@@ -48,6 +51,8 @@ from simulation.streams import (
 
 STATE_INDEX = {name: i for i, name in enumerate(STATE_NAMES)}
 INF = math.inf
+# The decisions of a line, which a wait for the first infusion of its treatment puts off.
+LINE_DECISIONS = frozenset({"respond", "fail", "intolerance"})
 
 
 @dataclass
@@ -59,6 +64,12 @@ class Course:
     schedule: Schedule
     started_in: str
     infusion: bool
+    episode_day: float = 0.0  # the day the line (or pulse) it belongs to began
+    # With an infusion unit: the SimPy process giving its IV visits, and the day of a visit still
+    # waiting for a chair (rows from then on are not given yet).
+    visits: simpy.Process | None = None
+    waiting_from: float = INF
+    first_visit: simpy.Event | None = None  # fires when its first visit starts (or will not)
 
 
 class Patient:
@@ -71,6 +82,7 @@ class Patient:
         "remission_day", "flares", "switch_agent", "option", "intolerant", "agents", "gc", "next_day",
         "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "first_le5_day",
         "first_sparing_day", "first_line_sparing", "induction_hold_days", "bone_protected",
+        "clock_offset", "episode_day", "episode_delay",
     )
 
     def __init__(self, replication: int, patient_id: int, stream: PatientStream) -> None:
@@ -101,6 +113,9 @@ class Patient:
         self.first_line_sparing = False
         self.induction_hold_days = 0.0
         self.bone_protected = False
+        self.clock_offset = 0.0  # SimPy time of the patient's day 0
+        self.episode_day = 0.0
+        self.episode_delay = 0.0  # how far waits for a chair have put off this episode's decision
 
 
 class Engine:
@@ -111,6 +126,7 @@ class Engine:
         self.sampler = CohortSampler(model.scenario.cohort)
         self.fire_machine = Firer()
         self.recorder = None
+        self.unit = None  # an InfusionUnit when all of a replication's patients share one
         self.seed = model.scenario.simulation.seed
 
     # -- patients -------------------------------------------------------------------------------
@@ -130,15 +146,34 @@ class Engine:
         p.end_day = min(p.death_day, self.model.horizon_days - diagnosis_day)
         return p
 
-    def life(self, env, p: Patient):
-        """The SimPy process of one patient, from diagnosis to death or the horizon."""
+    def life(self, env, p: Patient, clock_offset: float = 0.0):
+        """The SimPy process of one patient, from diagnosis (SimPy time `clock_offset`) to death or
+        the horizon. Times below are the patient's days since diagnosis."""
+        if clock_offset > 0:
+            p.clock_offset = clock_offset
+            yield env.timeout(clock_offset)
         self._fire(p, "triage", 0.0)
-        end = p.end_day
+        end, now = p.end_day, 0.0
         while p.next_day < end:
-            yield env.timeout(p.next_day - env.now)
-            self._on_event(p, env.now)
-        if end > env.now:
-            yield env.timeout(end - env.now)
+            due = p.next_day
+            yield env.timeout(due - now)
+            now = due
+            queueing = self._first_visits_queueing(p)
+            if queueing:
+                # The treatment this decision is about has not started yet: it waits for its first
+                # infusions, and is then due again, put off by the wait.
+                follow_up_ends = env.timeout(end - now)
+                yield env.all_of(queueing) | follow_up_ends
+                if follow_up_ends.processed:
+                    now = end
+                    break
+                now = min(env.now - p.clock_offset, p.next_day)
+                continue
+            if p.next_day > due:
+                continue  # a wait for a chair put the decision off while asleep
+            self._on_event(p, now)
+        if end > now:
+            yield env.timeout(end - now)
         self._finish(p, end)
 
     # -- the machine -------------------------------------------------------------------------
@@ -147,6 +182,8 @@ class Engine:
         source = p.state
         p.days_in[STATE_INDEX[source]] += now - p.since
         p.since = now
+        if trigger != "pulse_complete":  # the pulse and the oral course after it are one episode
+            p.episode_day, p.episode_delay = now, 0.0
         dest = self.fire_machine(p, trigger)
         row = self.recorder.transition(p, now, trigger, source, dest)
         self.recorder.set_detail(row, self._enter(p, source, dest, trigger, now))
@@ -289,7 +326,7 @@ class Engine:
         return oral_dose_mg_per_day(gc, mg_per_kg, p.weight_kg, p.juvenile)
 
     def _gc_dose(self, p: Patient, day: float) -> float:
-        if p.gc is None:
+        if p.gc is None or day >= p.gc.waiting_from:
             return 0.0
         step = p.gc.schedule.step_at(day - p.gc.start_day)
         return 0.0 if step is None else step.prednisone_eq_mg_per_day
@@ -307,7 +344,9 @@ class Engine:
         self._close_gc(p, now)
         floor = gc.maintenance_mg_per_day if floor is None else floor
         schedule = oral_schedule(gc, start_mg, hold_days, floor, pulse)
-        p.gc = Course("glucocorticoid", now, schedule, p.state, False)
+        p.gc = Course("glucocorticoid", now, schedule, p.state, False, p.episode_day)
+        if pulse:
+            self._book_chairs(p, p.gc)
         if not p.bone_protected:
             p.bone_protected = True
             self.recorder.event(p, now, "bone_protection_start", bone_protection(p.osteoporosis))
@@ -331,9 +370,10 @@ class Engine:
         """End the glucocorticoid course at `now`: replaced by another, `stopped`, or follow-up ends."""
         if p.gc is None:
             return
+        course, p.gc = p.gc, None
+        now = self._cancel_visits(course, now)
         if p.pjp_on and p.pjp_stop_day > now:
             p.pjp_stop_day = now
-        course, p.gc = p.gc, None
         self.recorder.dose_rows(p, course, now)
         low_day = course.start_day + course.schedule.first_low_offset
         if p.first_le5_day is None and (low_day < now or stopped):
@@ -343,7 +383,11 @@ class Engine:
 
     def _start_agent(self, p: Patient, drug: str, day: float) -> None:
         rules = self.model.agents[drug]
-        p.agents.append(Course(drug, day, agent_schedule(rules, p.weight_kg), p.state, rules.kind == "infusions"))
+        course = Course(drug, day, agent_schedule(rules, p.weight_kg), p.state, rules.kind == "infusions",
+                        p.episode_day)
+        p.agents.append(course)
+        if course.infusion:
+            self._book_chairs(p, course)
         if drug != "ivig" and (p.first_sparing_day is None or day < p.first_sparing_day):
             p.first_sparing_day = day
 
@@ -357,6 +401,9 @@ class Engine:
         p.agents = kept
 
     def _close_agent(self, p: Patient, course: Course, now: float) -> None:
+        self._write_agent_rows(p, course, self._cancel_visits(course, now))
+
+    def _write_agent_rows(self, p: Patient, course: Course, now: float) -> None:
         rows = self.recorder.dose_rows(p, course, now)
         if course.infusion:
             schedule, start = course.schedule, course.start_day
@@ -365,6 +412,112 @@ class Engine:
                 begin = start + schedule.row_offsets[i]
                 amount = step.dose * (min(start + schedule.row_ends[i], now) - begin)
                 self.recorder.event(p, begin, "infusion", f"{course.drug} {amount:g} {step.dose_unit.split('/')[0]}")
+
+    # -- the infusion unit ---------------------------------------------------------------------
+
+    def _book_chairs(self, p: Patient, course: Course) -> None:
+        """With an infusion unit, the course's IV visits are given by a process of their own."""
+        if self.unit is not None and course.schedule.iv_rows:
+            course.visits = self.unit.env.process(self._chair_visits(p, course))
+
+    def _cancel_visits(self, course: Course, now: float) -> float:
+        """Stop a course's visits; returns the day its rows end (a visit still queueing was not given)."""
+        if course.visits is not None and course.visits.is_alive:
+            course.visits.interrupt()
+        return min(now, course.waiting_from)
+
+    def _chair_visits(self, p: Patient, course: Course):
+        """Each IV row of the course is a visit of whole-day sessions on consecutive days, each
+        queueing for a chair. Visits before the horizon starts are history, given as planned.
+        Stops when the course stops (an interrupt)."""
+        unit, env = self.unit, self.unit.env
+        postpone = unit.settings.delay_effect == "postpone"
+        k, number = 0, 0
+        try:
+            while k < len(course.schedule.iv_rows):
+                schedule, row = course.schedule, course.schedule.iv_rows[k]
+                planned = course.start_day + schedule.row_offsets[row]
+                if planned >= p.end_day:
+                    return
+                number += 1
+                k += 1
+                calendar = p.diagnosis_day + planned
+                if calendar < 0:
+                    continue
+                if p.clock_offset + planned > env.now:
+                    yield env.timeout(p.clock_offset + planned - env.now)
+                visit = Visit(schedule.row_steps[row].drug, number, calendar,
+                               round(schedule.row_ends[row] - schedule.row_offsets[row]))
+                if postpone:
+                    course.waiting_from = planned
+                    if number == 1:
+                        course.first_visit = env.event()
+                try:
+                    given = yield from self._give_visit(p, course, row, visit, postpone)
+                finally:
+                    course.waiting_from = INF
+                    unit.record_visit(p.patient_id, visit)
+                    if course.first_visit is not None and not course.first_visit.triggered:
+                        course.first_visit.succeed()
+                if given is not course:
+                    course, k = given, 1  # given late: the rest of the course begins with this visit
+        except simpy.Interrupt:
+            return
+
+    def _give_visit(self, p: Patient, course: Course, row: int, visit: Visit, postpone: bool):
+        """The visit's sessions, each due the day after the one before. When the first starts late,
+        the course (with `postpone`) moves with it before anything else happens; returns the course,
+        or what is left of it when a later visit moved the rest."""
+        unit, env = self.unit, self.unit.env
+        given = course
+        for session in range(visit.sessions):
+            if session:
+                yield env.timeout(math.floor(unit.today()) + 1 - unit.today())
+            index, chair = yield from unit.take_chair(visit)
+            if session == 0:
+                course.waiting_from = INF
+                late = visit.start_day - visit.planned_day
+                if course.first_visit is not None and not course.first_visit.triggered:
+                    course.first_visit.succeed()  # the decision waiting for it may go ahead
+                if postpone and late > 0:
+                    given = self._given_late(p, course, row, visit.number == 1, late)
+            yield from unit.infuse(visit, index, chair)
+        return given
+
+    def _first_visits_queueing(self, p: Patient) -> list[simpy.Event]:
+        """The first visits, still queueing, of the treatment the patient's next decision is about:
+        the pulse for its end; every course the line began with for the line's response."""
+        if self.unit is None:
+            return []
+        courses = [p.gc] if p.next_trigger == "pulse_complete" else [p.gc, *p.agents]
+        return [c.first_visit for c in courses if c is not None and c.first_visit is not None
+                and not c.first_visit.triggered and c.episode_day == p.episode_day]
+
+    def _given_late(self, p: Patient, course: Course, row: int, first_visit: bool, wait_days: float) -> Course:
+        """A visit started `wait_days` late: the course's remaining rows move with it. A course's
+        first visit also puts off the decision of the episode it began (the response starts later)."""
+        if first_visit:
+            course.start_day += wait_days
+            if course is p.gc and p.pjp_on:
+                p.pjp_stop_day += wait_days
+            if course.episode_day != p.episode_day:
+                return course
+            if course is p.gc and p.state == "iv_pulse":
+                p.next_day += wait_days  # the pulse ends its days after it began
+            extra = wait_days - p.episode_delay  # the line's response is put off by its longest wait
+            if extra > 0:
+                p.episode_delay = wait_days
+                if p.state == "iv_pulse":
+                    p.pending = (p.pending[0] + extra, p.pending[1])
+                elif p.next_trigger in LINE_DECISIONS:
+                    p.next_day += extra
+            return course
+        planned = course.start_day + course.schedule.row_offsets[row]
+        self._write_agent_rows(p, course, planned)
+        rest = Course(course.drug, planned + wait_days, course.schedule.tail(row), course.started_in,
+                      course.infusion, course.episode_day, course.visits)
+        p.agents[p.agents.index(course)] = rest
+        return rest
 
     # -- end of follow-up --------------------------------------------------------------------
 

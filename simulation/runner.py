@@ -9,6 +9,7 @@ are identical for any `workers` and `chunk_size`.
 from __future__ import annotations
 
 import gc
+import math
 import os
 from collections import deque
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from simulation.arrivals import diagnosis_days
 from simulation.engine import Engine
 from simulation.model import RunModel
 from simulation.recorder import BatchRecorder
+from simulation.unit import InfusionUnit
 
 DEFAULT_CHUNK_SIZE = 2000
 # Patients simulated together in one SimPy environment. They share no resource, so
@@ -41,10 +43,14 @@ class Chunk:
 
 
 def chunks(scenario: Scenario, chunk_size: int) -> list[Chunk]:
+    """The cohort in chunks of `chunk_size` patients; with an infusion unit, a replication's patients
+    share its chairs, so each replication is one chunk."""
     out = []
     for rep in range(scenario.simulation.replications):
         days = diagnosis_days(scenario, rep)
         open_cohort = scenario.region is not None
+        if scenario.infusion_unit is not None:
+            chunk_size = max(1, len(days))
         for first in range(0, len(days), chunk_size):
             part = days[first:first + chunk_size]
             out.append(Chunk(rep, first, len(part), tuple(part.tolist()) if open_cohort else ()))
@@ -74,6 +80,8 @@ def _collector_paused():
 
 
 def simulate_chunk(engine: Engine, chunk: Chunk) -> dict[str, pa.Table]:
+    if engine.model.scenario.infusion_unit is not None:
+        return simulate_with_unit(engine, chunk)
     with _collector_paused():
         recorder = BatchRecorder(chunk.replication, chunk.first_patient_id)
         engine.recorder = recorder
@@ -88,13 +96,32 @@ def simulate_chunk(engine: Engine, chunk: Chunk) -> dict[str, pa.Table]:
         return recorder.tables()
 
 
+def simulate_with_unit(engine: Engine, chunk: Chunk) -> dict[str, pa.Table]:
+    """A whole replication in one SimPy environment in calendar time, its patients sharing the
+    infusion unit. The clock starts at the midnight before the earliest diagnosis."""
+    with _collector_paused():
+        recorder = BatchRecorder(chunk.replication, chunk.first_patient_id)
+        engine.recorder = recorder
+        origin_day = math.floor(min([0.0, *chunk.diagnosis_days]))
+        env = simpy.Environment()
+        engine.unit = InfusionUnit(env, engine.model.scenario.infusion_unit, origin_day,
+                                   engine.model.horizon_days)
+        for offset, day in enumerate(chunk.diagnosis_days):
+            patient = engine.new_patient(chunk.replication, chunk.first_patient_id + offset, day)
+            env.process(engine.life(env, patient, day - origin_day))
+        env.run()
+        tables = {**recorder.tables(), **engine.unit.tables(chunk.replication)}
+        engine.recorder = engine.unit = None
+        return tables
+
+
 def collect_tables(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAULT_CHUNK_SIZE,
                    backend: str = "processes") -> dict[str, pa.Table]:
     """The whole cohort's tables in memory (for small runs: validation, tests)."""
-    batches: dict[str, list[pa.Table]] = {"patients": [], "events": [], "doses": []}
+    batches: dict[str, list[pa.Table]] = {}
     for _, tables in run_cohort(scenario, workers=workers, chunk_size=chunk_size, backend=backend):
         for name, table in tables.items():
-            batches[name].append(table)
+            batches.setdefault(name, []).append(table)
     return {name: pa.concat_tables(parts) for name, parts in batches.items()}
 
 

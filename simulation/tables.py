@@ -84,7 +84,40 @@ DOSE_COLUMNS: list[Column] = [
     ("state", pa.string(), "pathway state in which this course was started (provenance)"),
 ]
 
-TABLES: dict[str, list[Column]] = {"patients": PATIENT_COLUMNS, "events": EVENT_COLUMNS, "doses": DOSE_COLUMNS}
+# Only with an [infusion_unit]: calendar days, days since the start of the horizon (day 0 a Monday).
+INFUSION_VISIT_COLUMNS: list[Column] = [
+    *_ID,
+    ("drug", pa.string(), "drug infused (methylprednisolone for an IV pulse)"),
+    ("visit", pa.int32(), "visit number within the course, from 1"),
+    ("planned_day", pa.float64(), "calendar day the visit was due"),
+    ("ready_day", pa.float64(), "calendar day it could first have started in an empty unit (opening hours)"),
+    ("start_day", pa.float64(), "calendar day its first session started; empty if none did"),
+    ("end_day", pa.float64(), "calendar day its last session ended; empty if none started"),
+    ("sessions_planned", pa.int32(), "whole-day sessions in the visit (an IVIG course's days, a pulse's days)"),
+    ("sessions_given", pa.int32(), "sessions completed before the course stopped or follow-up ended"),
+    ("chair_hours", pa.float64(), "chair-hours the visit used (a session cut short by death or the "
+                                  "horizon counts its hours so far)"),
+    ("wait_days", pa.float64(), "start_day - planned_day: the whole delay, closed hours included"),
+    ("queue_wait_days", pa.float64(), "start_day - ready_day: the delay caused by busy chairs"),
+]
+
+INFUSION_UNIT_DAY_COLUMNS: list[Column] = [
+    ("replication", pa.int32(), "replication number, from 0"),
+    ("day", pa.int32(), "calendar day"),
+    ("weekday", pa.int8(), "0 Monday ... 6 Sunday"),
+    ("open", pa.bool_(), "the unit opens this day"),
+    ("chair_hours_available", pa.float64(), "chairs x opening hours, chair-hours"),
+    ("chair_hours_used", pa.float64(), "session hours started this day, chair-hours"),
+    ("sessions_started", pa.int32(), "sessions started this day"),
+    ("mean_queue_sessions", pa.float64(), "mean number of sessions queueing for a chair during opening "
+                                          "hours; empty on closed days"),
+]
+
+CORE_TABLES = ("patients", "events", "doses")
+UNIT_TABLES = ("infusion_visits", "infusion_unit_days")
+TABLES: dict[str, list[Column]] = {"patients": PATIENT_COLUMNS, "events": EVENT_COLUMNS, "doses": DOSE_COLUMNS,
+                                   "infusion_visits": INFUSION_VISIT_COLUMNS,
+                                   "infusion_unit_days": INFUSION_UNIT_DAY_COLUMNS}
 
 
 def schema(columns: list[Column]) -> pa.Schema:
