@@ -2,6 +2,7 @@
 
     python benchmarks/bench_run.py                      # baseline, 20,000 patients x 5 years
     python benchmarks/bench_run.py --patients 1000000   # the memory target: peak under 2 GB
+    python benchmarks/bench_run.py --scenario infusion_unit --population 20000000   # patients sharing chairs
 
 It runs exactly what `iimsim run` runs (full clinical model, all tables written
 to disk as Parquet) and counts CPU time of this process and any workers.
@@ -42,14 +43,19 @@ def main() -> None:
     parser.add_argument("--scenario", default="baseline")
     parser.add_argument("--patients", type=int, default=20_000)
     parser.add_argument("--years", type=float, default=5.0)
+    parser.add_argument("--population", type=int, default=None,
+                        help="a region scenario's population (its patients arrive at the incidence; --patients "
+                             "does not apply)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--format", default="parquet", choices=["parquet", "csv"])
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs to time; CPU speed on shared machines varies, so median and best are shown")
     args = parser.parse_args()
 
-    scenario = load_scenario(args.scenario, {"simulation": {"patients": args.patients,
-                                                            "horizon_years": args.years}})
+    changes = {"simulation": {"patients": args.patients, "horizon_years": args.years}}
+    if args.population is not None:
+        changes["region"] = {"population": args.population}
+    scenario = load_scenario(args.scenario, changes)
     cpus, walls = [], []
     for attempt in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
@@ -61,14 +67,14 @@ def main() -> None:
             size_mb = sum(p.stat().st_size for p in (Path(tmp) / "run").iterdir()) / 2**20
     info = machine()
     rates = sorted(result.patient_years / cpu for cpu in cpus)
-    print(f"scenario {args.scenario}: {args.patients:,} patients x {args.years:g} years, "
+    print(f"scenario {args.scenario}: {result.patients:,} patients x {args.years:g} years, "
           f"workers {args.workers}, {args.format}, {args.repeat} runs")
     print(f"patient-years simulated: {result.patient_years:,.0f} per run (deaths end follow-up early)")
     print(f"wall time per run: {', '.join(f'{w:.1f}' for w in walls)} s; "
           f"CPU time per run: {', '.join(f'{c:.1f}' for c in cpus)} s")
     print(f"patient-years per CPU-second: median {statistics.median(rates):,.0f}, best {rates[-1]:,.0f}, "
           f"worst {rates[0]:,.0f}")
-    print(f"patients per CPU-second: median {args.patients / statistics.median(cpus):,.0f}")
+    print(f"patients per CPU-second: median {result.patients / statistics.median(cpus):,.0f}")
     print(f"peak memory: {peak_memory_mb():,.0f} MB; output on disk: {size_mb:,.0f} MB")
     print(f"machine: {info['cpu']}, {info['cpu_count']} CPUs, Python {info['python']}, {info['platform']}")
 

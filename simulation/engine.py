@@ -158,7 +158,7 @@ class Engine:
             due = p.next_day
             yield env.timeout(due - now)
             now = due
-            queueing = self._first_visits_queueing(p)
+            queueing = self.unit is not None and self._first_visits_queueing(p)
             if queueing:
                 # The treatment this decision is about has not started yet: it waits for its first
                 # infusions, and is then due again, put off by the wait.
@@ -487,8 +487,6 @@ class Engine:
     def _first_visits_queueing(self, p: Patient) -> list[simpy.Event]:
         """The first visits, still queueing, of the treatment the patient's next decision is about:
         the pulse for its end; every course the line began with for the line's response."""
-        if self.unit is None:
-            return []
         courses = [p.gc] if p.next_trigger == "pulse_complete" else [p.gc, *p.agents]
         return [c.first_visit for c in courses if c is not None and c.first_visit is not None
                 and not c.first_visit.triggered and c.episode_day == p.episode_day]

@@ -156,3 +156,28 @@ def test_a_unit_needs_a_region():
 def test_a_session_longer_than_the_day_names_the_field_and_value():
     with pytest.raises(ScenarioError, match="session_hours.ivig = 9"):
         load_scenario("infusion_unit", {"infusion_unit": {"session_hours": {"ivig": 9.0}}})
+
+
+def test_run_writes_the_unit_tables_and_the_report_shows_the_waits(tmp_path):
+    from click.testing import CliRunner
+
+    from iimsim.cli import main
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", "infusion_unit", "--replications", "2", "--years", "2",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "infusion unit:" in result.output
+    assert "The infusion unit" in (out / "report.html").read_text("utf-8")
+    visits = pd.read_parquet(out / "infusion_visits.parquet")
+    days = pd.read_parquet(out / "infusion_unit_days.parquet")
+    shown = pd.read_csv(out / "figures" / "infusion_waits.csv").set_index("drug")
+    ivig = visits[(visits["drug"] == "ivig") & visits["start_day"].notna()]
+    assert shown.loc["ivig", "mean_queue_wait_days"] == pytest.approx(ivig["queue_wait_days"].mean())
+    assert shown["visits"].sum() == len(visits)
+    opened = days[days["open"]].groupby("replication")
+    utilisation = opened["chair_hours_used"].sum() / opened["chair_hours_available"].sum()
+    summary = pd.read_csv(out / "summary.csv").set_index("metric")
+    assert summary.loc["infusion_unit_utilisation", "value"] == pytest.approx(utilisation.mean())
+    weekly = pd.read_csv(out / "figures" / "infusion_unit_by_week.csv")
+    assert weekly["chair_hours_used"].sum() == pytest.approx(days["chair_hours_used"].sum())
