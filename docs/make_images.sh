@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild the README's images from the built-in baseline (needs graphviz and chromium: bash tests/setup.sh).
+# Rebuild the README's images from the built-in scenarios (needs graphviz and chromium: bash tests/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iimsim run baseline --out runs/baseline --force
@@ -8,6 +8,9 @@ iimsim diagram --format png --run runs/baseline --output docs/images/pathway.png
 cp runs/patient-dm/timeline.png docs/images/timeline.png
 cp runs/baseline/figures/occupancy.png docs/images/occupancy.png
 cp runs/baseline/figures/dose_over_time.png docs/images/dose_over_time.png
+iimsim run infusion_unit --out runs/infusion_unit --force --no-report
+iimsim report runs/infusion_unit > /dev/null
+cp runs/infusion_unit/figures/infusion_unit.png docs/images/infusion_unit.png
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
   --disable-component-update --disable-sync --user-data-dir="$(mktemp -d)" --window-size=1100,1500 \
   --screenshot="$PWD/docs/images/report.png" "file://$PWD/runs/baseline/report.html" 2>/dev/null

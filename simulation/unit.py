@@ -64,7 +64,7 @@ class InfusionUnit:
         self.session_ready: list[float] = []
         self.session_start: list[float] = []  # empty if it never started
         self.session_end: list[float] = []  # when its chair was released, or it stopped queueing
-        self.visits: list[list] = []
+        self.visits: list[tuple] = []
         env.process(self._opening_hours())
 
     # -- the calendar ----------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scenarios import load_scenario
-from scenarios.loader import ScenarioError
+from scenarios.loader import ScenarioError, deep_merge
+from simulation.runner import collect_tables
 from tests.conftest import simulate
 
 YEARS = 3.0
@@ -140,12 +141,16 @@ def test_unit_invariants_over_random_units(chairs, days_per_week, hours, seed):
     assert (visits["sessions_given"] <= visits["sessions_planned"]).all()
 
 
-def test_same_seed_same_unit_tables_with_two_workers():
+def test_same_seed_same_unit_tables_with_two_workers_and_on_dask():
     overrides = {**BUSY, "simulation": {"replications": 2}, "infusion_unit": {"chairs": 1, "days_per_week": 2}}
     serial = simulate("infusion_unit", seed=5, years=2.0, overrides=overrides)
     parallel = simulate("infusion_unit", seed=5, years=2.0, overrides=overrides, workers=2)
+    scenario = load_scenario("infusion_unit", deep_merge(overrides, {"simulation": {"seed": 5, "horizon_years": 2.0}}))
+    on_dask = {name: table.to_pandas() for name, table in
+               collect_tables(scenario, workers=2, backend="dask").items()}
     for name in ("infusion_visits", "infusion_unit_days", "doses", "patients"):
         pd.testing.assert_frame_equal(serial[name], parallel[name])
+        pd.testing.assert_frame_equal(serial[name], on_dask[name])
 
 
 def test_a_unit_needs_a_region():
