@@ -303,19 +303,3 @@ def unit_by_week(days: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         out["utilisation"] = out["chair_hours_used"] / out["chair_hours_available"]
     return out[["week", "day", "chair_hours_used", "chair_hours_available", "utilisation", "mean_queue_sessions"]]
-
-
-def waits_by_drug(visits: pd.DataFrame) -> pd.DataFrame:
-    """Per infusion type: visits due, given, and waits of those given (days)."""
-    rows = []
-    for drug, group in visits.groupby("drug", observed=True, sort=True):
-        given = group.dropna(subset=["start_day"])
-        rows.append({
-            "drug": drug, "visits": len(group), "visits_given": len(given),
-            "mean_wait_days": given["wait_days"].mean(),
-            "mean_queue_wait_days": given["queue_wait_days"].mean(),
-            "p95_queue_wait_days": given["queue_wait_days"].quantile(0.95) if len(given) else np.nan,
-            "share_queued_over_7_days": (given["queue_wait_days"] > 7).mean() if len(given) else np.nan,
-        })
-    return pd.DataFrame(rows, columns=["drug", "visits", "visits_given", "mean_wait_days", "mean_queue_wait_days",
-                                       "p95_queue_wait_days", "share_queued_over_7_days"])

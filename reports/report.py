@@ -18,6 +18,7 @@ from reports import figure_data as data
 from reports import figures
 from reports.costs import CATEGORIES, run_costs
 from reports.export import read_table, table_dataset
+from reports.summary import waits_by_drug
 from scenarios.schema import Scenario
 from simulation.model import YEAR_DAYS
 from pathway.audit import AUDIT_COLUMNS
@@ -186,7 +187,7 @@ def build_report(run_dir: Path | str) -> Path:
     if scenario.infusion_unit is not None:
         unit = scenario.infusion_unit
         weeks = data.unit_by_week(read_table(run_dir, "infusion_unit_days").to_pandas())
-        waits = data.waits_by_drug(read_table(run_dir, "infusion_visits").to_pandas())
+        waits = waits_by_drug(read_table(run_dir, "infusion_visits").to_pandas())
         weeks.to_csv(folder / "infusion_unit_by_week.csv", index=False)
         waits.to_csv(folder / "infusion_waits.csv", index=False)
         specs += [

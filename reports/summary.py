@@ -134,14 +134,13 @@ def _unit_rows(tally: ResourceTally, drugs: list[str]) -> list[dict]:
         _row("infusion_unit_max_daily_queue_sessions", opened["mean_queue_sessions"].max(), "sessions",
              "the longest day's mean queue"),
     ]
-    given = visits.dropna(subset=["start_day"])
+    waits = waits_by_drug(visits).set_index("drug").reindex(drugs)  # NaN for a drug without visits
     for drug in drugs:
-        waits = given.loc[given["drug"] == drug]
-        rows.append(_row(f"mean_wait_days_{drug}", waits["wait_days"].mean(), "days",
+        rows.append(_row(f"mean_wait_days_{drug}", waits.at[drug, "mean_wait_days"], "days",
                          f"{drug} visits: mean days from due to started, closed hours included"))
-        rows.append(_row(f"mean_queue_wait_days_{drug}", waits["queue_wait_days"].mean(), "days",
+        rows.append(_row(f"mean_queue_wait_days_{drug}", waits.at[drug, "mean_queue_wait_days"], "days",
                          f"{drug} visits: mean days waiting for a free chair"))
-        rows.append(_row(f"p95_queue_wait_days_{drug}", waits["queue_wait_days"].quantile(0.95), "days",
+        rows.append(_row(f"p95_queue_wait_days_{drug}", waits.at[drug, "p95_queue_wait_days"], "days",
                          f"{drug} visits: 95th percentile of days waiting for a free chair"))
     return rows
 
@@ -180,3 +179,19 @@ def combine_replications(by_replication: pd.DataFrame) -> pd.DataFrame:
                      "unit": group["unit"].iloc[0], "description": group["description"].iloc[0],
                      "replications": group["replication"].nunique(), "interval_method": INTERVAL_METHOD})
     return pd.DataFrame(rows)
+
+
+def waits_by_drug(visits: pd.DataFrame) -> pd.DataFrame:
+    """Per infusion type: visits due, given, and waits of those given (days)."""
+    rows = []
+    for drug, group in visits.groupby("drug", observed=True, sort=True):
+        given = group.dropna(subset=["start_day"])
+        rows.append({
+            "drug": drug, "visits": len(group), "visits_given": len(given),
+            "mean_wait_days": given["wait_days"].mean(),
+            "mean_queue_wait_days": given["queue_wait_days"].mean(),
+            "p95_queue_wait_days": given["queue_wait_days"].quantile(0.95) if len(given) else np.nan,
+            "share_queued_over_7_days": (given["queue_wait_days"] > 7).mean() if len(given) else np.nan,
+        })
+    return pd.DataFrame(rows, columns=["drug", "visits", "visits_given", "mean_wait_days", "mean_queue_wait_days",
+                                       "p95_queue_wait_days", "share_queued_over_7_days"])

@@ -455,7 +455,6 @@ class Engine:
                 try:
                     given = yield from self._give_visit(p, course, row, visit, postpone)
                 finally:
-                    course.waiting_from = INF
                     unit.record_visit(p.patient_id, visit)
                     if course.first_visit is not None and not course.first_visit.triggered:
                         course.first_visit.succeed()

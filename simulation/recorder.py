@@ -21,7 +21,7 @@ from pathway.definition import STATE_NAMES, TRIGGERS
 from pathway.dosing import STEP_REGISTRY
 from pathway.glucocorticoids import GLUCOCORTICOIDS
 from simulation.model import YEAR_DAYS
-from simulation.tables import PRED_ABOVE_LOW_MG_PER_DAY, PRED_HIGH_MG_PER_DAY, SCHEMAS
+from simulation.tables import PRED_ABOVE_LOW_MG_PER_DAY, PRED_HIGH_MG_PER_DAY, SCHEMAS, build_table
 
 CLINICAL_EVENTS = ("bone_protection_start", "pjp_prophylaxis_start", "pjp_prophylaxis_stop", "infusion")
 EVENT_NAMES = (*TRIGGERS, *CLINICAL_EVENTS)
@@ -161,7 +161,7 @@ class BatchRecorder:
             "is_transition": is_transition,
             "detail": _strings(self.event_detail).take(order),
         }
-        return _table("events", columns)
+        return build_table("events", columns)
 
     def _doses_table(self) -> pa.Table:
         patient = np.array(self.dose_patient, dtype=np.int64)
@@ -177,7 +177,7 @@ class BatchRecorder:
             "end_day": np.array(self.dose_end, dtype=float)[order],
             "state": _STATE_ARRAY.take(np.array(self.dose_state, dtype=np.int64)[order]),
         }
-        return _table("doses", columns)
+        return build_table("doses", columns)
 
     def _patients_table(self, doses: pa.Table) -> pa.Table:
         n = len(self.patients)
@@ -189,14 +189,8 @@ class BatchRecorder:
         for j, name in enumerate(_DAYS_IN):
             columns[name] = days_in[:, j]
         columns.update(dose_metrics(doses, self.first_patient_id, n))
-        return _table("patients", {name: _column(values, SCHEMAS["patients"].field(name).type)
+        return build_table("patients", {name: _column(values, SCHEMAS["patients"].field(name).type)
                                    for name, values in columns.items()})
-
-
-def _table(name: str, columns: dict) -> pa.Table:
-    schema = SCHEMAS[name]
-    return pa.Table.from_arrays([pa.array(columns[f.name], f.type) if not isinstance(columns[f.name], pa.Array)
-                                 else columns[f.name] for f in schema], schema=schema)
 
 
 def _column(values, dtype: pa.DataType):

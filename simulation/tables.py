@@ -120,6 +120,13 @@ TABLES: dict[str, list[Column]] = {"patients": PATIENT_COLUMNS, "events": EVENT_
                                    "infusion_unit_days": INFUSION_UNIT_DAY_COLUMNS}
 
 
+def build_table(name: str, columns: dict) -> pa.Table:
+    """Table `name` from its columns (arrays, or sequences where NaN means empty), in contract order and types."""
+    return pa.Table.from_arrays([values if isinstance(values := columns[f.name], pa.Array)
+                                 else pa.array(values, f.type, from_pandas=True) for f in SCHEMAS[name]],
+                                schema=SCHEMAS[name])
+
+
 def schema(columns: list[Column]) -> pa.Schema:
     return pa.schema([pa.field(name, dtype) for name, dtype, _ in columns])
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 import simpy
 
 from scenarios.schema import InfusionUnit as UnitSettings
-from simulation.tables import SCHEMAS
+from simulation.tables import build_table
 
 HOURS_PER_DAY = 24.0
 # Clock tolerance, days (under a second): sums of float offsets land a hair either side of an opening.
@@ -198,7 +198,7 @@ class InfusionUnit:
         data["replication"] = np.full(len(rows), replication, dtype=np.int32)
         data["wait_days"] = _exact_zero(start - np.asarray(data["planned_day"], dtype=float))
         data["queue_wait_days"] = _exact_zero(start - np.asarray(data["ready_day"], dtype=float))
-        return _table("infusion_visits", data)
+        return build_table("infusion_visits", data)
 
     def _days_table(self, replication: int) -> pa.Table:
         days = np.arange(math.ceil(self.horizon_day))
@@ -225,7 +225,7 @@ class InfusionUnit:
             "sessions_started": sessions.astype(np.int32),
             "mean_queue_sessions": np.where(is_open, _exact_zero(waiting / window), np.nan),
         }
-        return _table("infusion_unit_days", data)
+        return build_table("infusion_unit_days", data)
 
     def _open_time_waiting(self, ready: np.ndarray, left: np.ndarray, is_open: np.ndarray) -> np.ndarray:
         """Per calendar day, the opening-hours time (days) sessions spent queueing, summed over sessions.
@@ -258,12 +258,6 @@ class InfusionUnit:
         np.add.at(whole, lst, -1)
         total += np.cumsum(whole[:-1]) * open_length
         return total
-
-
-def _table(name: str, columns: dict) -> pa.Table:
-    schema = SCHEMAS[name]
-    return pa.Table.from_arrays([pa.array(columns[f.name], f.type, from_pandas=True) for f in schema],
-                                schema=schema)
 
 
 def _exact_zero(days: np.ndarray) -> np.ndarray:
