@@ -1,0 +1,160 @@
+"""What treatment each state of the pathway starts, and which decision it is due for next.
+
+On entering a state (`TreatmentPlan.enter`):
+- iv_pulse: a methylprednisolone pulse with the first line's agents, then oral prednisolone;
+- a line of therapy, first_line to refractory_alternative (`start_line`): the glucocorticoid is
+  started, or raised on failure or a flare; the line's agents are chosen (an agent not tolerated
+  is switched within the line), IVIG added by chance or subtype, and the episode's response,
+  failure or intolerance is set due;
+- maintenance (`start_maintenance`): remission; a flare or a withdrawal of treatment is set due;
+- drug_free_remission: all treatment withdrawn; a relapse is set due;
+- supportive_care: immunosuppression stopped, glucocorticoid tapered to a floor;
+- dead: nothing.
+
+No SimPy and no random number generation here: each episode takes the next row of
+uniforms from the patient's stream (simulation/streams.py) and turns them into
+outcomes with the simulation's response-lag and waiting-time models. Courses are
+started and ended through the `courses` object the engine passes in.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from pathway.rules import ivig_from_outset, keeps_background_agent, supportive_care_floor_mg_per_day
+from simulation.model import RunModel, exponential_days
+from simulation.response import recognised_at_assessment, response_time_days
+from simulation.streams import CHOICE, INTOLERANCE_TIME, INTOLERANT, IVIG, RESPONDER, RESPONSE_TIME
+
+if TYPE_CHECKING:
+    from simulation.courses import Courses
+    from simulation.patient import Patient
+
+INF = math.inf
+
+
+class TreatmentPlan:
+    """Starts the treatment of each state a patient enters, through `courses`."""
+
+    def __init__(self, model: RunModel, courses: Courses) -> None:
+        self.model = model
+        self.courses = courses
+
+    def enter(self, p: Patient, source: str, dest: str, trigger: str, now: float) -> str:
+        """Start the treatment of the state entered; returns the event's detail."""
+        courses, gc = self.courses, self.model.gc
+        if dest == "iv_pulse":
+            detail = self.start_line(p, "first_line", now)
+            courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=True)
+            p.induction_hold_days = gc.initial_hold_days
+            p.pending = (p.next_day, p.next_trigger)
+            p.next_day, p.next_trigger = now + gc.pulse_days, "pulse_complete"
+            return f"methylprednisolone pulse; {detail}"
+        if dest in self.model.lines:
+            if source == "iv_pulse":
+                p.next_day, p.next_trigger = max(p.pending[0], now), p.pending[1]
+                return "oral prednisolone"
+            if trigger == "triage":
+                p.induction_hold_days = gc.initial_hold_days
+                courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=False)
+            elif trigger == "fail":
+                courses.raise_gc(p, now, gc.escalation_mg_per_kg_per_day, gc.escalation_hold_days)
+            elif trigger in ("flare", "relapse"):
+                courses.raise_gc(p, now, gc.flare_mg_per_kg_per_day, gc.flare_hold_days)
+            if trigger == "intolerance" and dest == source:
+                return self.start_line(p, dest, now, forced=p.switch_agent)
+            return self.start_line(p, dest, now)
+        if dest == "maintenance":
+            return self.start_maintenance(p, now)
+        if dest == "drug_free_remission":
+            courses.stop_agents(p, now)
+            courses.close_gc(p, now, stopped=True)
+            u = p.stream.episode()
+            p.next_day = now + exponential_days(u[0], self.model.relapse_rate_per_day_drug_free)
+            p.next_trigger = "relapse"
+            return "all treatment withdrawn"
+        if dest == "supportive_care":
+            courses.stop_agents(p, now)
+            floor = supportive_care_floor_mg_per_day(p.subtype, gc.supportive_care_mg_per_day)
+            current = courses.gc_dose(p, now)
+            if current > floor:
+                courses.start_gc(p, now, current, gc.low_dose_step_days, pulse=False, floor=floor)
+            p.next_day, p.next_trigger = INF, ""
+            return f"immunosuppression stopped; glucocorticoid to {floor:g} mg/day"
+        if dest == "dead":
+            return "death"
+        raise AssertionError(f"no treatment defined for state {dest!r}")
+
+    # -- lines of therapy --------------------------------------------------------------------
+
+    def start_line(self, p: Patient, state: str, now: float, forced: tuple[str, ...] | None = None) -> str:
+        """Choose the line's agents, start them, and draw the episode's outcome."""
+        m, courses = self.model, self.courses
+        line = m.lines[state]
+        u = p.stream.episode()
+        first = line.line == 1
+        if forced is not None:
+            option = forced
+        elif first and not m.first_line_sparing_agent:
+            option = ()  # glucocorticoid monotherapy: a teaching counterfactual only
+        else:
+            table = line.table_for(p.subtype, p.ild)
+            option = table.choose(u[CHOICE], p.intolerant) or table.choose(u[CHOICE])
+        keep = {c.drug for c in p.agents if c.drug != "ivig"} if keeps_background_agent(option) else set()
+        if forced is not None:
+            keep.add("ivig")  # switching agent within a line keeps the line's IVIG course
+        courses.stop_agents(p, now, keep=keep)
+        offset = m.sparing_agent_start_day if first else 0.0
+        for drug in option:
+            courses.start_agent(p, drug, now + offset)
+        if first and option:
+            p.first_line_sparing = True
+        ivig = any(c.drug == "ivig" for c in p.agents)
+        if forced is None and not ivig and "ivig" not in option:
+            p_ivig = line.p_ivig_severe if p.severe else line.p_ivig_non_severe
+            if (first and ivig_from_outset(p.subtype)) or u[IVIG] < p_ivig:
+                courses.start_agent(p, "ivig", now)
+                ivig = True
+        p.option = option
+        p.line = line.line
+        p.highest_line = max(p.highest_line, line.line)
+
+        p_response = line.p_response[p.subtype] if option else m.monotherapy_p_response
+        if ivig or "ivig" in option:
+            p_response = 1 - (1 - p_response) * m.ivig_nonresponse_ratio[p.subtype]
+        drugs = (*option, "ivig") if ivig else option
+        full_effect = min((m.agents[d].full_effect_days for d in drugs), default=0.0)
+        window = line.failure_assessment_days
+        if u[RESPONDER] < p_response:
+            t = response_time_days(u[RESPONSE_TIME], m.gc_efficacy_share, full_effect, window)
+            delay, trigger = recognised_at_assessment(t, line.assessment_interval_days, window), "respond"
+        else:
+            delay, trigger = window, "fail"
+        if option:
+            principal = m.agents[option[0]]
+            if u[INTOLERANT] < principal.p_intolerance:
+                t_intolerance = u[INTOLERANCE_TIME] * principal.intolerance_window_days
+                if t_intolerance < delay:
+                    delay, trigger = t_intolerance, "intolerance"
+                    p.suspect = option[0]
+        p.next_day, p.next_trigger = now + delay, trigger
+        given = " + ".join(drugs) if drugs else "no steroid-sparing agent"
+        return given
+
+    def start_maintenance(self, p: Patient, now: float) -> str:
+        m = self.model
+        p.remission_line = p.line
+        if p.remission_day is None:
+            p.remission_day = now
+        u = p.stream.episode()
+        rate = m.flare_rate_per_day[p.subtype]
+        if not any(not c.infusion and c.drug != "ivig" for c in p.agents):
+            rate *= m.no_sparing_flare_multiplier
+        flare_day = now + exponential_days(u[0], rate)
+        withdraw_day = now + m.withdrawal_after_days if u[1] < m.p_withdrawal else INF
+        if withdraw_day <= flare_day:
+            p.next_day, p.next_trigger = withdraw_day, "withdraw"
+        else:
+            p.next_day, p.next_trigger = flare_day, "flare"
+        return f"remission on line {p.line}"

@@ -1,0 +1,127 @@
+"""A patient's glucocorticoid and agent courses: starting, raising and ending them.
+
+A course's schedule is laid out when it starts; its dose rows are written when it
+ends (replaced, stopped, or at the end of follow-up). Starting a glucocorticoid
+course also starts bone protection and, while the dose is high, PJP prophylaxis;
+an infusion course's IV rows are given at the infusion unit when there is one.
+"""
+
+from __future__ import annotations
+
+from pathway.agents import schedule as agent_schedule
+from pathway.glucocorticoids import (
+    cap_mg_per_day,
+    induction_mg_per_kg,
+    oral_dose_mg_per_day,
+    oral_schedule,
+    prophylaxis_needed,
+)
+from pathway.rules import bone_protection, steroid_risk
+from simulation.model import RunModel
+from simulation.patient import Course, Patient
+from simulation.unit_visits import UnitVisits, cancel_visits
+
+
+class Courses:
+    """Starts and ends courses for the engine, writing their rows to `recorder`."""
+
+    def __init__(self, model: RunModel) -> None:
+        self.model = model
+        self.recorder = None  # set with the engine's recorder
+        self.visits = UnitVisits(self)  # gives infusion courses' IV rows at the unit, if any
+
+    # -- glucocorticoid courses -------------------------------------------------------------
+
+    def induction_mg(self, p: Patient) -> float:
+        gc = self.model.gc
+        mg_per_kg = induction_mg_per_kg(gc, p.juvenile, steroid_risk(p.diabetes, p.osteoporosis, p.glaucoma),
+                                        p.high_relapse_risk)
+        return oral_dose_mg_per_day(gc, mg_per_kg, p.weight_kg, p.juvenile)
+
+    def gc_dose(self, p: Patient, day: float) -> float:
+        if p.gc is None or day >= p.gc.waiting_from:
+            return 0.0
+        step = p.gc.schedule.step_at(day - p.gc.start_day)
+        return 0.0 if step is None else step.prednisone_eq_mg_per_day
+
+    def raise_gc(self, p: Patient, now: float, mg_per_kg: float, hold_days: float) -> None:
+        """A flare or escalation raises the dose (never lowers it) and restarts the taper."""
+        gc = self.model.gc
+        raised = oral_dose_mg_per_day(gc, mg_per_kg, p.weight_kg, p.juvenile)
+        current = min(self.gc_dose(p, now), cap_mg_per_day(gc, p.juvenile))
+        self.start_gc(p, now, max(raised, current), hold_days, pulse=False)
+
+    def start_gc(self, p: Patient, now: float, start_mg: float, hold_days: float, pulse: bool,
+                 floor: float | None = None) -> None:
+        gc = self.model.gc
+        self.close_gc(p, now)
+        floor = gc.maintenance_mg_per_day if floor is None else floor
+        schedule = oral_schedule(gc, start_mg, hold_days, floor, pulse)
+        p.gc = Course("glucocorticoid", now, schedule, p.state, False, p.episode_day)
+        if pulse:
+            self.visits.book_chairs(p, p.gc)
+        if not p.bone_protected:
+            p.bone_protected = True
+            self.recorder.event(p, now, "bone_protection_start", bone_protection(p.osteoporosis))
+        high_days = prophylaxis_needed(gc, schedule)
+        if high_days > 0:
+            if not p.pjp_on or p.pjp_stop_day < now:
+                if p.pjp_on:
+                    self.pjp_stop(p)
+                p.pjp_on = True
+                self.recorder.event(p, now, "pjp_prophylaxis_start", f"prednisone-equivalent >= {gc.pjp_threshold_mg_per_day:g} mg/day "
+                                    f"for >= {gc.pjp_min_days:g} days")
+            p.pjp_stop_day = now + high_days
+        elif p.pjp_on:
+            self.pjp_stop(p)
+
+    def pjp_stop(self, p: Patient) -> None:
+        p.pjp_on = False
+        self.recorder.event(p, p.pjp_stop_day, "pjp_prophylaxis_stop", "dose below threshold")
+
+    def close_gc(self, p: Patient, now: float, stopped: bool = False) -> None:
+        """End the glucocorticoid course at `now`: replaced by another, `stopped`, or follow-up ends."""
+        if p.gc is None:
+            return
+        course, p.gc = p.gc, None
+        now = cancel_visits(course, now)
+        if p.pjp_on and p.pjp_stop_day > now:
+            p.pjp_stop_day = now
+        self.recorder.dose_rows(p, course, now)
+        low_day = course.start_day + course.schedule.first_low_offset
+        if p.first_le5_day is None and (low_day < now or stopped):
+            p.first_le5_day = min(low_day, now)
+
+    # -- other agents ------------------------------------------------------------------------
+
+    def start_agent(self, p: Patient, drug: str, day: float) -> None:
+        rules = self.model.agents[drug]
+        course = Course(drug, day, agent_schedule(rules, p.weight_kg), p.state, rules.kind == "infusions",
+                        p.episode_day)
+        p.agents.append(course)
+        if course.infusion:
+            self.visits.book_chairs(p, course)
+        if drug != "ivig" and (p.first_sparing_day is None or day < p.first_sparing_day):
+            p.first_sparing_day = day
+
+    def stop_agents(self, p: Patient, now: float, keep=frozenset()) -> None:
+        kept = []
+        for course in p.agents:
+            if course.drug in keep:
+                kept.append(course)
+            else:
+                self.close_agent(p, course, now)
+        p.agents = kept
+
+    def close_agent(self, p: Patient, course: Course, now: float) -> None:
+        self.write_agent_rows(p, course, cancel_visits(course, now))
+
+    def write_agent_rows(self, p: Patient, course: Course, now: float) -> None:
+        rows = self.recorder.dose_rows(p, course, now)
+        if course.infusion:
+            schedule, start = course.schedule, course.start_day
+            for i in range(rows):
+                step = schedule.row_steps[i]
+                begin = start + schedule.row_offsets[i]
+                amount = step.dose * (min(start + schedule.row_ends[i], now) - begin)
+                self.recorder.event(p, begin, "infusion", f"{course.drug} {amount:g} {step.dose_unit.split('/')[0]}")

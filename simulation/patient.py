@@ -1,0 +1,83 @@
+"""A simulated patient and the drug courses it is on.
+
+`Patient` is the pathway machine's model: its `state` plus the facts the guards,
+the treatment plan and the engine need. A `Course` is one drug schedule, laid out
+when it starts and written as rows when it ends.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import simpy
+
+from pathway.definition import STATE_NAMES
+from pathway.dosing import Schedule
+from simulation.streams import PatientStream
+
+STATE_INDEX = {name: i for i, name in enumerate(STATE_NAMES)}
+INF = math.inf
+
+
+@dataclass
+class Course:
+    """A drug schedule running from `start_day`; its rows are written when it ends."""
+
+    drug: str
+    start_day: float
+    schedule: Schedule
+    started_in: str
+    infusion: bool
+    episode_day: float = 0.0  # the day the line (or pulse) it belongs to began
+    # With an infusion unit: the SimPy process giving its IV visits, and the day of a visit still
+    # waiting for a chair (rows from then on are not given yet).
+    visits: simpy.Process | None = None
+    waiting_from: float = INF
+    first_visit: simpy.Event | None = None  # fires when its first visit starts (or will not)
+
+
+class Patient:
+    """The machine's model: `state` plus the facts guards and the engine need."""
+
+    __slots__ = (
+        "replication", "patient_id", "diagnosis_day", "stream", "subtype", "juvenile", "severe", "sex", "age_years",
+        "weight_kg", "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
+        "death_day", "end_day", "state", "since", "days_in", "line", "highest_line", "remission_line",
+        "remission_day", "flares", "switch_agent", "option", "intolerant", "agents", "gc", "next_day",
+        "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "first_le5_day",
+        "first_sparing_day", "first_line_sparing", "induction_hold_days", "bone_protected",
+        "clock_offset", "episode_day", "episode_delay",
+    )
+
+    def __init__(self, replication: int, patient_id: int, stream: PatientStream) -> None:
+        self.replication = replication
+        self.patient_id = patient_id
+        self.stream = stream
+        self.state = "diagnosis"
+        self.since = 0.0
+        self.days_in = [0.0] * len(STATE_NAMES)
+        self.line = 0
+        self.highest_line = 0
+        self.remission_line = 0
+        self.remission_day = None
+        self.flares = 0
+        self.switch_agent = None
+        self.option = ()
+        self.intolerant = frozenset()
+        self.agents: list[Course] = []
+        self.gc: Course | None = None
+        self.next_day = INF
+        self.next_trigger = ""
+        self.pending = (INF, "")
+        self.suspect = None
+        self.pjp_on = False
+        self.pjp_stop_day = 0.0
+        self.first_le5_day = None
+        self.first_sparing_day = None
+        self.first_line_sparing = False
+        self.induction_hold_days = 0.0
+        self.bone_protected = False
+        self.clock_offset = 0.0  # SimPy time of the patient's day 0
+        self.episode_day = 0.0
+        self.episode_delay = 0.0  # how far waits for a chair have put off this episode's decision
