@@ -58,9 +58,10 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
     _t("triage", "diagnosis", "iv_pulse", "is_severe", "severe: IV pulse first"),
     _t("triage", "diagnosis", "first_line", None, "non-severe: oral induction"),
     _t("pulse_complete", "iv_pulse", "first_line", None, "pulse course done: oral glucocorticoid"),
-    # Response at an assessment: remission, into maintenance.
+    # Response at an assessment: remission (the scenario's criterion), into maintenance.
     *(_t("respond", s, "maintenance", None, "remission at assessment") for s in TREATMENT_LINE_STATES),
-    # Failure to respond by the failure assessment: escalate (IBM: no escalation, seed 001/003).
+    # Failure at an assessment (less than minimal improvement by the line's window, not in remission by
+    # its failure assessment, or a second flare): escalate (IBM: no escalation, seed 001/003).
     _t("fail", "first_line", "supportive_care", "no_escalation", "IBM: progresses despite trial"),
     _t("fail", "first_line", "second_line", None, "refractory to first line"),
     _t("fail", "second_line", "third_line", None, "refractory to second line"),
@@ -76,6 +77,9 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
     _t("intolerance", "third_line", "refractory_combination", None, "no third-line agent left"),
     _t("intolerance", "refractory_combination", "refractory_alternative", None, "no combination left"),
     _t("intolerance", "refractory_alternative", "supportive_care", None, "no option left"),
+    # Flare during the taper, seen at an assessment: the glucocorticoid is stepped back up on the same
+    # line (seed 003: tapered according to clinical response); a second flare on the line fails it.
+    *(_t("flare", s, s, None, "flare during taper: dose stepped back up") for s in TREATMENT_LINE_STATES),
     # Flare on maintenance: glucocorticoid raised and escalation beyond the line that
     # brought remission (seed 003: escalate when refractory).
     _t("flare", "maintenance", "supportive_care", "no_escalation", "IBM: no further immunotherapy"),

@@ -23,9 +23,8 @@ import math
 from typing import TYPE_CHECKING
 
 from pathway.rules import ivig_from_outset, keeps_background_agent, supportive_care_floor_mg_per_day
-from simulation.model import RunModel, exponential_days
-from simulation.response import recognised_at_assessment, response_time_days
-from simulation.streams import CHOICE, INTOLERANCE_TIME, INTOLERANT, IVIG, RESPONDER, RESPONSE_TIME
+from simulation.model import RunModel
+from simulation.streams import CHOICE, INTOLERANCE_TIME, INTOLERANT, IVIG
 
 if TYPE_CHECKING:
     from simulation.courses import Courses
@@ -62,6 +61,8 @@ class TreatmentPlan:
                 courses.raise_gc(p, now, gc.escalation_mg_per_kg_per_day, gc.escalation_hold_days)
             elif trigger in ("flare", "relapse"):
                 courses.raise_gc(p, now, gc.flare_mg_per_kg_per_day, gc.flare_hold_days)
+                if dest == source:
+                    return "flare during taper: glucocorticoid stepped back up"
             if trigger == "intolerance" and dest == source:
                 return self.start_line(p, dest, now, forced=p.switch_agent)
             return self.start_line(p, dest, now)
@@ -70,9 +71,7 @@ class TreatmentPlan:
         if dest == "drug_free_remission":
             courses.stop_agents(p, now)
             courses.close_gc(p, now, stopped=True)
-            u = p.stream.episode()
-            p.next_day = now + exponential_days(u[0], self.model.relapse_rate_per_day_drug_free)
-            p.next_trigger = "relapse"
+            p.next_day, p.next_trigger = INF, ""
             return "all treatment withdrawn"
         if dest == "supportive_care":
             courses.stop_agents(p, now)
@@ -119,42 +118,19 @@ class TreatmentPlan:
         p.option = option
         p.line = line.line
         p.highest_line = max(p.highest_line, line.line)
-
-        p_response = line.p_response[p.subtype] if option else m.monotherapy_p_response
-        if ivig or "ivig" in option:
-            p_response = 1 - (1 - p_response) * m.ivig_nonresponse_ratio[p.subtype]
         drugs = (*option, "ivig") if ivig else option
-        full_effect = min((m.agents[d].full_effect_days for d in drugs), default=0.0)
-        window = line.failure_assessment_days
-        if u[RESPONDER] < p_response:
-            t = response_time_days(u[RESPONSE_TIME], m.gc_efficacy_share, full_effect, window)
-            delay, trigger = recognised_at_assessment(t, line.assessment_interval_days, window), "respond"
-        else:
-            delay, trigger = window, "fail"
+        p.next_day, p.next_trigger = INF, ""
         if option:
             principal = m.agents[option[0]]
             if u[INTOLERANT] < principal.p_intolerance:
-                t_intolerance = u[INTOLERANCE_TIME] * principal.intolerance_window_days
-                if t_intolerance < delay:
-                    delay, trigger = t_intolerance, "intolerance"
-                    p.suspect = option[0]
-        p.next_day, p.next_trigger = now + delay, trigger
+                p.next_day, p.next_trigger = now + u[INTOLERANCE_TIME] * principal.intolerance_window_days, "intolerance"
+                p.suspect = option[0]
         given = " + ".join(drugs) if drugs else "no steroid-sparing agent"
         return given
 
     def start_maintenance(self, p: Patient, now: float) -> str:
-        m = self.model
         p.remission_line = p.line
         if p.remission_day is None:
             p.remission_day = now
-        u = p.stream.episode()
-        rate = m.flare_rate_per_day[p.subtype]
-        if not any(not c.infusion and c.drug != "ivig" for c in p.agents):
-            rate *= m.no_sparing_flare_multiplier
-        flare_day = now + exponential_days(u[0], rate)
-        withdraw_day = now + m.withdrawal_after_days if u[1] < m.p_withdrawal else INF
-        if withdraw_day <= flare_day:
-            p.next_day, p.next_trigger = withdraw_day, "withdraw"
-        else:
-            p.next_day, p.next_trigger = flare_day, "flare"
+        p.next_day, p.next_trigger = INF, ""
         return f"remission on line {p.line}"

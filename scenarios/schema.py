@@ -123,6 +123,7 @@ class Cohort(Sourced):
     adult_weight_kg: PositiveNormal
     child_weight_kg: PositiveNormal
     p_ild: BySubtype[Probability]
+    autoantibodies: BySubtype[dict[str, Probability]]
     severity: Severity
     comorbidity: Comorbidity
 
@@ -131,6 +132,11 @@ class Cohort(Sourced):
         total = sum(self.subtype_shares.of(s) for s in SUBTYPES)
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"subtype_shares must sum to 1, got {total:g}")
+        for subtype in SUBTYPES:
+            shares = self.autoantibodies.of(subtype)
+            if sum(shares.values()) > 1.0 + 1e-9:
+                raise ValueError(f"autoantibodies.{subtype}: prevalences sum to more than 1 "
+                                 f"({sum(shares.values()):g}); the rest are seronegative")
         return self
 
 
@@ -185,9 +191,15 @@ class Agent(Sourced):
     infusions: Annotated[int, Field(ge=0)] = 0
     infusion_interval_days: PositiveDays = 28.0
     days_per_infusion: Annotated[int, Field(ge=1)] = 1
-    full_effect_days: NonNegative
+    full_effect_days: NonNegative  # the effect reaches 95% of `effect` by then (time constant a third of it)
     p_intolerance: Probability
     intolerance_window_days: PositiveDays
+    # Disease course: how much the agent suppresses activity (log units, at full effect) and for whom.
+    effect: NonNegative
+    effect_lasts_days: NonNegative = 0.0  # after an infusion course's last dose, before it wanes
+    effect_ratio_by_subtype: dict[str, NonNegative] = Field(default_factory=dict)
+    effect_ratio_by_autoantibody: dict[str, NonNegative] = Field(default_factory=dict)
+    effect_loss_per_damage: Probability = 0.0  # share of the effect lost per unit of damage (0-1)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -209,8 +221,9 @@ class Line(Sourced):
     options: OptionWeights
     ild_options: OptionWeights = Field(default_factory=dict)
     subtype_options: dict[str, OptionWeights] = Field(default_factory=dict)
-    p_response: BySubtype[Probability]
+    minimal_improvement_by_days: PositiveDays
     failure_assessment_days: PositiveDays
+    max_days_on_line: PositiveDays
     assessment_interval_days: PositiveDays
     p_ivig_severe: Probability = 0.0
     p_ivig_non_severe: Probability = 0.0
@@ -230,17 +243,96 @@ class Regimen(Sourced):
     first_line_steroid_sparing_agent: bool = True
     steroid_sparing_agent_start_day: NonNegative = 0.0
     sparing_agent_max_delay_days: NonNegative
-    glucocorticoid_monotherapy_p_response: Probability
-    glucocorticoid_efficacy_share: Probability
-    ivig_nonresponse_ratio: BySubtype[Probability]
 
 
 class Maintenance(Sourced):
-    flare_rate_per_year: BySubtype[NonNegative]
-    no_sparing_agent_flare_multiplier: Positive
     withdrawal_after_days: PositiveDays
     p_withdrawal: Probability
-    relapse_rate_per_year_drug_free: NonNegative
+
+
+class Disease(Sourced):
+    """The disease course: activity (0-1) at diagnosis, how each patient responds, flares, burn-out, damage."""
+
+    untreated_activity_severe: Normal
+    untreated_activity_non_severe: Normal
+    subtype_response: BySubtype[NonNegative]
+    p_refractory: BySubtype[Probability]
+    refractory_response_ratio: Probability
+    gc_response_sd: NonNegative
+    agent_response_sd: NonNegative
+    gc_max_effect: NonNegative
+    gc_half_effect_mg_per_day: Positive
+    gc_onset_days: PositiveDays
+    flare_rate_per_year: BySubtype[NonNegative]
+    flare_size: NonNegative
+    flare_resolution_days: PositiveDays
+    p_monocyclic: BySubtype[Probability]
+    burnout_effect: NonNegative
+    burnout_days: PositiveDays
+    damage_per_active_year: NonNegative
+    decline_per_year: BySubtype[Probability]
+    weakness_damage: Probability
+
+    @model_validator(mode="after")
+    def _activity_in_range(self):
+        for name in ("untreated_activity_severe", "untreated_activity_non_severe"):
+            spec = getattr(self, name)
+            if not 0.0 < spec.min <= spec.max <= 1.0:
+                raise ValueError(f"{name}: activity is on a 0-1 scale, got min {spec.min:g}, max {spec.max:g}")
+        return self
+
+
+class CoreSetMeasureSpec(Strict):
+    """One core-set measure of the 2016 criteria: its bands, its points, and how the model measures it."""
+
+    cutpoints_percent: list[float]
+    points: list[NonNegative]
+    sensitivity: NonNegative  # share of the relative fall in activity that this measure shows
+    noise_percent: NonNegative  # sd of its measurement error, in percentage points of improvement
+    damage_weight: NonNegative = 0.0  # how much damage holds this measure back
+
+    @model_validator(mode="after")
+    def _bands(self):
+        if len(self.points) != len(self.cutpoints_percent) + 1:
+            raise ValueError(f"points needs one more entry than cutpoints_percent, got {len(self.points)} "
+                             f"and {len(self.cutpoints_percent)}")
+        if list(self.cutpoints_percent) != sorted(self.cutpoints_percent):
+            raise ValueError(f"cutpoints_percent must ascend, got {list(self.cutpoints_percent)}")
+        return self
+
+
+Score = Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class Assessment(Sourced):
+    """Clinic visits, what they measure (the 2016 ACR/EULAR criteria) and what counts as what."""
+
+    measures: dict[str, CoreSetMeasureSpec]
+    adult_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]  # minimal, moderate, major
+    juvenile_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]
+    activity_noise: NonNegative  # sd of the physician's global activity, on the 0-1 activity scale
+    remission_activity: Probability
+    remission_max_prednisone_mg_per_day: NonNegative
+    low_activity: Probability
+    improving_fraction: Probability
+    flare_rise: Probability
+    symptomatic_rise: Probability
+    early_visit_days: PositiveDays
+    visit_drift_sd: NonNegative
+    maintenance_interval_days: PositiveDays
+    drug_free_interval_days: PositiveDays
+    supportive_care_interval_days: PositiveDays
+
+    @model_validator(mode="after")
+    def _thresholds_ascend(self):
+        for name in ("adult_thresholds", "juvenile_thresholds"):
+            values = list(getattr(self, name))
+            if values != sorted(values):
+                raise ValueError(f"{name} must ascend (minimal, moderate, major), got {values}")
+        if not self.remission_activity <= self.low_activity:
+            raise ValueError(f"remission_activity ({self.remission_activity:g}) must not exceed low_activity "
+                             f"({self.low_activity:g})")
+        return self
 
 
 class Mortality(Sourced):
@@ -355,6 +447,8 @@ class Scenario(Strict):
     agents: dict[Drug, Agent]
     lines: Lines
     maintenance: Maintenance
+    disease: Disease
+    assessment: Assessment
     mortality: Mortality
     costs: Costs
     region: Region | None = None

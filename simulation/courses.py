@@ -4,6 +4,7 @@ A course's schedule is laid out when it starts; its dose rows are written when i
 ends (replaced, stopped, or at the end of follow-up). Starting a glucocorticoid
 course also starts bone protection and, while the dose is high, PJP prophylaxis;
 an infusion course's IV rows are given at the infusion unit when there is one.
+Every course also re-plans its effect on the patient's disease (simulation/treatment_effects.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathway.glucocorticoids import (
 from pathway.rules import bone_protection, steroid_risk
 from simulation.model import RunModel
 from simulation.patient import Course, Patient
+from simulation.treatment_effects import plan_agent, plan_glucocorticoid, stop_agent, stop_glucocorticoid
 from simulation.unit_visits import UnitVisits, cancel_visits
 
 
@@ -51,6 +53,20 @@ class Courses:
         current = min(self.gc_dose(p, now), cap_mg_per_day(gc, p.juvenile))
         self.start_gc(p, now, max(raised, current), hold_days, pulse=False)
 
+    def hold_gc(self, p: Patient, now: float) -> None:
+        """Improvement has stalled: keep today's dose until the next assessment."""
+        current = self.gc_dose(p, now)
+        if current > 0 and not p.gc_held:
+            self.start_gc(p, now, current, self.model.gc.low_dose_step_days, pulse=False, floor=current)
+            p.gc_held = True
+
+    def resume_taper(self, p: Patient, now: float) -> None:
+        """Improving again: the taper goes on down seed 001's ladder from today's dose, a step from now."""
+        current = self.gc_dose(p, now)
+        if current > 0:
+            gc = self.model.gc
+            self.start_gc(p, now, current, gc.low_dose_step_days, pulse=False)
+
     def start_gc(self, p: Patient, now: float, start_mg: float, hold_days: float, pulse: bool,
                  floor: float | None = None) -> None:
         gc = self.model.gc
@@ -58,6 +74,8 @@ class Courses:
         floor = gc.maintenance_mg_per_day if floor is None else floor
         schedule = oral_schedule(gc, start_mg, hold_days, floor, pulse)
         p.gc = Course("glucocorticoid", now, schedule, p.state, False, p.episode_day)
+        p.gc_held = False
+        plan_glucocorticoid(self.model.disease, p, p.gc)
         if pulse:
             self.visits.book_chairs(p, p.gc)
         if not p.bone_protected:
@@ -84,6 +102,7 @@ class Courses:
         if p.gc is None:
             return
         course, p.gc = p.gc, None
+        stop_glucocorticoid(p)
         now = cancel_visits(course, now)
         if p.pjp_on and p.pjp_stop_day > now:
             p.pjp_stop_day = now
@@ -99,6 +118,7 @@ class Courses:
         course = Course(drug, day, agent_schedule(rules, p.weight_kg), p.state, rules.kind == "infusions",
                         p.episode_day)
         p.agents.append(course)
+        plan_agent(self.model.disease, p, course)
         if course.infusion:
             self.visits.book_chairs(p, course)
         if drug != "ivig" and (p.first_sparing_day is None or day < p.first_sparing_day):
@@ -114,6 +134,7 @@ class Courses:
         p.agents = kept
 
     def close_agent(self, p: Patient, course: Course, now: float) -> None:
+        stop_agent(self.model.disease, p, course)
         self.write_agent_rows(p, course, cancel_visits(course, now))
 
     def write_agent_rows(self, p: Patient, course: Course, now: float) -> None:

@@ -1,23 +1,29 @@
 """The patient process: SimPy time and per-patient chance driving the pathway machine.
 
 A patient waits (a SimPy timeout) only until the next clinically meaningful
-event: a pulse ending, a response or failure recognised at an assessment, an
-intolerance, a flare, a withdrawal, a relapse, death or the horizon. Dose
+event: a clinic visit, a spontaneous flare of the disease, a pulse ending, an
+intolerance, death or the horizon. What a visit sees decides the machine's next
+trigger (respond, fail, flare, withdraw, relapse) and the taper's pace. Dose
 schedules are laid out as courses when treatment starts and written as
-constant-rate rows when the course ends, so nothing ticks day by day.
+constant-rate rows when the course ends, and the disease between events is a
+closed-form sum, so nothing ticks day by day.
 
 The engine composes the pieces: the treatment plan says what each state entered
 starts (pathway/treatment_plan.py), the courses start and end drug schedules
-(courses.py), and with an infusion unit their IV rows are given as visits that
-queue for a chair (unit_visits.py).
+(courses.py) and re-plan their effects on the disease (treatment_effects.py),
+the clinic measures and decides (clinic_visits.py), and with an infusion unit
+IV rows are given as visits that queue for a chair (unit_visits.py).
 """
 
 from __future__ import annotations
 
 from pathway.audit import audit_flags
+from pathway.clinic import HOLD, OBSERVE, TAPER
 from pathway.machine import Firer
+from pathway.response_criteria import improvement_category
 from pathway.rules import is_juvenile
 from pathway.treatment_plan import TreatmentPlan
+from simulation.clinic_visits import Clinic
 from simulation.cohort import CohortSampler
 from simulation.courses import Courses
 from simulation.model import RunModel, exponential_days
@@ -37,6 +43,7 @@ class Engine:
         self.courses = Courses(model)
         self.visits = self.courses.visits
         self.plan = TreatmentPlan(model, self.courses)
+        self.clinic = Clinic(model, self.courses)
         self.recorder = None
         self.unit = None  # an InfusionUnit when all of a replication's patients share one
         self.seed = model.scenario.simulation.seed
@@ -49,7 +56,7 @@ class Engine:
 
     @recorder.setter
     def recorder(self, recorder) -> None:
-        self._recorder = self.courses.recorder = recorder
+        self._recorder = self.courses.recorder = self.clinic.recorder = recorder
 
     @property
     def unit(self):
@@ -74,6 +81,7 @@ class Engine:
         p.death_day = exponential_days(stream.attributes[14], self.model.death_rate_per_day[p.subtype])
         p.diagnosis_day = diagnosis_day
         p.end_day = min(p.death_day, self.model.horizon_days - diagnosis_day)
+        self.clinic.diagnose(p)
         return p
 
     def life(self, env, p: Patient, clock_offset: float = 0.0):
@@ -83,12 +91,17 @@ class Engine:
             p.clock_offset = clock_offset
             yield env.timeout(clock_offset)
         self._fire(p, "triage", 0.0)
-        visits = self.visits
+        visits, clinic = self.visits, self.clinic
         end, now = p.end_day, 0.0
-        while p.next_day < end:
-            due = p.next_day
+        while True:
+            due = min(p.next_day, p.visit_day, p.flare_day)
+            if due >= end:
+                break
             yield env.timeout(due - now)
-            now = due
+            now = p.today = due
+            if due == p.flare_day:
+                clinic.spontaneous_flare(p, now)
+                continue
             queueing = visits.unit is not None and visits.first_visits_queueing(p)
             if queueing:
                 # The treatment this decision is about has not started yet: it waits for its first
@@ -98,13 +111,16 @@ class Engine:
                 if follow_up_ends.processed:
                     now = end
                     break
-                now = min(env.now - p.clock_offset, p.next_day)
+                now = p.today = min(env.now - p.clock_offset, p.next_day, p.visit_day)
                 continue
-            if p.next_day > due:
-                continue  # a wait for a chair put the decision off while asleep
-            self._on_event(p, now)
+            if due == p.next_day:
+                self._on_event(p, now)
+            elif due == p.visit_day:
+                self._assess(p, now)
+            # otherwise a wait for a chair put the decision off while asleep
         if end > now:
             yield env.timeout(end - now)
+        p.today = end
         self._finish(p, end)
 
     # -- the machine -------------------------------------------------------------------------
@@ -119,6 +135,17 @@ class Engine:
         recorder = self._recorder
         row = recorder.transition(p, now, trigger, source, dest)
         recorder.set_detail(row, self.plan.enter(p, source, dest, trigger, now))
+        if trigger == "flare" and dest == source:
+            # A flare during the taper: the same line goes on, its flares now judged from here.
+            p.flares_on_line += 1
+            p.flares_during_taper += 1
+            p.lowest_measured = p.previous_measured = p.last_measured
+            self.clinic.schedule(p, now)
+        elif trigger not in ("pulse_complete", "die") and not (trigger == "intolerance" and dest == source):
+            new_line = dest in self.model.lines or dest == "iv_pulse"
+            if new_line and p.steroid_threshold is None and p.line == 1:
+                self.clinic.steroid_threshold(p, p.option)
+            self.clinic.new_episode(p, now, new_line)
 
     def _on_event(self, p: Patient, now: float) -> None:
         trigger = p.next_trigger
@@ -127,9 +154,24 @@ class Engine:
             line = self.model.lines[p.state]
             table = line.table_for(p.subtype, p.ild)
             p.switch_agent = table.choose(p.stream.episode()[SWITCH_CHOICE], p.intolerant)
-        elif trigger == "flare" or trigger == "relapse":
-            p.flares += 1
         self._fire(p, trigger, now)
+
+    def _assess(self, p: Patient, now: float) -> None:
+        """A clinic visit: the clinic measures and decides; a trigger fires the machine, otherwise the
+        taper goes on, is held, or resumes."""
+        decision = self.clinic.visit(p, now, p.visit_kind)
+        if decision == TAPER:
+            if p.gc_held:
+                self.courses.resume_taper(p, now)
+        elif decision == HOLD:
+            if p.gc is not None and not p.gc_held:
+                self.courses.hold_gc(p, now)
+        elif decision != OBSERVE:
+            if decision in ("flare", "relapse"):
+                p.flares += 1
+            self._fire(p, decision, now)
+            return
+        self.clinic.schedule(p, now)
 
     # -- end of follow-up --------------------------------------------------------------------
 
@@ -145,4 +187,10 @@ class Engine:
         p.since = end
         flags = audit_flags(self.model.audit, p.first_line_sparing, p.first_sparing_day, 0.0,
                             p.induction_hold_days)
-        self._recorder.patient(p, end, flags)
+        activity = p.disease.activity(end)
+        damage = p.disease.accrue_damage(end, activity)
+        tis_6, tis_12 = (tis if end >= day else None for (_, tis), day in zip(p.tis_at, (182.625, 365.25)))
+        improvement = (None if tis_12 is None
+                       else improvement_category(tis_12, self.model.visits.criteria.thresholds(p.juvenile)))
+        outcome = (tis_6, tis_12, improvement, activity, damage, damage >= self.model.disease.weakness_damage)
+        self._recorder.patient(p, end, flags, outcome)

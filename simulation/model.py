@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from pathway.agents import AgentRules, OptionTable
 from pathway.audit import AuditRules
+from pathway.clinic import ClinicRules, LineWindows
+from pathway.response_criteria import CoreSetMeasure, ResponseCriteria
 from pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
 from pathway.glucocorticoids import GlucocorticoidRules
-from scenarios.schema import SUBTYPES, Scenario
+from scenarios.schema import SUBTYPES, Normal, Scenario
 
 YEAR_DAYS = 365.25
 
@@ -21,8 +23,7 @@ class LineRules:
     options: OptionTable
     ild_options: OptionTable | None
     subtype_options: dict[str, OptionTable]
-    p_response: dict[str, float]
-    failure_assessment_days: float
+    windows: LineWindows
     assessment_interval_days: float
     p_ivig_severe: float
     p_ivig_non_severe: float
@@ -36,6 +37,113 @@ class LineRules:
 
 
 @dataclass(frozen=True)
+class AgentEffect:
+    """How one drug suppresses disease activity (log units at full effect) and for whom."""
+
+    effect: float
+    tau_days: float  # first-order onset and washout: 95% of the effect by `full_effect_days`
+    lasts_days: float  # after an infusion course's last dose
+    by_subtype: dict[str, float]
+    by_autoantibody: dict[str, float]
+    loss_per_damage: float
+
+
+@dataclass(frozen=True)
+class DiseaseRules:
+    """The disease course's numbers, per subtype where the scenario gives them."""
+
+    untreated_severe: Normal
+    untreated_non_severe: Normal
+    subtype_response: dict[str, float]
+    p_refractory: dict[str, float]
+    refractory_response_ratio: float
+    gc_response_sd: float
+    agent_response_sd: float
+    gc_max_effect: float
+    gc_half_effect_mg_per_day: float
+    gc_tau_days: float
+    flare_rate_per_day: dict[str, float]
+    flare_size: float
+    flare_tau_days: float
+    p_monocyclic: dict[str, float]
+    burnout_effect: float
+    burnout_tau_days: float
+    damage_per_active_year: float
+    decline_per_year: dict[str, float]
+    weakness_damage: float
+    autoantibodies: dict[str, tuple[tuple[str, float], ...]]
+    agents: dict[str, AgentEffect]
+
+    @classmethod
+    def compile(cls, scenario: Scenario) -> DiseaseRules:
+        d = scenario.disease
+        by = lambda field: {s: field.of(s) for s in SUBTYPES}  # noqa: E731
+        return cls(
+            untreated_severe=d.untreated_activity_severe,
+            untreated_non_severe=d.untreated_activity_non_severe,
+            subtype_response=by(d.subtype_response), p_refractory=by(d.p_refractory),
+            refractory_response_ratio=d.refractory_response_ratio,
+            gc_response_sd=d.gc_response_sd, agent_response_sd=d.agent_response_sd,
+            gc_max_effect=d.gc_max_effect, gc_half_effect_mg_per_day=d.gc_half_effect_mg_per_day,
+            gc_tau_days=d.gc_onset_days / 3,
+            flare_rate_per_day={s: d.flare_rate_per_year.of(s) / YEAR_DAYS for s in SUBTYPES},
+            flare_size=d.flare_size, flare_tau_days=d.flare_resolution_days / 3,
+            p_monocyclic=by(d.p_monocyclic), burnout_effect=d.burnout_effect, burnout_tau_days=d.burnout_days,
+            damage_per_active_year=d.damage_per_active_year, decline_per_year=by(d.decline_per_year),
+            weakness_damage=d.weakness_damage,
+            autoantibodies={s: tuple(scenario.cohort.autoantibodies.of(s).items()) for s in SUBTYPES},
+            agents={drug: AgentEffect(a.effect, max(a.full_effect_days, 1.0) / 3, a.effect_lasts_days,
+                                      dict(a.effect_ratio_by_subtype), dict(a.effect_ratio_by_autoantibody),
+                                      a.effect_loss_per_damage)
+                    for drug, a in scenario.agents.items()},
+        )
+
+    def gc_effect(self, prednisone_eq_mg_per_day: float) -> float:
+        """Glucocorticoid suppression at a dose (log units): an Emax curve."""
+        d = prednisone_eq_mg_per_day
+        return self.gc_max_effect * d / (d + self.gc_half_effect_mg_per_day) if d > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class VisitRules:
+    """Clinic visits: when they happen, what they measure, what the clinician decides."""
+
+    criteria: ResponseCriteria
+    sensitivity: tuple[float, ...]
+    noise_percent: tuple[float, ...]
+    damage_weight: tuple[float, ...]
+    activity_noise: float
+    clinic: ClinicRules
+    symptomatic_rise: float
+    early_visit_days: float
+    drift_sd: float
+    interval_days: dict[str, float]  # by state; lines use their own
+
+    @classmethod
+    def compile(cls, scenario: Scenario) -> VisitRules:
+        a = scenario.assessment
+        measures = list(a.measures.items())
+        intervals = {state: getattr(scenario.lines, state).assessment_interval_days
+                     for state in TREATMENT_LINE_STATES}
+        intervals.update(iv_pulse=scenario.lines.first_line.assessment_interval_days,
+                         maintenance=a.maintenance_interval_days, drug_free_remission=a.drug_free_interval_days,
+                         supportive_care=a.supportive_care_interval_days)
+        return cls(
+            criteria=ResponseCriteria(
+                tuple(CoreSetMeasure(name, tuple(m.cutpoints_percent), tuple(m.points)) for name, m in measures),
+                tuple(a.adult_thresholds), tuple(a.juvenile_thresholds)),
+            sensitivity=tuple(m.sensitivity for _, m in measures),
+            noise_percent=tuple(m.noise_percent for _, m in measures),
+            damage_weight=tuple(m.damage_weight for _, m in measures),
+            activity_noise=a.activity_noise,
+            clinic=ClinicRules(a.remission_activity, a.remission_max_prednisone_mg_per_day, a.low_activity,
+                               a.improving_fraction, a.flare_rise),
+            symptomatic_rise=a.symptomatic_rise, early_visit_days=a.early_visit_days, drift_sd=a.visit_drift_sd,
+            interval_days=intervals,
+        )
+
+
+@dataclass(frozen=True)
 class RunModel:
     scenario: Scenario
     horizon_days: float
@@ -45,15 +153,11 @@ class RunModel:
     audit: AuditRules
     first_line_sparing_agent: bool
     sparing_agent_start_day: float
-    monotherapy_p_response: float
-    gc_efficacy_share: float
-    ivig_nonresponse_ratio: dict[str, float]
-    flare_rate_per_day: dict[str, float]
-    no_sparing_flare_multiplier: float
     withdrawal_after_days: float
     p_withdrawal: float
-    relapse_rate_per_day_drug_free: float
     death_rate_per_day: dict[str, float]
+    disease: DiseaseRules
+    visits: VisitRules
 
     @classmethod
     def compile(cls, scenario: Scenario, horizon_years: float | None = None) -> RunModel:
@@ -67,8 +171,8 @@ class RunModel:
                 options=OptionTable.from_weights(section.options),
                 ild_options=OptionTable.from_weights(section.ild_options) if section.ild_options else None,
                 subtype_options={k: OptionTable.from_weights(v) for k, v in section.subtype_options.items()},
-                p_response={s: section.p_response.of(s) for s in SUBTYPES},
-                failure_assessment_days=section.failure_assessment_days,
+                windows=LineWindows(section.minimal_improvement_by_days, section.failure_assessment_days,
+                                    section.max_days_on_line),
                 assessment_interval_days=section.assessment_interval_days,
                 p_ivig_severe=section.p_ivig_severe,
                 p_ivig_non_severe=section.p_ivig_non_severe,
@@ -85,16 +189,12 @@ class RunModel:
                              scenario.glucocorticoids.high_dose_max_days),
             first_line_sparing_agent=scenario.regimen.first_line_steroid_sparing_agent,
             sparing_agent_start_day=scenario.regimen.steroid_sparing_agent_start_day,
-            monotherapy_p_response=scenario.regimen.glucocorticoid_monotherapy_p_response,
-            gc_efficacy_share=scenario.regimen.glucocorticoid_efficacy_share,
-            ivig_nonresponse_ratio={s: scenario.regimen.ivig_nonresponse_ratio.of(s) for s in SUBTYPES},
-            flare_rate_per_day={s: maintenance.flare_rate_per_year.of(s) / YEAR_DAYS for s in SUBTYPES},
-            no_sparing_flare_multiplier=maintenance.no_sparing_agent_flare_multiplier,
             withdrawal_after_days=maintenance.withdrawal_after_days,
             p_withdrawal=maintenance.p_withdrawal,
-            relapse_rate_per_day_drug_free=maintenance.relapse_rate_per_year_drug_free / YEAR_DAYS,
             # Constant hazard matching the 5-year survival.
             death_rate_per_day={s: -math.log(survival.of(s)) / (5 * YEAR_DAYS) for s in SUBTYPES},
+            disease=DiseaseRules.compile(scenario),
+            visits=VisitRules.compile(scenario),
         )
 
 

@@ -48,6 +48,12 @@ class Patient:
         "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "first_le5_day",
         "first_sparing_day", "first_line_sparing", "induction_hold_days", "bone_protected",
         "clock_offset", "episode_day", "episode_delay",
+        # The disease course (simulation/clinic_visits.py) and what the clinic has seen of it.
+        "today", "disease", "untreated_activity", "autoantibody", "gc_response", "agent_response", "withdrawal_u",
+        "steroid_dependent", "steroid_threshold", "flare_day", "spontaneous_flares", "visit_day", "visit_kind",
+        "visit_drift_z", "baseline_diagnosis", "baseline_line", "line_start_day", "last_measured",
+        "last_visit_day", "previous_measured", "lowest_measured", "flares_on_line", "flares_during_taper",
+        "gc_held", "tis_at",
     )
 
     def __init__(self, replication: int, patient_id: int, stream: PatientStream) -> None:
@@ -81,3 +87,23 @@ class Patient:
         self.clock_offset = 0.0  # SimPy time of the patient's day 0
         self.episode_day = 0.0
         self.episode_delay = 0.0  # how far waits for a chair have put off this episode's decision
+        self.today = 0.0  # the patient's day now (days since diagnosis)
+        self.disease = None
+        self.steroid_dependent = False
+        self.steroid_threshold = None
+        self.flare_day = INF
+        self.spontaneous_flares = 0
+        self.visit_day = INF
+        self.visit_kind = "scheduled"
+        self.visit_drift_z = 0.0
+        self.baseline_diagnosis = None
+        self.baseline_line = None
+        self.line_start_day = 0.0
+        self.last_measured = 0.0
+        self.last_visit_day = -INF
+        self.previous_measured = 0.0
+        self.lowest_measured = 0.0
+        self.flares_on_line = 0
+        self.flares_during_taper = 0
+        self.gc_held = False  # the taper is held at the current dose (improvement stalled)
+        self.tis_at = [(INF, None), (INF, None)]  # (days from 6 and 12 months, TIS from diagnosis)

@@ -36,7 +36,18 @@ _PATIENT_FIELDS = (
     "has_osteoporosis", "has_glaucoma", "high_relapse_risk", "followup_days", "died", "final_state",
     "highest_line", "time_to_remission_days", "flares", "days_to_pred_le_5mg",
     "audit_gc_monotherapy", "audit_delayed_sparing_agent", "audit_high_dose_beyond_4_weeks",
+    "autoantibody", "untreated_activity", "steroid_dependent", "steroid_threshold_mg_per_day",
+    "flares_during_taper", "tis_6_months", "tis_12_months", "improvement_12_months", "activity_final",
+    "damage_final", "residual_weakness",
 )
+VISIT_KINDS = ("baseline", "scheduled", "early")
+DECISIONS = ("baseline", "respond", "fail", "flare", "withdraw", "relapse", "taper", "hold", "observe")
+CATEGORIES = ("none", "minimal", "moderate", "major")
+_VISIT_CODE = {name: i for i, name in enumerate(VISIT_KINDS)}
+_DECISION_CODE = {name: i for i, name in enumerate(DECISIONS)}
+_CATEGORY_CODE = {name: i for i, name in enumerate(CATEGORIES)}
+_ASSESSMENT_NUMBERS = ("day", "activity", "activity_measured", "tis_from_diagnosis", "tis_from_line_start",
+                       "damage", "prednisone_eq_mg_per_day")
 _DAYS_IN = tuple(f"days_in_{state}" for state in STATE_NAMES)
 _STEP_FIELDS = ("drug", "route", "dose", "dose_unit", "prednisone_eq_mg_per_day")
 
@@ -60,6 +71,9 @@ class _StepColumns:
 _STEP_COLUMNS = _StepColumns()
 _STATE_ARRAY = pa.array(STATE_NAMES, pa.string())
 _EVENT_ARRAY = pa.array(EVENT_NAMES, pa.string())
+_VISIT_ARRAY = pa.array(VISIT_KINDS, pa.string())
+_DECISION_ARRAY = pa.array(DECISIONS, pa.string())
+_CATEGORY_ARRAY = pa.array(CATEGORIES, pa.string())
 
 
 class BatchRecorder:
@@ -81,6 +95,10 @@ class BatchRecorder:
         self.dose_start: list[float] = []
         self.dose_end: list[float] = []
         self.dose_state: list[int] = []
+        # Assessments: numbers in one flat list (`_ASSESSMENT_NUMBERS` per row), codes beside.
+        self.assessment_patient: list[int] = []
+        self.assessment_numbers: list[float] = []
+        self.assessment_codes: list[int] = []  # state, visit kind, improvement, decision per row
 
     def transition(self, p, day: float, trigger: str, from_state: str, to_state: str) -> int:
         """Record a transition; returns its row so the detail can be filled in once known."""
@@ -119,13 +137,23 @@ class BatchRecorder:
             self.dose_state.extend([_STATE_CODE[course.started_in]] * rows)
         return rows
 
-    def patient(self, p, end_day: float, audit: tuple[bool, bool, bool]) -> None:
+    def assessment(self, p, day: float, state: str, kind: str, activity: float, measured: float,
+                   tis_diagnosis: float, tis_line: float, category: str, damage: float, pred_mg: float,
+                   decision: str) -> None:
+        self.assessment_patient.append(p.patient_id)
+        self.assessment_numbers.extend((day, activity, measured, tis_diagnosis, tis_line, damage, pred_mg))
+        self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _CATEGORY_CODE[category],
+                                      _DECISION_CODE[decision]))
+
+    def patient(self, p, end_day: float, audit: tuple[bool, bool, bool], outcome: tuple) -> None:
         f = p.features
         self.patients.append((
             p.replication, p.patient_id, p.diagnosis_day, p.subtype, "severe" if p.severe else "non_severe",
             f[0], f[1], f[2], f[3], f[4], p.age_years, p.sex, p.weight_kg, p.ild, p.diabetes,
             p.osteoporosis, p.glaucoma, p.high_relapse_risk, end_day, p.state == "dead", p.state,
             p.highest_line, p.remission_day, p.flares, p.first_le5_day, *audit,
+            p.autoantibody, p.untreated_activity, p.steroid_dependent, p.steroid_threshold, p.flares_during_taper,
+            *outcome,
         ))
         self.days_in.append(p.days_in)
 
@@ -133,7 +161,8 @@ class BatchRecorder:
 
     def tables(self) -> dict[str, pa.Table]:
         doses = self._doses_table()
-        return {"patients": self._patients_table(doses), "events": self._events_table(), "doses": doses}
+        return {"patients": self._patients_table(doses), "events": self._events_table(), "doses": doses,
+                "assessments": self._assessments_table()}
 
     def _replication(self, n: int) -> np.ndarray:
         return np.full(n, self.replication, dtype=np.int32)
@@ -162,6 +191,23 @@ class BatchRecorder:
             "detail": _strings(self.event_detail).take(order),
         }
         return build_table("events", columns)
+
+    def _assessments_table(self) -> pa.Table:
+        patient = np.array(self.assessment_patient, dtype=np.int64)
+        numbers = np.array(self.assessment_numbers, dtype=float).reshape(len(patient), len(_ASSESSMENT_NUMBERS))
+        codes = np.array(self.assessment_codes, dtype=np.int64).reshape(len(patient), 4)
+        order = np.lexsort((numbers[:, 0], patient))
+        numbers, codes = numbers[order], codes[order]
+        columns = {name: numbers[:, j] for j, name in enumerate(_ASSESSMENT_NUMBERS)}
+        columns.update({
+            "replication": self._replication(len(order)),
+            "patient_id": patient[order],
+            "state": _STATE_ARRAY.take(codes[:, 0]),
+            "visit": _VISIT_ARRAY.take(codes[:, 1]),
+            "improvement": _CATEGORY_ARRAY.take(codes[:, 2]),
+            "decision": _DECISION_ARRAY.take(codes[:, 3]),
+        })
+        return build_table("assessments", columns)
 
     def _doses_table(self) -> pa.Table:
         patient = np.array(self.dose_patient, dtype=np.int64)

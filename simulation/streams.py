@@ -18,6 +18,15 @@ ATTRIBUTE_SLOTS = (
     "other_life_threatening", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk", "death",
 )
 N_ATTRIBUTES = 16  # one slot spare, so adding an attribute later keeps episode draws aligned
+# The disease's draws come first in the stream, so two scenarios see the same disease (the same
+# responsiveness, the same spontaneous flares, the same measurement error at their k-th visit)
+# however their treatment differs.
+DISEASE_SLOTS = ("untreated_activity", "autoantibody", "refractory", "gc_response", "agent_response",
+                 "monocyclic", "withdrawal")
+N_DISEASE = 8  # one slot spare
+N_FLARE_GAPS = 8  # uniforms for the gaps between spontaneous flares
+VISIT_WIDTH = 8  # standard normals per visit: its drift, the physician's global activity, each other measure
+VISITS_PER_BLOCK = 32
 EPISODE_WIDTH = 8
 EPISODES_PER_BLOCK = 8
 # Slots within an episode row.
@@ -27,15 +36,34 @@ CHOICE, RESPONDER, RESPONSE_TIME, INTOLERANT, INTOLERANCE_TIME, IVIG, SWITCH_CHO
 class PatientStream:
     """Uniforms for one patient: `attributes` then `episode()` rows, in a fixed order."""
 
-    __slots__ = ("_rng", "attributes", "_episodes", "_next")
+    __slots__ = ("_rng", "attributes", "disease", "_flare_gaps", "_episodes", "_next", "_visits", "_next_visit")
 
     def __init__(self, seed: int, replication: int, patient_id: int) -> None:
         sequence = np.random.SeedSequence(seed, spawn_key=(replication, patient_id))
         self._rng = np.random.Generator(np.random.PCG64(sequence))
-        first = self._rng.random(N_ATTRIBUTES + EPISODE_WIDTH * EPISODES_PER_BLOCK).tolist()
+        first = self._rng.random(N_ATTRIBUTES + N_DISEASE + N_FLARE_GAPS + EPISODE_WIDTH * EPISODES_PER_BLOCK).tolist()
         self.attributes = first[:N_ATTRIBUTES]
-        self._episodes = first[N_ATTRIBUTES:]
+        self.disease = first[N_ATTRIBUTES:N_ATTRIBUTES + N_DISEASE]
+        self._flare_gaps = first[N_ATTRIBUTES + N_DISEASE:N_ATTRIBUTES + N_DISEASE + N_FLARE_GAPS]
+        self._episodes = first[N_ATTRIBUTES + N_DISEASE + N_FLARE_GAPS:]
         self._next = 0
+        self._visits = self._rng.standard_normal(VISIT_WIDTH * VISITS_PER_BLOCK).tolist()
+        self._next_visit = 0
+
+    def flare_gap(self, k: int) -> float:
+        """The uniform for the gap before the `k`-th spontaneous flare. (Draws beyond the first blocks
+        come from the stream in the order needed, so pairing across scenarios holds up to there.)"""
+        while k >= len(self._flare_gaps):
+            self._flare_gaps.extend(self._rng.random(N_FLARE_GAPS).tolist())
+        return self._flare_gaps[k]
+
+    def visit(self) -> list[float]:
+        """The next visit's `VISIT_WIDTH` standard normals."""
+        start = self._next_visit
+        if start + VISIT_WIDTH > len(self._visits):
+            self._visits.extend(self._rng.standard_normal(VISIT_WIDTH * VISITS_PER_BLOCK).tolist())
+        self._next_visit = start + VISIT_WIDTH
+        return self._visits[start:self._next_visit]
 
     def episode(self) -> list[float]:
         """The next episode's row of `EPISODE_WIDTH` uniforms in [0, 1)."""
@@ -44,3 +72,4 @@ class PatientStream:
             self._episodes.extend(self._rng.random(EPISODE_WIDTH * EPISODES_PER_BLOCK).tolist())
         self._next = start + EPISODE_WIDTH
         return self._episodes[start:self._next]
+

@@ -47,7 +47,7 @@ PATIENT_COLUMNS: list[Column] = [
     ("highest_line", pa.int8(), "highest line of therapy reached: 1 first, 2 second, 3 third, "
                                 "4 refractory combination, 5 refractory alternative"),
     ("time_to_remission_days", pa.float64(), "days to first entry into maintenance; empty if none"),
-    ("flares", pa.int32(), "flares on maintenance plus relapses after withdrawal"),
+    ("flares", pa.int32(), "flares on maintenance or on a treatment line, plus relapses after withdrawal"),
     ("pred_cum_mg", pa.float64(), "cumulative prednisone-equivalent dose over follow-up, mg "
                                   "(pulses included, methylprednisolone x 1.25)"),
     ("pred_cum_mg_first_year", pa.float64(), "cumulative prednisone-equivalent dose in days 0-365.25, mg"),
@@ -56,6 +56,24 @@ PATIENT_COLUMNS: list[Column] = [
     ("days_to_pred_le_5mg", pa.float64(), "days until the glucocorticoid dose first falls to <= 5 mg/day "
                                           "(or stops); empty if it never does"),
     ("ivig_g", pa.float64(), "IVIG given over follow-up, g"),
+    ("autoantibody", pa.string(), "myositis autoantibody (anti_jo1, anti_mi2, anti_mda5, ...) or seronegative"),
+    ("untreated_activity", pa.float64(), "disease activity at diagnosis, 0-1 (1 = the worst the disease gets)"),
+    ("steroid_dependent", pa.bool_(), "the first-line steroid-sparing agents alone, at full effect, would not hold "
+                                      "the disease in remission, but with some glucocorticoid they would"),
+    ("steroid_threshold_mg_per_day", pa.float64(), "for a steroid-dependent patient, the prednisone-equivalent "
+                                                   "dose below which the disease rebounds on first-line agents "
+                                                   "at full effect; empty otherwise"),
+    ("tis_6_months", pa.float64(), "Total Improvement Score (2016 ACR/EULAR, 0-100) from diagnosis at the "
+                                   "assessment nearest day 182.6; empty if dead or not followed that long"),
+    ("tis_12_months", pa.float64(), "TIS from diagnosis at the assessment nearest day 365.25; empty if dead or "
+                                    "not followed that long"),
+    ("improvement_12_months", pa.string(), "none, minimal, moderate or major: tis_12_months by the patient's "
+                                           "thresholds (adult 20/40/60, JDM 30/45/70); empty if not assessed"),
+    ("activity_final", pa.float64(), "disease activity at the end of follow-up, 0-1"),
+    ("damage_final", pa.float64(), "muscle damage at the end of follow-up, 0-1 (share of strength lost)"),
+    ("residual_weakness", pa.bool_(), "damage at the end of follow-up at or above the scenario's weakness "
+                                      "threshold: weak even in remission"),
+    ("flares_during_taper", pa.int32(), "flares on a treatment line (the glucocorticoid stepped back up)"),
     *[(name, pa.bool_(), f"seed 001 pitfall: {name.removeprefix('audit_').replace('_', ' ')}")
       for name in AUDIT_COLUMNS],
     *[(f"days_in_{state}", pa.float64(), f"days spent in state {state}") for state in STATE_NAMES],
@@ -82,6 +100,22 @@ DOSE_COLUMNS: list[Column] = [
     ("prednisone_eq_mg_per_day", pa.float64(), "prednisone-equivalent mg/day for glucocorticoids; "
                                                "empty for other drugs"),
     ("state", pa.string(), "pathway state in which this course was started (provenance)"),
+]
+
+ASSESSMENT_COLUMNS: list[Column] = [
+    *_ID,
+    ("day", pa.float64(), "days since diagnosis"),
+    ("state", pa.string(), "pathway state when assessed (before any decision)"),
+    ("visit", pa.string(), "baseline (a line starts), scheduled, or early (worsening brought the patient in)"),
+    ("activity", pa.float64(), "true disease activity, 0-1"),
+    ("activity_measured", pa.float64(), "physician's global activity as measured, 0-1"),
+    ("tis_from_diagnosis", pa.float64(), "Total Improvement Score (0-100) against the diagnosis baseline"),
+    ("tis_from_line_start", pa.float64(), "Total Improvement Score (0-100) against the current line's baseline"),
+    ("improvement", pa.string(), "none, minimal, moderate or major: tis_from_line_start by the patient's thresholds"),
+    ("damage", pa.float64(), "muscle damage, 0-1"),
+    ("prednisone_eq_mg_per_day", pa.float64(), "glucocorticoid dose on the day, prednisone-equivalent mg/day"),
+    ("decision", pa.string(), "what followed: a machine trigger (respond, fail, flare, withdraw, relapse), "
+                              "taper (goes on), hold (dose kept), observe, or baseline"),
 ]
 
 # Only with an [infusion_unit]: calendar days, days since the start of the horizon (day 0 a Monday).
@@ -113,9 +147,10 @@ INFUSION_UNIT_DAY_COLUMNS: list[Column] = [
                                           "hours; empty on closed days"),
 ]
 
-CORE_TABLES = ("patients", "events", "doses")
+CORE_TABLES = ("patients", "events", "doses", "assessments")
 UNIT_TABLES = ("infusion_visits", "infusion_unit_days")
 TABLES: dict[str, list[Column]] = {"patients": PATIENT_COLUMNS, "events": EVENT_COLUMNS, "doses": DOSE_COLUMNS,
+                                   "assessments": ASSESSMENT_COLUMNS,
                                    "infusion_visits": INFUSION_VISIT_COLUMNS,
                                    "infusion_unit_days": INFUSION_UNIT_DAY_COLUMNS}
 

@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from pathway.definition import TREATMENT_LINE_STATES
 from simulation.patient import INF, Course, Patient
+from simulation.treatment_effects import plan_agent, plan_glucocorticoid
 from simulation.unit import InfusionUnit, Visit
 
 if TYPE_CHECKING:
     from simulation.courses import Courses
 
-# The decisions of a line, which a wait for the first infusion of its treatment puts off.
-LINE_DECISIONS = frozenset({"respond", "fail", "intolerance"})
+# A wait for the first infusion of a line's treatment puts off its assessments and its intolerance.
+LINE_STATES = frozenset(TREATMENT_LINE_STATES)
 
 
 def cancel_visits(course: Course, now: float) -> float:
@@ -109,8 +111,14 @@ class UnitVisits:
     def _given_late(self, p: Patient, course: Course, row: int, first_visit: bool, wait_days: float) -> Course:
         """A visit started `wait_days` late: the course's remaining rows move with it. A course's
         first visit also puts off the decision of the episode it began (the response starts later)."""
+        p.today = self.unit.env.now - p.clock_offset
+        disease = self.courses.model.disease
         if first_visit:
             course.start_day += wait_days
+            if course is p.gc:
+                plan_glucocorticoid(disease, p, course)
+            else:
+                plan_agent(disease, p, course)
             if course is p.gc and p.pjp_on:
                 p.pjp_stop_day += wait_days
             if course.episode_day != p.episode_day:
@@ -122,12 +130,15 @@ class UnitVisits:
                 p.episode_delay = wait_days
                 if p.state == "iv_pulse":
                     p.pending = (p.pending[0] + extra, p.pending[1])
-                elif p.next_trigger in LINE_DECISIONS:
-                    p.next_day += extra
+                elif p.state in LINE_STATES:
+                    p.visit_day += extra
+                    if p.next_trigger == "intolerance":
+                        p.next_day += extra
             return course
         planned = course.start_day + course.schedule.row_offsets[row]
         self.courses.write_agent_rows(p, course, planned)
         rest = Course(course.drug, planned + wait_days, course.schedule.tail(row), course.started_in,
                       course.infusion, course.episode_day, course.visits)
         p.agents[p.agents.index(course)] = rest
+        plan_agent(disease, p, rest)
         return rest

@@ -1,0 +1,70 @@
+"""Measuring the disease at a clinic visit, and when the next visit falls.
+
+A visit measures the true activity with error, as the core-set measures do: the
+physician's global activity is the activity plus noise; each other measure shows a
+share (`sensitivity`) of the relative fall in activity since a baseline, held back by
+damage accrued since then, plus its own noise. The Total Improvement Score is then
+scored by the 2016 criteria (`pathway.response_criteria`) against two baselines: the
+patient's diagnosis and the start of the current line (a trial's baseline).
+"""
+
+from __future__ import annotations
+
+import math
+
+from pathway.response_criteria import total_improvement_score
+
+
+class Baseline:
+    """What was measured when a line (or the disease) started: the reference for improvement."""
+
+    __slots__ = ("activity", "damage")
+
+    def __init__(self, activity: float, damage: float) -> None:
+        self.activity = max(activity, 1e-6)
+        self.damage = damage
+
+
+def measured_activity(true_activity: float, noise_sd: float, z: float) -> float:
+    """The physician's global activity: the true activity with error, kept within 0-1."""
+    return min(1.0, max(0.0, true_activity + noise_sd * z))
+
+
+def improvements_percent(visits, measured: float, damage: float, baseline: Baseline,
+                         z: list[float]) -> list[float]:
+    """Each core-set measure's relative improvement from `baseline` (percent). The first measure
+    is the physician's global activity itself; the others draw their noise from `z[2:]`."""
+    fall = 1.0 - measured / baseline.activity
+    new_damage = damage - baseline.damage
+    out = [100.0 * fall]
+    for k in range(1, len(visits.sensitivity)):
+        out.append(100.0 * (visits.sensitivity[k] * fall - visits.damage_weight[k] * new_damage)
+                   + visits.noise_percent[k] * z[k + 1])
+    return out
+
+
+def tis(visits, measured: float, damage: float, baseline: Baseline, z: list[float]) -> float:
+    return total_improvement_score(visits.criteria, improvements_percent(visits, measured, damage, baseline, z))
+
+
+def next_visit_in_days(interval_days: float, drift_sd: float, z: float) -> float:
+    """Appointments drift: the interval times a lognormal factor with median 1."""
+    return interval_days * math.exp(drift_sd * z)
+
+
+def first_rise(activity, start_day: float, end_day: float, level: float, tolerance_days: float = 1.0) -> float | None:
+    """The first day in (start, end] the activity reaches `level`, or None if it is below it at `end`.
+
+    Used to bring a patient in early when their disease worsens between visits: checked at the
+    planned visit, then found by bisection (a rise that settles again before the visit goes unseen,
+    as between real appointments)."""
+    if activity(end_day) < level:
+        return None
+    low, high = start_day, end_day
+    while high - low > tolerance_days:
+        mid = 0.5 * (low + high)
+        if activity(mid) >= level:
+            high = mid
+        else:
+            low = mid
+    return high

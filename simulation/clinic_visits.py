@@ -1,0 +1,168 @@
+"""Clinic visits: the disease drawn at diagnosis, measured at each visit, and the next visit set.
+
+A visit measures the disease (simulation/assessment.py), records an assessment row and
+asks the clinician's rules (pathway/clinic.py) what follows; the engine carries it out.
+Visits fall at each state's interval, drifting as appointments do, and come early when
+the disease worsens between them: a spontaneous flare, or a rebound as the
+glucocorticoid is tapered or treatment withdrawn.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+from pathway.clinic import LINE_STATES, Seen, decide
+from pathway.response_criteria import improvement_category
+from simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, tis
+from simulation.cohort import TruncatedNormal
+from simulation.disease import DiseaseCourse
+from simulation.model import RunModel, exponential_days
+from simulation.patient import Patient
+from simulation.streams import DISEASE_SLOTS
+from simulation.treatment_effects import agent_target
+
+INF = math.inf
+SLOT = {name: i for i, name in enumerate(DISEASE_SLOTS)}
+SIX_MONTHS_DAYS, TWELVE_MONTHS_DAYS = 365.25 / 2, 365.25
+_STANDARD = NormalDist()
+
+
+class Clinic:
+    def __init__(self, model: RunModel, courses) -> None:
+        self.model = model
+        self.rules = model.disease
+        self.visits = model.visits
+        self.courses = courses
+        self.recorder = None
+        self._untreated = {True: TruncatedNormal.of(self.rules.untreated_severe),
+                           False: TruncatedNormal.of(self.rules.untreated_non_severe)}
+
+    # -- diagnosis ------------------------------------------------------------------------------
+
+    def diagnose(self, p: Patient) -> None:
+        """The patient's disease: activity, autoantibody, responsiveness, course, first flare."""
+        r, u = self.rules, p.stream.disease
+        p.untreated_activity = self._untreated[p.severe].quantile(u[SLOT["untreated_activity"]])
+        p.autoantibody = _choose(r.autoantibodies[p.subtype], u[SLOT["autoantibody"]])
+        response = r.subtype_response[p.subtype]
+        if u[SLOT["refractory"]] < r.p_refractory[p.subtype]:
+            response *= r.refractory_response_ratio
+        p.gc_response = response * math.exp(r.gc_response_sd * _z(u[SLOT["gc_response"]]))
+        p.agent_response = response * math.exp(r.agent_response_sd * _z(u[SLOT["agent_response"]]))
+        p.withdrawal_u = u[SLOT["withdrawal"]]
+        d = p.disease = DiseaseCourse(p.untreated_activity, r.damage_per_active_year, r.decline_per_year[p.subtype])
+        d.effect("flare", r.flare_tau_days, 0.0)
+        if u[SLOT["monocyclic"]] < r.p_monocyclic[p.subtype]:
+            d.effect("burnout", r.burnout_tau_days, 0.0).plan(0.0, [(0.0, r.burnout_effect)])
+        p.flare_day = exponential_days(p.stream.flare_gap(0), r.flare_rate_per_day[p.subtype])
+
+    def steroid_threshold(self, p: Patient, option: tuple[str, ...]) -> None:
+        """At the first line: the dose below which the disease rebounds on these agents at full effect."""
+        needed = math.log(p.untreated_activity / self.visits.clinic.remission_activity)
+        needed -= sum(agent_target(self.rules, p, drug) for drug in option)
+        most = p.gc_response * self.rules.gc_max_effect
+        p.steroid_dependent = 0.0 < needed < most
+        if p.steroid_dependent:
+            p.steroid_threshold = self.rules.gc_half_effect_mg_per_day * needed / (most - needed)
+
+    # -- visits ---------------------------------------------------------------------------------
+
+    def _measure(self, p: Patient, now: float) -> tuple[float, float, list[float]]:
+        activity = p.disease.activity(now)
+        p.disease.accrue_damage(now, activity)
+        z = p.stream.visit()
+        return activity, measured_activity(activity, self.visits.activity_noise, z[1]), z
+
+    def _scores(self, p: Patient, measured: float, z: list[float]) -> tuple[float, float]:
+        """TIS against the diagnosis and against the line's start."""
+        v, damage = self.visits, p.disease.damage
+        return tis(v, measured, damage, p.baseline_diagnosis, z), tis(v, measured, damage, p.baseline_line, z)
+
+    def _record(self, p: Patient, now: float, kind: str, activity: float, measured: float, tis_diagnosis: float,
+                tis_line: float, decision: str, state: str) -> None:
+        v, damage = self.visits, p.disease.damage
+        category = improvement_category(tis_line, v.criteria.thresholds(p.juvenile))
+        self.recorder.assessment(p, now, state, kind, activity, measured, tis_diagnosis, tis_line, category,
+                                 damage, self.courses.gc_dose(p, now), decision)
+        for target, slot in ((SIX_MONTHS_DAYS, 0), (TWELVE_MONTHS_DAYS, 1)):
+            distance = abs(now - target)
+            if distance < p.tis_at[slot][0]:
+                p.tis_at[slot] = (distance, tis_diagnosis)
+        p.last_measured, p.last_visit_day = measured, now
+
+    def new_episode(self, p: Patient, now: float, new_line: bool) -> None:
+        """A line, remission, withdrawal or supportive care begins: improvement and flares are judged
+        from here (a line's start is a trial's baseline). Measured now unless a visit just did."""
+        if p.last_visit_day != now:
+            activity, measured, z = self._measure(p, now)
+            if p.baseline_diagnosis is None:
+                p.baseline_diagnosis = Baseline(measured, 0.0)
+            if new_line:
+                p.baseline_line = Baseline(measured, p.disease.damage)
+            self._record(p, now, "baseline", activity, measured, *self._scores(p, measured, z), "baseline", p.state)
+            p.visit_drift_z = z[0]
+        elif new_line:
+            p.baseline_line = Baseline(p.last_measured, p.disease.damage)
+        if new_line:
+            p.line_start_day, p.flares_on_line = now, 0
+        p.previous_measured = p.lowest_measured = p.last_measured
+        self.schedule(p, now)
+
+    def visit(self, p: Patient, now: float, kind: str) -> str:
+        """Assess the patient and decide; returns a machine trigger or what the taper does."""
+        activity, measured, z = self._measure(p, now)
+        state = p.state
+        dose = self.courses.gc_dose(p, now)
+        tis_diagnosis, tis_line = self._scores(p, measured, z)
+        line = self.model.lines.get(state)
+        seen = Seen(activity=measured, previous_activity=p.previous_measured, lowest_activity=p.lowest_measured,
+                    tis_from_line_start=tis_line, prednisone_mg_per_day=dose, days_on_line=now - p.line_start_day,
+                    flares_on_line=p.flares_on_line,
+                    withdrawal_due=(state == "maintenance" and p.withdrawal_u < self.model.p_withdrawal
+                                    and now - p.line_start_day >= self.model.withdrawal_after_days))
+        minimal, moderate, _ = self.visits.criteria.thresholds(p.juvenile)
+        decision = decide(self.visits.clinic, state, seen, line.windows if line else None, minimal, moderate)
+        self._record(p, now, kind, activity, measured, tis_diagnosis, tis_line, decision, state)
+        p.previous_measured = measured
+        p.lowest_measured = min(p.lowest_measured, measured)
+        p.visit_drift_z = z[0]
+        return decision
+
+    def schedule(self, p: Patient, now: float) -> None:
+        """The next visit: the state's interval, drifting; sooner if the disease worsens before it."""
+        v = self.visits
+        interval = v.interval_days.get(p.state)
+        if interval is None:  # dead
+            p.visit_day = INF
+            return
+        planned = now + next_visit_in_days(interval, v.drift_sd, p.visit_drift_z)
+        worse = first_rise(p.disease.activity, now, planned, p.last_measured + v.symptomatic_rise)
+        if worse is not None and worse + v.early_visit_days < planned:
+            p.visit_day, p.visit_kind = worse + v.early_visit_days, "early"
+        else:
+            p.visit_day, p.visit_kind = planned, "scheduled"
+
+    def spontaneous_flare(self, p: Patient, now: float) -> None:
+        """The disease flares by itself: activity jumps, and a noticeable jump brings the patient in."""
+        r = self.rules
+        p.disease.effects["flare"].kick(now, -r.flare_size)
+        p.spontaneous_flares += 1
+        p.flare_day = now + exponential_days(p.stream.flare_gap(p.spontaneous_flares), r.flare_rate_per_day[p.subtype])
+        early = now + self.visits.early_visit_days
+        if (early < p.visit_day and p.visit_day < INF
+                and p.disease.activity(now) >= p.last_measured + self.visits.symptomatic_rise):
+            p.visit_day, p.visit_kind = early, "early"
+
+
+def _choose(shares: tuple[tuple[str, float], ...], u: float) -> str:
+    total = 0.0
+    for name, share in shares:
+        total += share
+        if u < total:
+            return name
+    return "seronegative"
+
+
+def _z(u: float) -> float:
+    return _STANDARD.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))

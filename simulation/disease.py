@@ -1,0 +1,111 @@
+"""The disease course: one patient's disease activity over time, computed, never ticked.
+
+Activity `a` is on a 0-1 scale (1 = the worst the disease gets). Its logarithm is the
+patient's untreated level less the suppression each treatment gives:
+
+    log a(t) = log a_untreated - sum over effects of level_e(t)     (a capped at 1)
+
+Each effect (the glucocorticoid, each steroid-sparing agent, IVIG, the disease burning
+out, a spontaneous flare) has a level that moves towards its target with its own time
+constant, so a drug's onset (seed 001: agents take 3-6 months; IVIG acts within weeks)
+and its washout are first-order lags. Targets change only at events (a dose step, a
+course starting or stopping), so between events every level is a closed-form exponential
+and the activity on any day is a short sum: nothing is integrated day by day.
+
+Damage accrues with time spent active (the trapezoid of activity between assessments)
+and, in IBM, with its steady decline (Cox et al. 2011); it is what a patient in remission
+can still be weak from.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class Effect:
+    """One treatment's suppression (log units), lagging a piecewise-constant target.
+
+    `changes` is the plan: (day, target) pairs in day order, each target in force from
+    its day. The level is known at a checkpoint (`day`, `level`, `target`); later days
+    are computed from it by walking the plan, so a plan is laid out once per course.
+    """
+
+    __slots__ = ("tau_days", "day", "level", "target", "changes", "next")
+
+    def __init__(self, tau_days: float, day: float = 0.0) -> None:
+        self.tau_days = max(tau_days, 1e-6)
+        self.day = day
+        self.level = 0.0
+        self.target = 0.0
+        self.changes: list[tuple[float, float]] = []
+        self.next = 0  # index of the first change not yet reached
+
+    def level_at(self, day: float) -> float:
+        """The level on `day` (not before the checkpoint), without moving the checkpoint."""
+        t, level, target, tau = self.day, self.level, self.target, self.tau_days
+        changes, i = self.changes, self.next
+        while i < len(changes) and changes[i][0] <= day:
+            change_day, new_target = changes[i]
+            level = target + (level - target) * math.exp(-(change_day - t) / tau)
+            t, target = change_day, new_target
+            i += 1
+        return target + (level - target) * math.exp(-(day - t) / tau)
+
+    def advance(self, day: float) -> None:
+        """Move the checkpoint to `day` (plans are only ever changed from the checkpoint on)."""
+        changes, tau = self.changes, self.tau_days
+        while self.next < len(changes) and changes[self.next][0] <= day:
+            change_day, new_target = changes[self.next]
+            self.level = self.target + (self.level - self.target) * math.exp(-(change_day - self.day) / tau)
+            self.day, self.target = change_day, new_target
+            self.next += 1
+        self.level = self.target + (self.level - self.target) * math.exp(-(day - self.day) / tau)
+        self.day = day
+
+    def plan(self, day: float, changes: list[tuple[float, float]]) -> None:
+        """From `day` on, follow `changes` instead of what was planned."""
+        self.advance(day)
+        self.changes = changes
+        self.next = 0
+
+    def kick(self, day: float, amount: float) -> None:
+        """A sudden change of level by `amount` on `day` (a flare: negative suppression)."""
+        self.advance(day)
+        self.level += amount
+
+
+class DiseaseCourse:
+    """A patient's disease: untreated level, the effects acting on it, damage."""
+
+    __slots__ = ("log_untreated", "effects", "damage", "damage_day", "damage_activity",
+                 "damage_per_active_year", "decline_per_year")
+
+    def __init__(self, untreated_activity: float, damage_per_active_year: float, decline_per_year: float) -> None:
+        self.log_untreated = math.log(untreated_activity)
+        self.effects: dict[str, Effect] = {}
+        self.damage = 0.0
+        self.damage_day = 0.0
+        self.damage_activity = untreated_activity
+        self.damage_per_active_year = damage_per_active_year
+        self.decline_per_year = decline_per_year
+
+    def effect(self, name: str, tau_days: float, day: float) -> Effect:
+        e = self.effects.get(name)
+        if e is None:
+            e = self.effects[name] = Effect(tau_days, day)
+        return e
+
+    def activity(self, day: float) -> float:
+        log_a = self.log_untreated
+        for e in self.effects.values():
+            log_a -= e.level_at(day)
+        return 1.0 if log_a >= 0.0 else math.exp(log_a)
+
+    def accrue_damage(self, day: float, activity: float) -> float:
+        """Damage to `day`: activity-years since the last reckoning (trapezoid), plus steady decline."""
+        years = (day - self.damage_day) / 365.25
+        if years > 0:
+            active = 0.5 * (self.damage_activity + activity) * years
+            self.damage = min(1.0, self.damage + self.damage_per_active_year * active + self.decline_per_year * years)
+        self.damage_day, self.damage_activity = day, activity
+        return self.damage

@@ -1,0 +1,162 @@
+"""The disease course's mechanism: effects as first-order lags, activity, damage, the TIS and the clinic's rules."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pathway.clinic import HOLD, TAPER, ClinicRules, LineWindows, Seen, decide
+from pathway.response_criteria import improvement_category, total_improvement_score
+from scenarios import load_scenario
+from simulation.assessment import first_rise
+from simulation.disease import DiseaseCourse, Effect
+from simulation.model import RunModel
+
+MODEL = RunModel.compile(load_scenario("baseline"))
+
+
+def euler_level(tau: float, plan: list[tuple[float, float]], day: float, step: float = 0.01) -> float:
+    """The same lag integrated numerically: d level/dt = (target - level) / tau."""
+    level, target, t, i = 0.0, 0.0, 0.0, 0
+    while t < day - 1e-12:
+        while i < len(plan) and plan[i][0] <= t + 1e-12:
+            target = plan[i][1]
+            i += 1
+        h = min(step, day - t)
+        level += h * (target - level) / tau
+        t += h
+    return level
+
+
+@settings(max_examples=30, deadline=None)
+@given(tau=st.floats(2.0, 60.0),
+       targets=st.lists(st.tuples(st.floats(0.0, 100.0), st.floats(0.0, 3.0)), min_size=1, max_size=5),
+       day=st.floats(0.0, 150.0))
+def test_an_effect_is_the_exact_solution_of_its_lag(tau, targets, day):
+    plan = sorted(targets)
+    e = Effect(tau)
+    e.plan(0.0, plan)
+    assert e.level_at(day) == pytest.approx(euler_level(tau, plan, day), abs=0.02)
+
+
+def test_an_agent_reaches_95_percent_of_its_effect_by_its_full_effect_day():
+    """Seed 001: agents take 3-6 months; methotrexate's 135 days is three time constants."""
+    agent = MODEL.disease.agents["methotrexate"]
+    e = Effect(agent.tau_days)
+    e.plan(0.0, [(0.0, 1.0)])
+    assert e.level_at(135.0) == pytest.approx(1 - math.exp(-3), abs=1e-9)
+    assert e.level_at(135.0 / 3) == pytest.approx(1 - math.exp(-1), abs=1e-9)
+
+
+def test_advancing_the_checkpoint_does_not_change_later_levels():
+    e = Effect(10.0)
+    e.plan(0.0, [(0.0, 2.0), (30.0, 0.5), (60.0, 0.0)])
+    expected = [e.level_at(d) for d in (5.0, 35.0, 70.0)]
+    e.advance(20.0)
+    assert [e.level_at(d) for d in (35.0, 70.0)] == pytest.approx(expected[1:])
+
+
+def test_treatment_lowers_activity_and_stopping_it_lets_the_disease_return():
+    d = DiseaseCourse(0.6, damage_per_active_year=0.0, decline_per_year=0.0)
+    d.effect("gc", 2.0, 0.0).plan(0.0, [(0.0, 1.5), (100.0, 0.0)])
+    assert d.activity(0.0) == pytest.approx(0.6)
+    assert d.activity(60.0) == pytest.approx(0.6 * math.exp(-1.5), rel=1e-6)
+    assert d.activity(200.0) == pytest.approx(0.6, rel=1e-6)
+
+
+def test_a_flare_kick_raises_activity_and_it_subsides():
+    d = DiseaseCourse(0.3, 0.0, 0.0)
+    flare = d.effect("flare", 20.0, 0.0)
+    before = d.activity(50.0)
+    flare.kick(50.0, -1.0)
+    assert d.activity(50.0) == pytest.approx(before * math.e)
+    assert d.activity(200.0) == pytest.approx(before, rel=1e-3)
+
+
+def test_damage_accrues_with_time_active_and_ibm_declines_regardless():
+    active = DiseaseCourse(0.5, damage_per_active_year=0.2, decline_per_year=0.0)
+    assert active.accrue_damage(365.25, 0.5) == pytest.approx(0.2 * 0.5)
+    ibm = DiseaseCourse(0.5, damage_per_active_year=0.0, decline_per_year=0.035)
+    assert ibm.accrue_damage(2 * 365.25, 0.01) == pytest.approx(0.07)
+
+
+def test_tis_bands_follow_the_2016_criteria():
+    criteria = MODEL.visits.criteria
+    assert total_improvement_score(criteria, [50.0] * 6) == 100.0  # every measure in its top band
+    assert total_improvement_score(criteria, [0.0] * 6) == 0.0
+    assert total_improvement_score(criteria, [-30.0] * 6) == 0.0  # worsening scores nothing
+    # Manual muscle testing has its own bands: 2-10% improvement scores 10 points.
+    assert total_improvement_score(criteria, [0.0, 0.0, 5.0, 0.0, 0.0, 0.0]) == 10.0
+    assert total_improvement_score(criteria, [5.0, 5.0, 2.0, 5.0, 5.0, 5.0]) == 0.0  # band edges included below
+
+
+@given(tis=st.floats(0.0, 100.0))
+def test_improvement_categories_follow_the_thresholds(tis):
+    adult, juvenile = MODEL.visits.criteria.thresholds(False), MODEL.visits.criteria.thresholds(True)
+    assert adult == (20.0, 40.0, 60.0) and juvenile == (30.0, 45.0, 70.0)
+    for thresholds in (adult, juvenile):
+        category = improvement_category(tis, thresholds)
+        expected = ("none" if tis < thresholds[0] else "minimal" if tis < thresholds[1]
+                    else "moderate" if tis < thresholds[2] else "major")
+        assert category == expected
+
+
+def test_a_rise_between_visits_is_found_to_the_day():
+    d = DiseaseCourse(0.5, 0.0, 0.0)
+    d.effect("gc", 3.0, 0.0).plan(0.0, [(0.0, 2.0), (40.0, 0.0)])
+    day = first_rise(d.activity, 0.0, 90.0, 0.3)
+    assert 40.0 < day < 90.0
+    assert d.activity(day) >= 0.3 > d.activity(day - 1.0)
+    assert first_rise(d.activity, 0.0, 30.0, 0.3) is None
+
+
+RULES = ClinicRules(remission_activity=0.1, remission_max_prednisone_mg_per_day=10.0, low_activity=0.15,
+                    improving_fraction=0.1, flare_rise=0.15)
+WINDOWS = LineWindows(minimal_improvement_by_days=84.0, failure_assessment_days=180.0, max_days_on_line=365.0)
+
+
+def seen(**changes) -> Seen:
+    values = dict(activity=0.3, previous_activity=0.4, lowest_activity=0.3, tis_from_line_start=35.0,
+                  prednisone_mg_per_day=20.0, days_on_line=56.0, flares_on_line=0, withdrawal_due=False)
+    values.update(changes)
+    return Seen(**values)
+
+
+def on_line(**changes) -> str:
+    return decide(RULES, "first_line", seen(**changes), WINDOWS, 20.0, 40.0)
+
+
+def test_clinic_remission_needs_low_activity_on_a_low_dose():
+    assert on_line(activity=0.08, lowest_activity=0.08, prednisone_mg_per_day=10.0) == "respond"
+    assert on_line(activity=0.08, lowest_activity=0.08, prednisone_mg_per_day=30.0) == TAPER
+
+
+def test_clinic_steps_the_taper_only_while_improving():
+    assert on_line(activity=0.3, previous_activity=0.4) == TAPER
+    assert on_line(activity=0.3, previous_activity=0.31) == HOLD
+
+
+def test_clinic_flare_during_taper_then_fail_on_a_second():
+    assert on_line(activity=0.5, lowest_activity=0.3) == "flare"
+    assert on_line(activity=0.5, lowest_activity=0.3, flares_on_line=1) == "fail"
+
+
+def test_clinic_fails_a_line_without_minimal_improvement_by_its_window():
+    assert on_line(tis_from_line_start=15.0, days_on_line=70.0) == TAPER
+    assert on_line(tis_from_line_start=15.0, days_on_line=90.0) == "fail"
+    assert on_line(tis_from_line_start=45.0, days_on_line=190.0) == TAPER  # still improving, moderately
+    assert on_line(tis_from_line_start=45.0, days_on_line=190.0, previous_activity=0.3) == "fail"  # stalled
+    assert on_line(tis_from_line_start=45.0, days_on_line=370.0) == "fail"
+
+
+def test_clinic_on_maintenance_and_off_treatment():
+    maintenance = seen(activity=0.05, lowest_activity=0.05, previous_activity=0.05, withdrawal_due=True)
+    assert decide(RULES, "maintenance", maintenance, None, 20.0, 40.0) == "withdraw"
+    flare = seen(activity=0.3, lowest_activity=0.05)
+    assert decide(RULES, "maintenance", flare, None, 20.0, 40.0) == "flare"
+    assert decide(RULES, "drug_free_remission", flare, None, 20.0, 40.0) == "relapse"
+    quiet = seen(activity=0.06, lowest_activity=0.05)
+    assert decide(RULES, "drug_free_remission", quiet, None, 20.0, 40.0) == "observe"
