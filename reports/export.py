@@ -123,7 +123,9 @@ def table_dataset(run_dir: Path | str, name: str) -> ds.Dataset:
         if path.exists():
             if table_format == "parquet":
                 return ds.dataset(path, format="parquet")
-            options = pacsv.ConvertOptions(column_types=SCHEMAS[name])
+            # An empty field is null; an empty string is written quoted ("").
+            options = pacsv.ConvertOptions(column_types=SCHEMAS[name], strings_can_be_null=True,
+                                           quoted_strings_can_be_null=False)
             return ds.dataset(path, format=ds.CsvFileFormat(convert_options=options))
     raise FileNotFoundError(f"{run_dir} has no {name} table ({' or '.join(FORMATS)})")
 

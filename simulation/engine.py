@@ -97,9 +97,11 @@ class Engine:
             due = min(p.next_day, p.visit_day, p.flare_day)
             if due >= end:
                 break
-            yield env.timeout(due - now)
-            now = p.today = due
-            if due == p.flare_day:
+            if due > now:
+                yield env.timeout(due - now)
+                now = due
+            p.today = now
+            if p.flare_day <= now:
                 clinic.spontaneous_flare(p, now)
                 continue
             queueing = visits.unit is not None and visits.first_visits_queueing(p)
@@ -108,16 +110,14 @@ class Engine:
                 # infusions, and is then due again, put off by the wait.
                 follow_up_ends = env.timeout(end - now)
                 yield env.all_of(queueing) | follow_up_ends
+                now = p.today = min(env.now - p.clock_offset, end)
                 if follow_up_ends.processed:
-                    now = end
                     break
-                now = p.today = min(env.now - p.clock_offset, p.next_day, p.visit_day)
                 continue
-            if due == p.next_day:
+            if p.next_day <= now:
                 self._on_event(p, now)
-            elif due == p.visit_day:
+            elif p.visit_day <= now:
                 self._assess(p, now)
-            # otherwise a wait for a chair put the decision off while asleep
         if end > now:
             yield env.timeout(end - now)
         p.today = end

@@ -125,7 +125,8 @@ class BatchRecorder:
     def dose_rows(self, p, course, stop_day: float) -> int:
         """Write the rows of `course` that began before `stop_day`, the last cut there; returns how many."""
         schedule, start = course.schedule, course.start_day
-        rows = bisect_left(schedule.row_offsets, stop_day - start)
+        # (less a nanoday: a row starting at the stop, up to rounding, has not begun)
+        rows = bisect_left(schedule.row_offsets, stop_day - start - 1e-9)
         if rows:
             self.dose_step.extend(schedule.row_numbers[:rows])
             self.dose_start.extend([start + offset for offset in schedule.row_offsets[:rows]])

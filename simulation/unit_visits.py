@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from pathway.definition import TREATMENT_LINE_STATES
 from simulation.patient import INF, Course, Patient
 from simulation.treatment_effects import plan_agent, plan_glucocorticoid
 from simulation.unit import InfusionUnit, Visit
@@ -21,8 +20,6 @@ from simulation.unit import InfusionUnit, Visit
 if TYPE_CHECKING:
     from simulation.courses import Courses
 
-# A wait for the first infusion of a line's treatment puts off its assessments and its intolerance.
-LINE_STATES = frozenset(TREATMENT_LINE_STATES)
 
 
 def cancel_visits(course: Course, now: float) -> float:
@@ -128,12 +125,11 @@ class UnitVisits:
             extra = wait_days - p.episode_delay  # the line's response is put off by its longest wait
             if extra > 0:
                 p.episode_delay = wait_days
+                p.visit_day += extra  # the line is assessed from when its treatment began
                 if p.state == "iv_pulse":
                     p.pending = (p.pending[0] + extra, p.pending[1])
-                elif p.state in LINE_STATES:
-                    p.visit_day += extra
-                    if p.next_trigger == "intolerance":
-                        p.next_day += extra
+                elif p.next_trigger == "intolerance":
+                    p.next_day += extra
             return course
         planned = course.start_day + course.schedule.row_offsets[row]
         self.courses.write_agent_rows(p, course, planned)

@@ -28,7 +28,7 @@ def test_run_writes_tables_summary_and_manifest(tmp_path):
     result = invoke("run", "baseline", "--patients", 150, "--seed", 3, "--years", 2, "--out", out, report=True)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "doses.parquet", "events.parquet", "figures", "manifest.json", "patient_costs.parquet", "patients.parquet",
+        "assessments.parquet", "doses.parquet", "events.parquet", "figures", "manifest.json", "patient_costs.parquet", "patients.parquet",
         "report.html", "summary.csv", "summary_by_replication.csv"]
     patients = read_table(out, "patients").to_pandas()
     assert len(patients) == 150
@@ -46,7 +46,7 @@ def test_run_writes_tables_summary_and_manifest(tmp_path):
 def test_csv_and_parquet_hold_the_same_tables(tmp_path):
     invoke("run", "--patients", 40, "--seed", 8, "--out", tmp_path / "p")
     invoke("run", "--patients", 40, "--seed", 8, "--out", tmp_path / "c", "--format", "csv")
-    for name in ("patients", "events", "doses"):
+    for name in ("patients", "events", "doses", "assessments"):
         a = read_table(tmp_path / "p", name).to_pandas()
         b = read_table(tmp_path / "c", name).to_pandas()
         pd.testing.assert_frame_equal(a, b, check_exact=False)
@@ -112,7 +112,12 @@ def write_scenario(tmp_path: Path, text: str) -> Path:
 BAD_FILES = [
     ("unknown key", "colour = 3\n", ["colour", "Extra inputs"]),
     ("wrong type", '[cohort.comorbidity]\np_diabetes = "high"\n', ["cohort.comorbidity.p_diabetes", "'high'"]),
-    ("probability above 1", "[lines.first_line.p_response]\nDM = 1.5\n", ["lines.first_line.p_response.DM", "1.5"]),
+    ("probability above 1", "[disease.p_refractory]\nDM = 1.5\n", ["disease.p_refractory.DM", "1.5"]),
+    ("negative effect size", "[agents.ivig]\neffect = -0.5\n", ["agents.ivig.effect", "-0.5"]),
+    ("threshold above 100", "[assessment]\nadult_thresholds = [20.0, 40.0, 160.0]\n",
+     ["assessment.adult_thresholds", "160"]),
+    ("JDM thresholds out of order", "[assessment]\njuvenile_thresholds = [45.0, 30.0, 70.0]\n",
+     ["juvenile_thresholds", "ascend"]),
     ("negative dose", "[agents.methotrexate]\nstart_dose = -15.0\n", ["agents.methotrexate.start_dose", "-15.0"]),
     ("negative weight", "[cohort.adult_weight_kg]\nmean = -70.0\nmin = -80.0\n",
      ["cohort.adult_weight_kg.min", "-80.0"]),
@@ -157,12 +162,14 @@ def test_bad_command_line_values_exit_2(tmp_path, args, expected):
 def test_every_baseline_section_names_its_source():
     scenario = load_scenario("baseline")
     sections = [scenario.cohort, scenario.cohort.severity, scenario.cohort.comorbidity, scenario.glucocorticoids,
-                scenario.regimen, scenario.maintenance, scenario.mortality, scenario.costs, scenario.uncertainty,
+                scenario.regimen, scenario.maintenance, scenario.disease, scenario.assessment, scenario.mortality,
+                scenario.costs, scenario.uncertainty,
                 *scenario.agents.values(),
                 *(getattr(scenario.lines, name) for name in type(scenario.lines).model_fields)]
     for section in sections:
         assert section.source.strip()
-    assert "unverified" in scenario.regimen.sources["glucocorticoid_monotherapy_p_response"]
+    assert "Joffe" in scenario.disease.sources["p_refractory"]
+    assert "Cox" in scenario.disease.sources["decline_per_year"]
     text = to_toml(scenario)
     assert text.count("source =") == len(sections)
 

@@ -16,8 +16,8 @@ def scenario():
 
 def test_parameter_draws_follow_their_distributions(scenario):
     draws = sa.parameter_draws(scenario, 4000)
-    assert draws["lines.first_line.p_response.DM"].mean() == pytest.approx(0.65, abs=0.01)
-    assert draws["maintenance.flare_rate_per_year.DM"].mean() == pytest.approx(0.15, rel=0.03)
+    assert draws["agents.ivig.effect"].mean() == pytest.approx(scenario.agents["ivig"].effect, rel=0.03)
+    assert draws["disease.flare_rate_per_year.DM"].mean() == pytest.approx(0.15, rel=0.03)
     price = draws["costs.ivig_price_per_g"]
     assert price.min() >= 35 and price.max() <= 65
     again = sa.parameter_draws(scenario, 10)
@@ -25,8 +25,8 @@ def test_parameter_draws_follow_their_distributions(scenario):
 
 
 def test_a_draw_sets_the_parameter_and_keeps_the_patients(scenario):
-    changed = sa.with_values(scenario, {"lines.first_line.p_response.DM": 0.9, "costs.ivig_price_per_g": 10.0})
-    assert changed.lines.first_line.p_response.DM == 0.9 and changed.costs.ivig_price_per_g == 10.0
+    changed = sa.with_values(scenario, {"disease.p_refractory.DM": 0.9, "costs.ivig_price_per_g": 10.0})
+    assert changed.disease.p_refractory.DM == 0.9 and changed.costs.ivig_price_per_g == 10.0
     assert sa.outcomes(changed)["patients"] == sa.outcomes(scenario)["patients"]
     # same parameters, same seed: the same outcomes
     assert sa.outcomes(scenario) == sa.outcomes(scenario)
@@ -44,7 +44,7 @@ def test_one_way_is_exact_for_a_price(scenario):
 
 def test_one_way_sorts_by_swing_and_psa_reports_every_outcome(scenario, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(main, ["oneway", "--patients", "100", "--parameter", "lines.first_line.p_response.DM",
+    result = runner.invoke(main, ["oneway", "--patients", "100", "--parameter", "agents.ivig.effect",
                                   "--parameter", "costs.ivig_price_per_g", "--outcome", "mean_total_cost",
                                   "--out", str(tmp_path / "ow")])
     assert result.exit_code == 0, result.output
@@ -62,8 +62,8 @@ def test_one_way_sorts_by_swing_and_psa_reports_every_outcome(scenario, tmp_path
 
 def test_bad_sensitivity_requests_exit_2(tmp_path):
     runner = CliRunner()
-    bad = runner.invoke(main, ["oneway", "--parameter", "lines.first_line.p_response.XX", "--out", str(tmp_path / "a")])
-    assert bad.exit_code == 2 and "lines.first_line.p_response.XX" in bad.output
+    bad = runner.invoke(main, ["oneway", "--parameter", "disease.p_refractory.XX", "--out", str(tmp_path / "a")])
+    assert bad.exit_code == 2 and "disease.p_refractory.XX" in bad.output
     import tomli_w
 
     data = load_scenario("baseline").model_dump(mode="json", exclude_none=True)
