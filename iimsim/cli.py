@@ -304,6 +304,47 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
         click.echo(f"rebuilt {build_report(out_dir)} with the validation table", err=True)
 
 
+@main.command("calibrate")
+@click.argument("scenario", default="baseline")
+@click.option("--patients", type=click.IntRange(min=50), default=1000, show_default=True,
+              help="Patients per arm at each evaluation (the same patients every time).")
+@click.option("--max-evaluations", type=click.IntRange(min=1), default=120, show_default=True,
+              help="Simulations of the fitted targets the search may run.")
+@click.option("--seed", type=click.IntRange(min=0), default=20261123, show_default=True, help="Random seed.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--write", "write_to", type=click.Path(dir_okay=False, path_type=Path),
+              help="Put the fitted values, with the calibration as their source, into this scenario file "
+                   "(e.g. scenarios/builtin/baseline.toml).")
+def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_to) -> None:
+    """Fit the disease model's free parameters to the published targets marked fitted.
+
+    Names the parameters and the targets, searches (Nelder-Mead on the log scale, the same patients
+    at every evaluation), prints the fitted values and how far each fitted target is from its value;
+    `iimsim validate` then checks the targets kept out of the fit.
+    """
+    from iimsim.calibrate import PARAMETERS, calibrate, write_values
+    from reports.validation import TARGETS
+
+    _load(scenario)
+    fitted = [t for t in TARGETS if t.fitted]
+    click.echo("parameters: " + ", ".join(PARAMETERS), err=True)
+    click.echo("targets: " + ", ".join(t.key for t in fitted), err=True)
+    result = calibrate(scenario, PARAMETERS, patients, 1, seed, max_evaluations, workers,
+                       progress=lambda text: click.echo(text, err=True))
+    for path, value in result.parameters.items():
+        click.echo(f"{path} = {value:.4g}  (was {result.start[path]:.4g})")
+    for target in fitted:
+        click.echo(f"  {target.key}: simulated {result.targets[target.key]:.3g}, published "
+                   f"{target.published_value:.3g}")
+    click.echo(f"objective {result.objective:.3f} (start {result.start_objective:.3f}) after "
+               f"{result.evaluations} evaluations")
+    if write_to is not None:
+        command = f"iimsim calibrate {scenario} --patients {patients} --max-evaluations {max_evaluations} --seed {seed}"
+        write_values(write_to, result.parameters, command)
+        _load(str(write_to))  # still a valid scenario
+        click.echo(f"wrote the fitted values into {write_to}", err=True)
+
+
 @main.group()
 def scenario() -> None:
     """List and show scenarios."""

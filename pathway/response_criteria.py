@@ -37,6 +37,27 @@ def total_improvement_score(criteria: ResponseCriteria, improvements_percent: li
                for m, x in zip(criteria.measures, improvements_percent))
 
 
+@dataclass(frozen=True)
+class ImprovementDefinition:
+    """A count-based definition of improvement: the IMACS definition of improvement (Rider et al. 2004) and
+    PRINTO20 (Ruperto et al. 2003) both ask for `improved_measures` core-set measures improved by at least
+    `improvement_percent`, with at most `max_worse_measures` worse by `worsening_percent` or more, never
+    muscle strength (the measure at `strength_index`)."""
+
+    improved_measures: int
+    improvement_percent: float
+    max_worse_measures: int
+    worsening_percent: float
+    strength_index: int
+
+
+def meets(definition: ImprovementDefinition, improvements_percent: list[float]) -> bool:
+    improved = sum(x >= definition.improvement_percent for x in improvements_percent)
+    worse = [x <= -definition.worsening_percent for x in improvements_percent]
+    return (improved >= definition.improved_measures and sum(worse) <= definition.max_worse_measures
+            and not worse[definition.strength_index])
+
+
 def improvement_category(tis: float, thresholds: tuple[float, float, float]) -> str:
     """`none`, `minimal`, `moderate` or `major`, by the thresholds for the patient's age group."""
     return IMPROVEMENT_CATEGORIES[sum(tis >= t for t in thresholds)]

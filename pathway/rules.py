@@ -9,7 +9,8 @@ NO_ESCALATION_SUBTYPES = frozenset({"IBM"})
 # (seed 001); IVIG joins glucocorticoid and immunosuppressant (triple induction, evidence.md).
 IVIG_FROM_OUTSET_SUBTYPES = frozenset({"IMNM_HMGCR"})
 # Agents given alongside the patient's oral immunosuppressant rather than replacing it.
-ADD_ON_AGENTS = frozenset({"rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig"})
+# A trial's placebo is added to background therapy too (validation re-enacts trials with it).
+ADD_ON_AGENTS = frozenset({"rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig", "placebo"})
 SEVERE_FEATURES = (
     "weakness_below_mrc4",
     "respiratory_failure_ild",

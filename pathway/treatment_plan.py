@@ -54,7 +54,7 @@ class TreatmentPlan:
             if source == "iv_pulse":
                 p.next_day, p.next_trigger = max(p.pending[0], now), p.pending[1]
                 return "oral prednisolone"
-            if trigger == "triage":
+            if trigger == "triage" and self.model.induction_glucocorticoid:
                 p.induction_hold_days = gc.initial_hold_days
                 courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=False)
             elif trigger == "fail":

@@ -24,7 +24,7 @@ SUBTYPE_NAMES: dict[str, str] = {
 }
 DRUGS: tuple[str, ...] = (
     "methotrexate", "azathioprine", "mycophenolate", "ciclosporin", "tacrolimus",
-    "rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig",
+    "rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig", "placebo",
 )
 STEROID_SPARING_FIRST_LINE: tuple[str, ...] = ("methotrexate", "azathioprine", "mycophenolate")
 
@@ -34,7 +34,7 @@ Positive = Annotated[float, Field(gt=0.0)]
 PositiveDays = Annotated[float, Field(gt=0.0)]
 Drug = Literal[
     "methotrexate", "azathioprine", "mycophenolate", "ciclosporin", "tacrolimus",
-    "rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig",
+    "rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig", "placebo",
 ]
 
 T = TypeVar("T")
@@ -241,6 +241,7 @@ class Regimen(Sourced):
     """How first-line induction is given; seed 001's guideline unless a teaching scenario says otherwise."""
 
     first_line_steroid_sparing_agent: bool = True
+    induction_glucocorticoid: bool = True  # false only to re-enact a trial of induction without it
     steroid_sparing_agent_start_day: NonNegative = 0.0
     sparing_agent_max_delay_days: NonNegative
 
@@ -304,10 +305,22 @@ class CoreSetMeasureSpec(Strict):
 Score = Annotated[float, Field(ge=0.0, le=100.0)]
 
 
+class ImprovementDefinitionSpec(Strict):
+    """A count-based definition of improvement (IMACS definition of improvement, PRINTO20)."""
+
+    improved_measures: Annotated[int, Field(ge=1)]
+    improvement_percent: NonNegative
+    max_worse_measures: Annotated[int, Field(ge=0)]
+    worsening_percent: NonNegative
+
+
 class Assessment(Sourced):
     """Clinic visits, what they measure (the 2016 ACR/EULAR criteria) and what counts as what."""
 
     measures: dict[str, CoreSetMeasureSpec]
+    strength_measure: str = "manual_muscle_testing"  # which measure is muscle strength
+    imacs_definition: ImprovementDefinitionSpec
+    printo20: ImprovementDefinitionSpec
     adult_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]  # minimal, moderate, major
     juvenile_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]
     activity_noise: NonNegative  # sd of the physician's global activity, on the 0-1 activity scale
@@ -329,6 +342,8 @@ class Assessment(Sourced):
             values = list(getattr(self, name))
             if values != sorted(values):
                 raise ValueError(f"{name} must ascend (minimal, moderate, major), got {values}")
+        if self.strength_measure not in self.measures:
+            raise ValueError(f"strength_measure {self.strength_measure!r} is not one of the measures")
         if not self.remission_activity <= self.low_activity:
             raise ValueError(f"remission_activity ({self.remission_activity:g}) must not exceed low_activity "
                              f"({self.low_activity:g})")
@@ -526,6 +541,8 @@ def guideline_departures(scenario: Scenario) -> list[str]:
     """Seed 001's three pitfalls that a scenario's settings make on purpose."""
     departures = []
     day = scenario.regimen.steroid_sparing_agent_start_day
+    if not scenario.regimen.induction_glucocorticoid:
+        departures.append("induction without glucocorticoid")
     if not scenario.regimen.first_line_steroid_sparing_agent:
         departures.append("glucocorticoid monotherapy: no steroid-sparing agent at first line")
     elif day > scenario.regimen.sparing_agent_max_delay_days:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from pathway.response_criteria import total_improvement_score
+from pathway.response_criteria import meets, total_improvement_score
 
 
 class Baseline:
@@ -45,6 +45,13 @@ def improvements_percent(visits, measured: float, damage: float, baseline: Basel
 
 def tis(visits, measured: float, damage: float, baseline: Baseline, z: list[float]) -> float:
     return total_improvement_score(visits.criteria, improvements_percent(visits, measured, damage, baseline, z))
+
+
+def scores(visits, measured: float, damage: float, baseline: Baseline, z: list[float]) -> tuple[float, bool, bool]:
+    """TIS, the IMACS definition of improvement and PRINTO20, all against `baseline`."""
+    improvements = improvements_percent(visits, measured, damage, baseline, z)
+    return (total_improvement_score(visits.criteria, improvements), meets(visits.imacs, improvements),
+            meets(visits.printo20, improvements))
 
 
 def next_visit_in_days(interval_days: float, drift_sd: float, z: float) -> float:

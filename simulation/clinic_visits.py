@@ -14,7 +14,7 @@ from statistics import NormalDist
 
 from pathway.clinic import LINE_STATES, Seen, decide
 from pathway.response_criteria import improvement_category
-from simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, tis
+from simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, scores, tis
 from simulation.cohort import TruncatedNormal
 from simulation.disease import DiseaseCourse
 from simulation.model import RunModel, exponential_days
@@ -74,17 +74,18 @@ class Clinic:
         z = p.stream.visit()
         return activity, measured_activity(activity, self.visits.activity_noise, z[1]), z
 
-    def _scores(self, p: Patient, measured: float, z: list[float]) -> tuple[float, float]:
-        """TIS against the diagnosis and against the line's start."""
+    def _scores(self, p: Patient, measured: float, z: list[float]) -> tuple[float, float, bool, bool]:
+        """TIS against the diagnosis; TIS, IMACS improvement and PRINTO20 against the line's start."""
         v, damage = self.visits, p.disease.damage
-        return tis(v, measured, damage, p.baseline_diagnosis, z), tis(v, measured, damage, p.baseline_line, z)
+        return (tis(v, measured, damage, p.baseline_diagnosis, z), *scores(v, measured, damage, p.baseline_line, z))
 
-    def _record(self, p: Patient, now: float, kind: str, activity: float, measured: float, tis_diagnosis: float,
-                tis_line: float, decision: str, state: str) -> None:
+    def _record(self, p: Patient, now: float, kind: str, activity: float, measured: float,
+                scored: tuple[float, float, bool, bool], decision: str, state: str) -> None:
         v, damage = self.visits, p.disease.damage
+        tis_diagnosis, tis_line, imacs, printo20 = scored
         category = improvement_category(tis_line, v.criteria.thresholds(p.juvenile))
         self.recorder.assessment(p, now, state, kind, activity, measured, tis_diagnosis, tis_line, category,
-                                 damage, self.courses.gc_dose(p, now), decision)
+                                 imacs, printo20, damage, self.courses.gc_dose(p, now), decision)
         for target, slot in ((SIX_MONTHS_DAYS, 0), (TWELVE_MONTHS_DAYS, 1)):
             distance = abs(now - target)
             if distance < p.tis_at[slot][0]:
@@ -100,7 +101,7 @@ class Clinic:
                 p.baseline_diagnosis = Baseline(measured, 0.0)
             if new_line:
                 p.baseline_line = Baseline(measured, p.disease.damage)
-            self._record(p, now, "baseline", activity, measured, *self._scores(p, measured, z), "baseline", p.state)
+            self._record(p, now, "baseline", activity, measured, self._scores(p, measured, z), "baseline", p.state)
             p.visit_drift_z = z[0]
         elif new_line:
             p.baseline_line = Baseline(p.last_measured, p.disease.damage)
@@ -114,7 +115,8 @@ class Clinic:
         activity, measured, z = self._measure(p, now)
         state = p.state
         dose = self.courses.gc_dose(p, now)
-        tis_diagnosis, tis_line = self._scores(p, measured, z)
+        scored = self._scores(p, measured, z)
+        tis_line = scored[1]
         line = self.model.lines.get(state)
         seen = Seen(activity=measured, previous_activity=p.previous_measured, lowest_activity=p.lowest_measured,
                     tis_from_line_start=tis_line, prednisone_mg_per_day=dose, days_on_line=now - p.line_start_day,
@@ -123,7 +125,7 @@ class Clinic:
                                     and now - p.line_start_day >= self.model.withdrawal_after_days))
         minimal, moderate, _ = self.visits.criteria.thresholds(p.juvenile)
         decision = decide(self.visits.clinic, state, seen, line.windows if line else None, minimal, moderate)
-        self._record(p, now, kind, activity, measured, tis_diagnosis, tis_line, decision, state)
+        self._record(p, now, kind, activity, measured, scored, decision, state)
         p.previous_measured = measured
         p.lowest_measured = min(p.lowest_measured, measured)
         p.visit_drift_z = z[0]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathway.agents import AgentRules, OptionTable
 from pathway.audit import AuditRules
 from pathway.clinic import ClinicRules, LineWindows
-from pathway.response_criteria import CoreSetMeasure, ResponseCriteria
+from pathway.response_criteria import CoreSetMeasure, ImprovementDefinition, ResponseCriteria
 from pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
 from pathway.glucocorticoids import GlucocorticoidRules
 from scenarios.schema import SUBTYPES, Normal, Scenario
@@ -109,6 +109,8 @@ class VisitRules:
     """Clinic visits: when they happen, what they measure, what the clinician decides."""
 
     criteria: ResponseCriteria
+    imacs: ImprovementDefinition
+    printo20: ImprovementDefinition
     sensitivity: tuple[float, ...]
     noise_percent: tuple[float, ...]
     damage_weight: tuple[float, ...]
@@ -132,6 +134,8 @@ class VisitRules:
             criteria=ResponseCriteria(
                 tuple(CoreSetMeasure(name, tuple(m.cutpoints_percent), tuple(m.points)) for name, m in measures),
                 tuple(a.adult_thresholds), tuple(a.juvenile_thresholds)),
+            imacs=_definition(a.imacs_definition, measures, a.strength_measure),
+            printo20=_definition(a.printo20, measures, a.strength_measure),
             sensitivity=tuple(m.sensitivity for _, m in measures),
             noise_percent=tuple(m.noise_percent for _, m in measures),
             damage_weight=tuple(m.damage_weight for _, m in measures),
@@ -143,6 +147,12 @@ class VisitRules:
         )
 
 
+def _definition(spec, measures, strength_measure: str) -> ImprovementDefinition:
+    names = [name for name, _ in measures]
+    return ImprovementDefinition(spec.improved_measures, spec.improvement_percent, spec.max_worse_measures,
+                                 spec.worsening_percent, names.index(strength_measure))
+
+
 @dataclass(frozen=True)
 class RunModel:
     scenario: Scenario
@@ -152,6 +162,7 @@ class RunModel:
     lines: dict[str, LineRules]
     audit: AuditRules
     first_line_sparing_agent: bool
+    induction_glucocorticoid: bool
     sparing_agent_start_day: float
     withdrawal_after_days: float
     p_withdrawal: float
@@ -188,6 +199,7 @@ class RunModel:
             audit=AuditRules(scenario.regimen.sparing_agent_max_delay_days,
                              scenario.glucocorticoids.high_dose_max_days),
             first_line_sparing_agent=scenario.regimen.first_line_steroid_sparing_agent,
+            induction_glucocorticoid=scenario.regimen.induction_glucocorticoid,
             sparing_agent_start_day=scenario.regimen.steroid_sparing_agent_start_day,
             withdrawal_after_days=maintenance.withdrawal_after_days,
             p_withdrawal=maintenance.p_withdrawal,

@@ -98,7 +98,7 @@ class BatchRecorder:
         # Assessments: numbers in one flat list (`_ASSESSMENT_NUMBERS` per row), codes beside.
         self.assessment_patient: list[int] = []
         self.assessment_numbers: list[float] = []
-        self.assessment_codes: list[int] = []  # state, visit kind, improvement, decision per row
+        self.assessment_codes: list[int] = []  # state, visit kind, improvement, decision, IMACS, PRINTO20
 
     def transition(self, p, day: float, trigger: str, from_state: str, to_state: str) -> int:
         """Record a transition; returns its row so the detail can be filled in once known."""
@@ -139,12 +139,12 @@ class BatchRecorder:
         return rows
 
     def assessment(self, p, day: float, state: str, kind: str, activity: float, measured: float,
-                   tis_diagnosis: float, tis_line: float, category: str, damage: float, pred_mg: float,
-                   decision: str) -> None:
+                   tis_diagnosis: float, tis_line: float, category: str, imacs: bool, printo20: bool, damage: float,
+                   pred_mg: float, decision: str) -> None:
         self.assessment_patient.append(p.patient_id)
         self.assessment_numbers.extend((day, activity, measured, tis_diagnosis, tis_line, damage, pred_mg))
         self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _CATEGORY_CODE[category],
-                                      _DECISION_CODE[decision]))
+                                      _DECISION_CODE[decision], imacs, printo20))
 
     def patient(self, p, end_day: float, audit: tuple[bool, bool, bool], outcome: tuple) -> None:
         f = p.features
@@ -196,7 +196,7 @@ class BatchRecorder:
     def _assessments_table(self) -> pa.Table:
         patient = np.array(self.assessment_patient, dtype=np.int64)
         numbers = np.array(self.assessment_numbers, dtype=float).reshape(len(patient), len(_ASSESSMENT_NUMBERS))
-        codes = np.array(self.assessment_codes, dtype=np.int64).reshape(len(patient), 4)
+        codes = np.array(self.assessment_codes, dtype=np.int64).reshape(len(patient), 6)
         order = np.lexsort((numbers[:, 0], patient))
         numbers, codes = numbers[order], codes[order]
         columns = {name: numbers[:, j] for j, name in enumerate(_ASSESSMENT_NUMBERS)}
@@ -207,6 +207,8 @@ class BatchRecorder:
             "visit": _VISIT_ARRAY.take(codes[:, 1]),
             "improvement": _CATEGORY_ARRAY.take(codes[:, 2]),
             "decision": _DECISION_ARRAY.take(codes[:, 3]),
+            "imacs_improvement": codes[:, 4].astype(bool),
+            "printo20": codes[:, 5].astype(bool),
         })
         return build_table("assessments", columns)
 

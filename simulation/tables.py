@@ -112,6 +112,8 @@ ASSESSMENT_COLUMNS: list[Column] = [
     ("tis_from_diagnosis", pa.float64(), "Total Improvement Score (0-100) against the diagnosis baseline"),
     ("tis_from_line_start", pa.float64(), "Total Improvement Score (0-100) against the current line's baseline"),
     ("improvement", pa.string(), "none, minimal, moderate or major: tis_from_line_start by the patient's thresholds"),
+    ("imacs_improvement", pa.bool_(), "IMACS definition of improvement met against the line's baseline"),
+    ("printo20", pa.bool_(), "PRINTO20 met against the line's baseline"),
     ("damage", pa.float64(), "muscle damage, 0-1"),
     ("prednisone_eq_mg_per_day", pa.float64(), "glucocorticoid dose on the day, prednisone-equivalent mg/day"),
     ("decision", pa.string(), "what followed: a machine trigger (respond, fail, flare, withdraw, relapse), "

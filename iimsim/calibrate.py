@@ -1,0 +1,122 @@
+"""Calibration: fit the disease model's free parameters to the published targets marked `fitted`.
+
+The parameters are scenario paths; the targets are the validation table's (reports/validation.py),
+each simulated as published (trials as trials). The objective is the sum over fitted targets of
+their miss in tolerances, squared, on the same patients at every evaluation (common random
+numbers make it smooth enough for Nelder-Mead, searched on the log scale so values stay positive).
+The targets not fitted are the check. `write_values` puts the fitted values into a scenario file
+with the calibration as their source.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+from reports.validation import TARGETS, Target, simulate_targets
+from scenarios import load_scenario
+
+PARAMETERS: tuple[str, ...] = (
+    "disease.gc_max_effect",
+    "agents.methotrexate.effect",
+    "agents.ciclosporin.effect",
+    "agents.ivig.effect",
+    "agents.rituximab.effect",
+    "disease.damage_per_active_year",
+)
+
+
+@dataclass
+class Calibration:
+    parameters: dict[str, float]
+    start: dict[str, float]
+    objective: float
+    start_objective: float
+    evaluations: int
+    targets: dict[str, float]  # fitted targets' simulated values at the fit
+
+
+def _set(overrides: dict, path: str, value: float) -> None:
+    node = overrides
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _get(scenario, path: str) -> float:
+    node = scenario.model_dump()
+    for part in path.split("."):
+        node = node[part]
+    return float(node)
+
+
+def calibrate(scenario: str = "baseline", parameters: tuple[str, ...] = PARAMETERS, patients: int = 1000,
+              replications: int = 1, seed: int = 20261123, max_evaluations: int = 120, workers: int = 1,
+              progress: Callable[[str], None] | None = None) -> Calibration:
+    """Nelder-Mead on the log of each parameter, from the scenario's values."""
+    fitted = tuple(t for t in TARGETS if t.fitted)
+    base = load_scenario(scenario)
+    start = np.log([max(_get(base, path), 1e-6) for path in parameters])
+    seen: dict[tuple, tuple[float, dict[str, float]]] = {}
+
+    def objective(x: np.ndarray) -> float:
+        key = tuple(np.round(x, 6))
+        if key not in seen:
+            overrides: dict = {}
+            for path, value in zip(parameters, np.exp(x)):
+                _set(overrides, path, float(value))
+            values = simulate_targets(fitted, scenario, patients, replications, seed, workers, overrides)
+            means = {t.key: float(np.mean(values[t.key])) for t in fitted}
+            seen[key] = (sum(_miss(t, means[t.key]) ** 2 for t in fitted), means)
+            if progress:
+                shown = ", ".join(f"{p.split('.')[-2] if p.endswith('effect') else p.split('.')[-1]}="
+                                  f"{v:.3g}" for p, v in zip(parameters, np.exp(x)))
+                progress(f"evaluation {len(seen)}: objective {seen[key][0]:.3f} ({shown})")
+        return seen[key][0]
+
+    start_objective = objective(start)
+    result = minimize(objective, start, method="Nelder-Mead",
+                      options={"maxfev": max_evaluations, "xatol": 0.01, "fatol": 0.01, "initial_simplex":
+                               np.vstack([start, start + 0.3 * np.eye(len(start))])})
+    best = min(seen, key=lambda k: seen[k][0])
+    return Calibration({p: float(v) for p, v in zip(parameters, np.exp(best))},
+                       {p: float(v) for p, v in zip(parameters, np.exp(start))},
+                       seen[best][0], start_objective, len(seen), seen[best][1])
+
+
+def _miss(target: Target, value: float) -> float:
+    return target.miss(value) if not math.isnan(value) else 10.0
+
+
+def write_values(path: Path, values: dict[str, float], command: str) -> None:
+    """Put fitted values into a scenario file, keeping its layout, with the calibration as their source."""
+    text = path.read_text("utf-8")
+    for dotted, value in values.items():
+        section, key = dotted.rsplit(".", 1)
+        header = re.search(rf"^\[{re.escape(section)}\]\s*$", text, flags=re.MULTILINE)
+        if header is None:
+            raise ValueError(f"{path}: no [{section}] section for {dotted}")
+        end = re.search(r"^\[", text[header.end():], flags=re.MULTILINE)
+        stop = header.end() + (end.start() if end else len(text) - header.end())
+        block = text[header.end():stop]
+        block, count = re.subn(rf"^{re.escape(key)} = .*$", f"{key} = {value:.4g}", block, count=1,
+                               flags=re.MULTILINE)
+        if count != 1:
+            raise ValueError(f"{path}: [{section}] has no line for {key}")
+        source = f"calibrated: {command} (fits the validation targets marked fitted, docs/validation.md)"
+        block, count = re.subn(rf'(sources = \{{.*?\b{re.escape(key)} = )"[^"]*"', rf'\1"{source}"', block,
+                               count=1)
+        if count != 1 and re.search(r"^sources = \{ ", block, flags=re.MULTILINE):
+            block = re.sub(r"^(sources = \{ )", rf'\1{key} = "{source}", ', block, count=1, flags=re.MULTILINE)
+        elif count != 1:
+            block = re.sub(r"^(source = .*)$", rf'\1\nsources = {{ {key} = "{source}" }}', block, count=1,
+                           flags=re.MULTILINE)
+        text = text[:header.end()] + block + text[stop:]
+    path.write_text(text, "utf-8")
