@@ -24,6 +24,7 @@ from scenarios import load_scenario
 
 PARAMETERS: tuple[str, ...] = (
     "disease.gc_max_effect",
+    "disease.gc_onset_days",
     "agents.methotrexate.effect",
     "agents.ciclosporin.effect",
     "agents.ivig.effect",

@@ -55,52 +55,50 @@ def _first_entry(t: Tables, line: str) -> pd.Series:
 def _trial_assessments(t: Tables, line: str, until_days: float) -> tuple[pd.Series, pd.DataFrame]:
     """Patients entering `line` and their assessments up to `until_days` after entry while still on the line's
     treatment (on it, or in remission from it); `since_entry_days` counts from entry. A patient who escalated,
-    or died, has no assessment after that: a non-responder, as in an intention-to-treat analysis."""
+    flared (rescue therapy) or died has no assessment after that: a non-responder, as trials count them."""
     entry = _first_entry(t, line)
     a = t["assessments"]
     a = a[a["patient_id"].isin(entry.index) & a["state"].isin([line, "maintenance"])]
     a = a.assign(since_entry_days=a["day"].to_numpy() - entry.reindex(a["patient_id"]).to_numpy())
     a = a[(a["since_entry_days"] > 0) & (a["since_entry_days"] <= until_days)]
-    # Remission, then a flare escalating past the line, ends the trial's follow-up too.
-    left = t["events"][t["events"]["is_transition"] & (t["events"]["event"].isin(["fail", "die"]))]
+    # Escalation, a flare needing more glucocorticoid (rescue therapy) or death ends the trial's follow-up.
+    left = t["events"][t["events"]["is_transition"] & (t["events"]["event"].isin(["fail", "flare", "die"]))]
     left = left[left["patient_id"].isin(entry.index)]
     left = left.assign(since=left["day"].to_numpy() - entry.reindex(left["patient_id"]).to_numpy())
     first_left = left[left["since"] > 0].groupby("patient_id")["since"].min()
     a = a[a["since_entry_days"] < first_left.reindex(a["patient_id"]).fillna(math.inf).to_numpy()]
-    return entry, a
+    return entry, a.assign(left_days=first_left.reindex(a["patient_id"]).fillna(math.inf).to_numpy())
 
 
-# An endpoint is read at the visit nearest the trial's time point within this many days: half the interval
-# between visits in remission, so a patient in remission (seen every 3 months) is read too.
-ENDPOINT_WINDOW_DAYS = 46.0
+# An endpoint is read at the patient's last visit up to four weeks after the trial's time point (its visit
+# window), looking back at most one interval between visits in remission (3 months), as trials carry the last
+# observation forward; a patient who failed, flared or died within the window is a non-responder.
+ENDPOINT_AFTER_DAYS = 28.0
+ENDPOINT_LOOKBACK_DAYS = 91.0
 
 
-def at_week(line: str, week: float, column: str, threshold: float | None = None,
-            window_days: float = ENDPOINT_WINDOW_DAYS) -> Callable[[Tables], float]:
-    """Share of patients entering `line` meeting an endpoint at the assessment nearest `week` (within
-    `window_days`): `column` true, or at least `threshold`."""
-    days = 7.0 * week
+def _at_time_point(t: Tables, line: str, days: float) -> tuple[pd.Series, pd.DataFrame]:
+    entry, a = _trial_assessments(t, line, days + ENDPOINT_AFTER_DAYS)
+    a = a[(a["since_entry_days"] >= days - ENDPOINT_LOOKBACK_DAYS) & (a["left_days"] > days + ENDPOINT_AFTER_DAYS)]
+    return entry, a.loc[a.groupby("patient_id")["since_entry_days"].idxmax()]
 
+
+def at_week(line: str, week: float, column: str, threshold: float | None = None) -> Callable[[Tables], float]:
+    """Share of patients entering `line` meeting an endpoint at `week`: `column` true, or at least `threshold`."""
     def measure(t: Tables) -> float:
-        entry, a = _trial_assessments(t, line, days + window_days)
+        entry, last = _at_time_point(t, line, 7.0 * week)
         if entry.empty:
             return math.nan
-        a = a[(a["since_entry_days"] - days).abs() <= window_days]
-        nearest = a.loc[(a["since_entry_days"] - days).abs().groupby(a["patient_id"]).idxmin()]
-        met = nearest[column] if threshold is None else nearest[column] >= threshold
+        met = last[column] if threshold is None else last[column] >= threshold
         return float(met.sum() / len(entry))
     return measure
 
 
-def mean_at_week(line: str, week: float, column: str, window_days: float = ENDPOINT_WINDOW_DAYS) -> Callable[[Tables], float]:
-    """Mean of `column` at the assessment nearest `week` among patients still on the line's treatment."""
-    days = 7.0 * week
-
+def mean_at_week(line: str, week: float, column: str) -> Callable[[Tables], float]:
+    """Mean of `column` at `week` among patients still on the line's treatment."""
     def measure(t: Tables) -> float:
-        _, a = _trial_assessments(t, line, days + window_days)
-        a = a[(a["since_entry_days"] - days).abs() <= window_days]
-        nearest = a.loc[(a["since_entry_days"] - days).abs().groupby(a["patient_id"]).idxmin()]
-        return float(nearest[column].mean()) if len(nearest) else math.nan
+        _, last = _at_time_point(t, line, 7.0 * week)
+        return float(last[column].mean()) if len(last) else math.nan
     return measure
 
 
@@ -213,6 +211,7 @@ PRODERM_NOTE = ("The placebo arm improves because background therapy keeps actin
                 "the taper held while not improving) and because a line starts when the disease is at its "
                 "worst: entry at a failing visit regresses to the mean (measurement error and flares subside).")
 RIM_ARM = {"rituximab": merged(only("DM", "PM", "JDM"), third_line_with("rituximab"), STABLE_BACKGROUND,
+                               ivig_at("third_line", 0.0),
                                    {"simulation": {"horizon_years": 4.0}})}
 ABATACEPT_ARMS = {"abatacept": merged(only(*ADULT_DM_PM), added_at("third_line", "abatacept"),
                                           {"simulation": {"horizon_years": 4.0}}),

@@ -16,12 +16,13 @@ from pathway.response_criteria import meets, total_improvement_score
 
 
 class Baseline:
-    """What was measured when a line (or the disease) started: the reference for improvement."""
+    """What a line (or the disease) started from: the reference for improvement."""
 
-    __slots__ = ("activity", "damage")
+    __slots__ = ("activity", "measured", "damage")
 
-    def __init__(self, activity: float, damage: float) -> None:
+    def __init__(self, activity: float, measured: float, damage: float) -> None:
         self.activity = max(activity, 1e-6)
+        self.measured = max(measured, 1e-6)
         self.damage = damage
 
 
@@ -30,26 +31,29 @@ def measured_activity(true_activity: float, noise_sd: float, z: float) -> float:
     return min(1.0, max(0.0, true_activity + noise_sd * z))
 
 
-def improvements_percent(visits, measured: float, damage: float, baseline: Baseline,
+def improvements_percent(visits, activity: float, measured: float, damage: float, baseline: Baseline,
                          z: list[float]) -> list[float]:
-    """Each core-set measure's relative improvement from `baseline` (percent). The first measure
-    is the physician's global activity itself; the others draw their noise from `z[2:]`."""
-    fall = 1.0 - measured / baseline.activity
+    """Each core-set measure's relative improvement from `baseline` (percent). The first is the physician's
+    global activity as measured then and now; each other shows a share of the true relative fall, held back
+    by damage since the baseline, with its own error on the change (`z[2:]`)."""
+    fall = 1.0 - activity / baseline.activity
     new_damage = damage - baseline.damage
-    out = [100.0 * fall]
+    out = [100.0 * (1.0 - measured / baseline.measured)]
     for k in range(1, len(visits.sensitivity)):
         out.append(100.0 * (visits.sensitivity[k] * fall - visits.damage_weight[k] * new_damage)
                    + visits.noise_percent[k] * z[k + 1])
     return out
 
 
-def tis(visits, measured: float, damage: float, baseline: Baseline, z: list[float]) -> float:
-    return total_improvement_score(visits.criteria, improvements_percent(visits, measured, damage, baseline, z))
+def tis(visits, activity: float, measured: float, damage: float, baseline: Baseline, z: list[float]) -> float:
+    return total_improvement_score(visits.criteria,
+                                   improvements_percent(visits, activity, measured, damage, baseline, z))
 
 
-def scores(visits, measured: float, damage: float, baseline: Baseline, z: list[float]) -> tuple[float, bool, bool]:
+def scores(visits, activity: float, measured: float, damage: float, baseline: Baseline,
+           z: list[float]) -> tuple[float, bool, bool]:
     """TIS, the IMACS definition of improvement and PRINTO20, all against `baseline`."""
-    improvements = improvements_percent(visits, measured, damage, baseline, z)
+    improvements = improvements_percent(visits, activity, measured, damage, baseline, z)
     return (total_improvement_score(visits.criteria, improvements), meets(visits.imacs, improvements),
             meets(visits.printo20, improvements))
 

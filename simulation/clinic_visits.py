@@ -74,10 +74,12 @@ class Clinic:
         z = p.stream.visit()
         return activity, measured_activity(activity, self.visits.activity_noise, z[1]), z
 
-    def _scores(self, p: Patient, measured: float, z: list[float]) -> tuple[float, float, bool, bool]:
+    def _scores(self, p: Patient, activity: float, measured: float,
+                z: list[float]) -> tuple[float, float, bool, bool]:
         """TIS against the diagnosis; TIS, IMACS improvement and PRINTO20 against the line's start."""
         v, damage = self.visits, p.disease.damage
-        return (tis(v, measured, damage, p.baseline_diagnosis, z), *scores(v, measured, damage, p.baseline_line, z))
+        return (tis(v, activity, measured, damage, p.baseline_diagnosis, z),
+                *scores(v, activity, measured, damage, p.baseline_line, z))
 
     def _record(self, p: Patient, now: float, kind: str, activity: float, measured: float,
                 scored: tuple[float, float, bool, bool], decision: str, state: str) -> None:
@@ -90,7 +92,7 @@ class Clinic:
             distance = abs(now - target)
             if distance < p.tis_at[slot][0]:
                 p.tis_at[slot] = (distance, tis_diagnosis)
-        p.last_measured, p.last_visit_day = measured, now
+        p.last_activity, p.last_measured, p.last_visit_day = activity, measured, now
 
     def new_episode(self, p: Patient, now: float, new_line: bool) -> None:
         """A line, remission, withdrawal or supportive care begins: improvement and flares are judged
@@ -98,13 +100,14 @@ class Clinic:
         if p.last_visit_day != now:
             activity, measured, z = self._measure(p, now)
             if p.baseline_diagnosis is None:
-                p.baseline_diagnosis = Baseline(measured, 0.0)
+                p.baseline_diagnosis = Baseline(activity, measured, 0.0)
             if new_line:
-                p.baseline_line = Baseline(measured, p.disease.damage)
-            self._record(p, now, "baseline", activity, measured, self._scores(p, measured, z), "baseline", p.state)
+                p.baseline_line = Baseline(activity, measured, p.disease.damage)
+            self._record(p, now, "baseline", activity, measured, self._scores(p, activity, measured, z), "baseline",
+                         p.state)
             p.visit_drift_z = z[0]
         elif new_line:
-            p.baseline_line = Baseline(p.last_measured, p.disease.damage)
+            p.baseline_line = Baseline(p.last_activity, p.last_measured, p.disease.damage)
         if new_line:
             p.line_start_day, p.flares_on_line = now, 0
         p.previous_measured = p.lowest_measured = p.last_measured
@@ -115,7 +118,7 @@ class Clinic:
         activity, measured, z = self._measure(p, now)
         state = p.state
         dose = self.courses.gc_dose(p, now)
-        scored = self._scores(p, measured, z)
+        scored = self._scores(p, activity, measured, z)
         tis_line = scored[1]
         line = self.model.lines.get(state)
         seen = Seen(activity=measured, previous_activity=p.previous_measured, lowest_activity=p.lowest_measured,

@@ -51,7 +51,7 @@ class Patient:
         # The disease course (simulation/clinic_visits.py) and what the clinic has seen of it.
         "today", "disease", "untreated_activity", "autoantibody", "gc_response", "agent_response", "withdrawal_u",
         "steroid_dependent", "steroid_threshold", "flare_day", "spontaneous_flares", "visit_day", "visit_kind",
-        "visit_drift_z", "baseline_diagnosis", "baseline_line", "line_start_day", "last_measured",
+        "visit_drift_z", "baseline_diagnosis", "baseline_line", "line_start_day", "last_activity", "last_measured",
         "last_visit_day", "previous_measured", "lowest_measured", "flares_on_line", "flares_during_taper",
         "gc_held", "tis_at",
     )
@@ -99,6 +99,7 @@ class Patient:
         self.baseline_diagnosis = None
         self.baseline_line = None
         self.line_start_day = 0.0
+        self.last_activity = 0.0
         self.last_measured = 0.0
         self.last_visit_day = -INF
         self.previous_measured = 0.0
