@@ -77,8 +77,7 @@ def calibrate(scenario: str = "baseline", parameters: tuple[str, ...] = PARAMETE
             means = {t.key: float(np.mean(values[t.key])) for t in fitted}
             seen[key] = (sum(_miss(t, means[t.key]) ** 2 for t in fitted), means)
             if progress:
-                shown = ", ".join(f"{p.split('.')[-2] if p.endswith('effect') else p.split('.')[-1]}="
-                                  f"{v:.3g}" for p, v in zip(parameters, np.exp(x)))
+                shown = ", ".join(f"{'.'.join(p.split('.')[-2:])}={v:.3g}" for p, v in zip(parameters, np.exp(x)))
                 progress(f"evaluation {len(seen)}: objective {seen[key][0]:.3f} ({shown})")
         return seen[key][0]
 

@@ -143,7 +143,7 @@ def patient(scenario, seed, patient_id, subtype, severity, weight_kg, years, out
     tables = simulate_patient(resolved, patient_id, **{k: v for k, v in chosen.items() if v is not None})
     frames = {name: pa.Table.to_pandas(table) for name, table in tables.items()}
     out_dir = out_dir or Path("runs") / f"patient-{resolved.simulation.seed}-{patient_id}"
-    paths = write_story(frames, resolved.name, out_dir)
+    paths = write_story(frames, resolved.name, out_dir, resolved.assessment.remission_activity)
     click.echo(paths["markdown"].read_text("utf-8"))
     click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
 

@@ -1,7 +1,8 @@
 """One patient's story for teaching: a week-by-week narrative and a timeline figure.
 
-Built from one patient's rows of the tidy tables (patients, events, doses), so the
-story says exactly what the simulation did.
+Built from one patient's rows of the tidy tables (patients, events, doses,
+assessments), so the story says exactly what the simulation did and what the
+clinician saw at each visit.
 """
 
 from __future__ import annotations
@@ -97,6 +98,33 @@ def _event_entries(events: pd.DataFrame) -> list[Entry]:
     return entries
 
 
+IMPROVEMENT_WORDS = {"none": "no improvement", "minimal": "minimal improvement", "moderate": "moderate improvement",
+                     "major": "major improvement"}
+
+
+def _assessment_entries(assessments: pd.DataFrame) -> list[Entry]:
+    """What the clinician saw at each visit, and what it meant for the taper."""
+    entries = []
+    for a in assessments.itertuples():
+        seen = (f"activity {a.activity_measured:.2f}, TIS {a.tis_from_line_start:g} since the line began "
+                f"({IMPROVEMENT_WORDS[a.improvement]})")
+        seen_as = "Seen early (worse)" if a.visit == "early" else "Assessment"
+        dose = f"{a.prednisone_eq_mg_per_day:g} mg/day"
+        text = {
+            "baseline": f"Baseline assessment: activity {a.activity_measured:.2f} on a 0-1 scale",
+            "taper": f"{seen_as}: improving, {seen}; taper continues from {dose}",
+            "hold": f"{seen_as}: improvement stalled, {seen}; dose held at {dose}",
+            "respond": f"{seen_as}: {seen}, on {dose}",
+            "fail": f"{seen_as}: {seen}",
+            "flare": f"{seen_as}: worse, {seen}",
+            "withdraw": f"{seen_as}: in remission a year, {seen}",
+            "relapse": f"{seen_as}: disease back off treatment, activity {a.activity_measured:.2f}",
+            "observe": f"{seen_as}: activity {a.activity_measured:.2f}, TIS {a.tis_from_diagnosis:g} since diagnosis",
+        }[a.decision]
+        entries.append(Entry(a.day, text))
+    return entries
+
+
 def introduction(patient: pd.Series) -> str:
     extras = [name for name, flag in (("interstitial lung disease", patient.has_ild),
                                       ("diabetes", patient.has_diabetes), ("osteoporosis", patient.has_osteoporosis),
@@ -107,9 +135,12 @@ def introduction(patient: pd.Series) -> str:
     return text + (f", with {', '.join(extras)}" if extras else "")
 
 
-def narrative(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame) -> list[tuple[int, list[str]]]:
+def narrative(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame,
+              assessments: pd.DataFrame | None = None) -> list[tuple[int, list[str]]]:
     """(week, sentences) for every week in which something happened."""
-    entries = _event_entries(events) + _dose_entries(doses, patient.followup_days)
+    seen = [] if assessments is None else _assessment_entries(assessments)
+    # Within a day: what the clinician saw, then what followed from it.
+    entries = seen + _event_entries(events) + _dose_entries(doses, patient.followup_days)
     entries.sort(key=lambda entry: entry.day)
     weeks: dict[int, list[str]] = {0: [introduction(patient).capitalize() + "."]}
     for entry in entries:
@@ -127,9 +158,33 @@ def to_markdown(title: str, weeks: list[tuple[int, list[str]]]) -> str:
     return "\n".join(lines)
 
 
-def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame) -> Figure:
-    fig, (dose_ax, bar_ax) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True,
-                                          gridspec_kw={"height_ratios": [1.1, 1]})
+DECISION_MARKERS = {"baseline": ("o", "#636363"), "taper": ("o", "#31a354"), "hold": ("s", "#fd8d3c"),
+                    "respond": ("*", "#08519c"), "fail": ("X", "#d62728"), "flare": ("^", "#d62728"),
+                    "withdraw": ("P", "#6baed6"), "relapse": ("^", "#a50f15"), "observe": ("o", "#bdbdbd")}
+
+
+def _activity_panel(ax, assessments: pd.DataFrame, end_years: float, remission_activity: float | None) -> None:
+    """The true activity between visits (joined at each visit) and what each visit measured and decided."""
+    a = assessments.sort_values("day")
+    ax.plot(a.day / YEAR_DAYS, a.activity, color="#756bb1", linewidth=1.2, label="disease activity (true)")
+    for decision, rows in a.groupby("decision"):
+        marker, colour = DECISION_MARKERS[decision]
+        ax.scatter(rows.day / YEAR_DAYS, rows.activity_measured, marker=marker, color=colour, s=28, zorder=3,
+                   label=f"assessed: {decision}")
+    if remission_activity is not None:
+        ax.axhline(remission_activity, color="#08519c", linestyle="--", linewidth=0.8)
+        ax.text(end_years, remission_activity, " remission", fontsize=7, color="#08519c", va="center")
+    ax.set(ylim=(0, 1), ylabel="activity (0-1)", xlim=(0, end_years))
+    ax.legend(fontsize=7, ncol=5, loc="upper right", frameon=False)
+
+
+def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame,
+             assessments: pd.DataFrame | None = None, remission_activity: float | None = None) -> Figure:
+    with_activity = assessments is not None and len(assessments) > 0
+    rows = 3 if with_activity else 2
+    fig, axes = plt.subplots(rows, 1, figsize=(11, 9.0 if with_activity else 6.5), sharex=True,
+                             gridspec_kw={"height_ratios": [1.1, 1.0, 1][:rows] if with_activity else [1.1, 1]})
+    dose_ax, bar_ax = axes[0], axes[-1]
     end_years = patient.followup_days / YEAR_DAYS
     gc = doses[doses.drug.isin(GLUCOCORTICOIDS)].sort_values("start_day")
     xs, ys = [], []
@@ -157,6 +212,8 @@ def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame) -> F
         dose_ax.axvspan(start / YEAR_DAYS, stop / YEAR_DAYS, ymax=0.04, color="#9467bd", alpha=0.6)
     dose_ax.text(0.995, 0.06, "purple band: PJP prophylaxis", transform=dose_ax.transAxes, ha="right", fontsize=8,
                  color="#9467bd")
+    if with_activity:
+        _activity_panel(axes[1], assessments, end_years, remission_activity)
 
     lanes: list[str] = []
     transitions = events[events.is_transition]
@@ -185,17 +242,18 @@ def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame) -> F
     return fig
 
 
-def write_story(tables: dict[str, pd.DataFrame], scenario_name: str, out_dir: Path) -> dict[str, Path]:
+def write_story(tables: dict[str, pd.DataFrame], scenario_name: str, out_dir: Path,
+                remission_activity: float | None = None) -> dict[str, Path]:
     """Write timeline.png/.svg, story.md and story.html for the one patient in `tables`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     patient = tables["patients"].iloc[0]
-    events, doses = tables["events"], tables["doses"]
-    weeks = narrative(patient, events, doses)
+    events, doses, assessments = tables["events"], tables["doses"], tables.get("assessments")
+    weeks = narrative(patient, events, doses, assessments)
     title = f"One patient's story ({scenario_name}): {introduction(patient)}"
     paths = {"markdown": out_dir / "story.md", "html": out_dir / "story.html",
              "png": out_dir / "timeline.png", "svg": out_dir / "timeline.svg"}
     paths["markdown"].write_text(to_markdown(title, weeks), "utf-8")
-    png_base64 = save_figure(timeline(patient, events, doses), out_dir, "timeline")
+    png_base64 = save_figure(timeline(patient, events, doses, assessments, remission_activity), out_dir, "timeline")
     html = TEMPLATES.get_template("patient.html.j2").render(title=title, weeks=weeks, png_base64=png_base64)
     paths["html"].write_text(html, "utf-8")
     for name, frame in tables.items():
