@@ -33,8 +33,10 @@ class ResponseCriteria:
 
 def total_improvement_score(criteria: ResponseCriteria, improvements_percent: list[float]) -> float:
     """TIS from each measure's relative improvement (percent; negative is worsening)."""
-    return sum(m.points[bisect_left(m.cutpoints_percent, x)]
-               for m, x in zip(criteria.measures, improvements_percent))
+    total = 0.0
+    for m, x in zip(criteria.measures, improvements_percent):
+        total += m.points[bisect_left(m.cutpoints_percent, x)]
+    return total
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,15 @@ class ImprovementDefinition:
 
 
 def meets(definition: ImprovementDefinition, improvements_percent: list[float]) -> bool:
-    improved = sum(x >= definition.improvement_percent for x in improvements_percent)
-    worse = [x <= -definition.worsening_percent for x in improvements_percent]
-    return (improved >= definition.improved_measures and sum(worse) <= definition.max_worse_measures
-            and not worse[definition.strength_index])
+    improved = worse = 0
+    for i, x in enumerate(improvements_percent):
+        if x >= definition.improvement_percent:
+            improved += 1
+        elif x <= -definition.worsening_percent:
+            if i == definition.strength_index:
+                return False
+            worse += 1
+    return improved >= definition.improved_measures and worse <= definition.max_worse_measures
 
 
 def improvement_category(tis: float, thresholds: tuple[float, float, float]) -> str:

@@ -4,17 +4,18 @@ On entering a state (`TreatmentPlan.enter`):
 - iv_pulse: a methylprednisolone pulse with the first line's agents, then oral prednisolone;
 - a line of therapy, first_line to refractory_alternative (`start_line`): the glucocorticoid is
   started, or raised on failure or a flare; the line's agents are chosen (an agent not tolerated
-  is switched within the line), IVIG added by chance or subtype, and the episode's response,
-  failure or intolerance is set due;
-- maintenance (`start_maintenance`): remission; a flare or a withdrawal of treatment is set due;
-- drug_free_remission: all treatment withdrawn; a relapse is set due;
+  is switched within the line), IVIG added by chance or subtype, and an intolerance is set due
+  if the agent will not be tolerated; a flare on the line only steps the glucocorticoid back up;
+- maintenance (`start_maintenance`): remission; the line's agents continue and the taper goes on;
+- drug_free_remission: all treatment withdrawn;
 - supportive_care: immunosuppression stopped, glucocorticoid tapered to a floor;
 - dead: nothing.
 
-No SimPy and no random number generation here: each episode takes the next row of
-uniforms from the patient's stream (simulation/streams.py) and turns them into
-outcomes with the simulation's response-lag and waiting-time models. Courses are
-started and ended through the `courses` object the engine passes in.
+Response, failure, flares, withdrawal and relapse are not drawn here: they follow from the
+disease course as the clinic assesses it (pathway/clinic.py, simulation/clinic_visits.py).
+No SimPy and no random number generation here: each episode takes the next row of uniforms
+from the patient's stream (simulation/streams.py). Courses are started and ended through the
+`courses` object the engine passes in.
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ def flows(events: pd.DataFrame) -> pd.DataFrame:
 TIME_TO_EVENT = {
     "remission": "first entry into maintenance",
     "first_escalation": "first escalation (second line or beyond, or supportive care)",
-    "first_flare": "first flare on maintenance or relapse after withdrawal",
+    "first_flare": "first flare (during the taper or on maintenance) or relapse after withdrawal",
     "drug_free_remission": "first entry into drug-free remission",
     "glucocorticoid_le_5mg": "glucocorticoid first at or below 5 mg/day",
 }
@@ -178,6 +178,37 @@ def event_times(events: pd.DataFrame, patients: pd.DataFrame) -> dict[str, pd.Da
         out[name] = _censored(day, patients)
     out["glucocorticoid_le_5mg"] = _censored(patients["days_to_pred_le_5mg"].to_numpy(), patients)
     return out
+
+
+# -- the disease course -------------------------------------------------------------------------
+
+IMPROVEMENT_ORDER = ("none", "minimal", "moderate", "major")
+
+
+def improvement_categories(patients: pd.DataFrame, adult_thresholds: tuple[float, ...],
+                           juvenile_thresholds: tuple[float, ...]) -> pd.DataFrame:
+    """Share of patients assessed at 6 and 12 months in each improvement category (TIS from diagnosis, by
+    each patient's thresholds: JDM's are its own), with the number assessed."""
+    rows = []
+    juvenile = (patients["subtype"] == "JDM").to_numpy()
+    for months, column in ((6, "tis_6_months"), (12, "tis_12_months")):
+        tis = patients[column].to_numpy(dtype=float)
+        assessed = ~np.isnan(tis)
+        codes = np.where(juvenile, np.searchsorted(juvenile_thresholds, np.nan_to_num(tis), side="right"),
+                         np.searchsorted(adult_thresholds, np.nan_to_num(tis), side="right"))[assessed]
+        for code, category in enumerate(IMPROVEMENT_ORDER):
+            rows.append({"months": months, "category": category, "patients_assessed": int(assessed.sum()),
+                         "share": float((codes == code).mean()) if assessed.any() else np.nan})
+    return pd.DataFrame(rows)
+
+
+def first_flare_days(events: pd.DataFrame) -> pd.DataFrame:
+    """Each patient's first flare (during the taper or on maintenance) or relapse: day and where it happened."""
+    t = events[events["is_transition"] & events["event"].isin(["flare", "relapse"])]
+    first = t.sort_values("day").groupby(["replication", "patient_id"], as_index=False).first()
+    where = np.where(first["event"] == "relapse", "after withdrawal",
+                     np.where(first["from_state"] == "maintenance", "on maintenance", "during the taper"))
+    return pd.DataFrame({"day": first["day"].to_numpy(), "where": where})
 
 
 def _censored(event_day: np.ndarray, patients: pd.DataFrame) -> pd.DataFrame:

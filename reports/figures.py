@@ -120,6 +120,31 @@ def time_to_event(curves: dict[str, pd.DataFrame]) -> Figure:
     return fig
 
 
+IMPROVEMENT_COLOURS = {"none": "#bdbdbd", "minimal": "#c7e9c0", "moderate": "#74c476", "major": "#238b45"}
+
+
+def disease_course(categories: pd.DataFrame, flares: pd.DataFrame) -> Figure:
+    """Improvement categories at 6 and 12 months; when first flares happen, by where."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.6]})
+    bottom = np.zeros(2)
+    for category, colour in IMPROVEMENT_COLOURS.items():
+        shares = categories[categories["category"] == category].sort_values("months")["share"].to_numpy() * 100
+        left.bar(["6 months", "12 months"], shares, bottom=bottom, color=colour, label=category)
+        bottom += np.nan_to_num(shares)
+    left.set(ylabel="% of patients assessed", ylim=(0, 100), title="Improvement since diagnosis (TIS)")
+    left.legend(fontsize=8, loc="lower right")
+    weeks = np.arange(0, max(flares["day"].max() / 7 if len(flares) else 52, 52) + 4, 4)
+    groups = [(where, flares.loc[flares["where"] == where, "day"] / 7)
+              for where in ("during the taper", "on maintenance", "after withdrawal")]
+    right.hist([g for _, g in groups], bins=weeks, stacked=True, label=[w for w, _ in groups],
+               color=["#fd8d3c", "#d62728", "#756bb1"])
+    right.set(xlabel="weeks since diagnosis (4-week bins)", ylabel="patients",
+              title="Time to first flare or relapse")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def flows(table: pd.DataFrame) -> Figure:
     used = [s for s in STATE_NAMES if table.loc[s].sum() > 0 or table[s].sum() > 0]
     matrix = table.loc[used, used]

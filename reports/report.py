@@ -50,7 +50,8 @@ class ReportFigure:
     png_base64: str
 
 
-PATIENT_COLUMNS = ["replication", "patient_id", "diagnosis_day", "followup_days", "time_to_remission_days", "pred_cum_mg",
+PATIENT_COLUMNS = ["replication", "patient_id", "subtype", "tis_6_months", "tis_12_months",
+                   "diagnosis_day", "followup_days", "time_to_remission_days", "pred_cum_mg",
                    "pred_cum_mg_first_year", "days_to_pred_le_5mg", *AUDIT_COLUMNS,
                    *(f"days_in_{state}" for state in ("iv_pulse", *TREATMENT_LINE_STATES))]
 EVENT_COLUMNS = ["replication", "patient_id", "day", "event", "from_state", "to_state", "is_transition"]
@@ -161,6 +162,13 @@ def build_report(run_dir: Path | str) -> Path:
     pd.concat({name: curve for name, curve in curves.items()}, names=["event"]).reset_index(level=0).to_csv(
         folder / "time_to_event.csv", index=False)
 
+    assessment = scenario.assessment
+    categories = data.improvement_categories(patients, tuple(assessment.adult_thresholds),
+                                             tuple(assessment.juvenile_thresholds))
+    flare_days = data.first_flare_days(events[events["patient_id"].isin(sample["patient_id"])]
+                                       if scenario.region is not None else events)
+    categories.to_csv(folder / "disease_course.csv", index=False)
+    flare_days.to_csv(folder / "first_flares.csv", index=False)
     note = "" if subset is None else f" (first {len(sample):,} patients)"
     specs = [
         ("cumulative_dose", "Steroid exposure", "Cumulative prednisone-equivalent dose per patient, whole "
@@ -175,6 +183,10 @@ def build_report(run_dir: Path | str) -> Path:
          figures.occupancy(occupancy)),
         ("time_to_event", "Time to event", "Kaplan-Meier (lifelines), censored at death or the end of "
          f"follow-up, shown as the cumulative share reaching each event{note}.", figures.time_to_event(curves)),
+        ("disease_course", "The disease course", "Left: improvement since diagnosis at the assessment nearest "
+         "6 and 12 months (2016 ACR/EULAR TIS; adults 20/40/60, JDM 30/45/70), among patients followed that "
+         f"long. Right: when each patient's first flare or relapse came, and where{note}; numbers in "
+         "figures/disease_course.csv and figures/first_flares.csv.", figures.disease_course(categories, flare_days)),
         ("flows", "Flows between states", f"Number of transitions from each state to each other{note}.",
          figures.flows(flows)),
         ("resources_by_year", "Resource use per year", "IVIG, infusions and IV pulses by year since diagnosis, "

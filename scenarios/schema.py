@@ -332,6 +332,7 @@ class Assessment(Sourced):
     symptomatic_rise: Probability
     early_visit_days: PositiveDays
     visit_drift_sd: NonNegative
+    failure_window_sd: NonNegative  # clinicians' patience: lognormal sd of the time a line is given
     maintenance_interval_days: PositiveDays
     drug_free_interval_days: PositiveDays
     supportive_care_interval_days: PositiveDays
@@ -446,7 +447,7 @@ class Distribution(Strict):
 
 
 class Uncertainty(Sourced):
-    """Parameters given as distributions, by path (lines.first_line.p_response.DM), for iimsim psa and oneway."""
+    """Parameters given as distributions, by path (agents.ivig.effect), for iimsim psa and oneway."""
 
     parameters: dict[str, Distribution]
 

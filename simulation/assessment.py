@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 
-from pathway.response_criteria import meets, total_improvement_score
+import numpy as np
+
+from pathway.response_criteria import ImprovementDefinition, total_improvement_score
 
 
 class Baseline:
@@ -50,12 +52,33 @@ def tis(visits, activity: float, measured: float, damage: float, baseline: Basel
                                    improvements_percent(visits, activity, measured, damage, baseline, z))
 
 
-def scores(visits, activity: float, measured: float, damage: float, baseline: Baseline,
-           z: list[float]) -> tuple[float, bool, bool]:
-    """TIS, the IMACS definition of improvement and PRINTO20, all against `baseline`."""
-    improvements = improvements_percent(visits, activity, measured, damage, baseline, z)
-    return (total_improvement_score(visits.criteria, improvements), meets(visits.imacs, improvements),
-            meets(visits.printo20, improvements))
+def score_rows(visits, activity: np.ndarray, measured: np.ndarray, damage: np.ndarray,
+               baseline: tuple[np.ndarray, np.ndarray, np.ndarray],
+               z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`improvements_percent` and the scores for many assessments at once (the same arithmetic, in the same
+    order, so a row's TIS is the one the clinician's decision used): TIS, IMACS improvement, PRINTO20.
+    `baseline` is (activity, measured, damage) per row; `z` holds each row's measure errors (visit draws 2+)."""
+    base_activity, base_measured, base_damage = baseline
+    fall = 1.0 - activity / base_activity
+    new_damage = damage - base_damage
+    n, m = len(activity), len(visits.sensitivity)
+    improvements = np.empty((n, m))
+    improvements[:, 0] = 100.0 * (1.0 - measured / base_measured)
+    for k in range(1, m):
+        improvements[:, k] = (100.0 * (visits.sensitivity[k] * fall - visits.damage_weight[k] * new_damage)
+                              + visits.noise_percent[k] * z[:, k - 1])
+    tis_score = np.zeros(n)
+    for k, measure in enumerate(visits.criteria.measures):
+        points = np.asarray(measure.points)
+        tis_score += points[np.searchsorted(measure.cutpoints_percent, improvements[:, k], side="left")]
+    return tis_score, _meets_rows(visits.imacs, improvements), _meets_rows(visits.printo20, improvements)
+
+
+def _meets_rows(definition: ImprovementDefinition, improvements: np.ndarray) -> np.ndarray:
+    improved = (improvements >= definition.improvement_percent).sum(axis=1)
+    worse = improvements <= -definition.worsening_percent
+    return ((improved >= definition.improved_measures) & (worse.sum(axis=1) <= definition.max_worse_measures)
+            & ~worse[:, definition.strength_index])
 
 
 def next_visit_in_days(interval_days: float, drift_sd: float, z: float) -> float:

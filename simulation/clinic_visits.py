@@ -13,8 +13,7 @@ import math
 from statistics import NormalDist
 
 from pathway.clinic import LINE_STATES, Seen, decide
-from pathway.response_criteria import improvement_category
-from simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, scores, tis
+from simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, tis
 from simulation.cohort import TruncatedNormal
 from simulation.disease import DiseaseCourse
 from simulation.model import RunModel, exponential_days
@@ -24,7 +23,6 @@ from simulation.treatment_effects import agent_target
 
 INF = math.inf
 SLOT = {name: i for i, name in enumerate(DISEASE_SLOTS)}
-SIX_MONTHS_DAYS, TWELVE_MONTHS_DAYS = 365.25 / 2, 365.25
 _STANDARD = NormalDist()
 
 
@@ -51,8 +49,8 @@ class Clinic:
         p.gc_response = response * math.exp(r.gc_response_sd * _z(u[SLOT["gc_response"]]))
         p.agent_response = response * math.exp(r.agent_response_sd * _z(u[SLOT["agent_response"]]))
         p.withdrawal_u = u[SLOT["withdrawal"]]
+        p.patience = math.exp(self.visits.failure_window_sd * _z(u[SLOT["patience"]]))
         d = p.disease = DiseaseCourse(p.untreated_activity, r.damage_per_active_year, r.decline_per_year[p.subtype])
-        d.effect("flare", r.flare_tau_days, 0.0)
         if u[SLOT["monocyclic"]] < r.p_monocyclic[p.subtype]:
             d.effect("burnout", r.burnout_tau_days, 0.0).plan(0.0, [(0.0, r.burnout_effect)])
         p.flare_day = exponential_days(p.stream.flare_gap(0), r.flare_rate_per_day[p.subtype])
@@ -69,29 +67,16 @@ class Clinic:
     # -- visits ---------------------------------------------------------------------------------
 
     def _measure(self, p: Patient, now: float) -> tuple[float, float, list[float]]:
-        activity = p.disease.activity(now)
+        activity = p.disease.activity_now(now)
         p.disease.accrue_damage(now, activity)
         z = p.stream.visit()
         return activity, measured_activity(activity, self.visits.activity_noise, z[1]), z
 
-    def _scores(self, p: Patient, activity: float, measured: float,
-                z: list[float]) -> tuple[float, float, bool, bool]:
-        """TIS against the diagnosis; TIS, IMACS improvement and PRINTO20 against the line's start."""
-        v, damage = self.visits, p.disease.damage
-        return (tis(v, activity, measured, damage, p.baseline_diagnosis, z),
-                *scores(v, activity, measured, damage, p.baseline_line, z))
-
-    def _record(self, p: Patient, now: float, kind: str, activity: float, measured: float,
-                scored: tuple[float, float, bool, bool], decision: str, state: str) -> None:
-        v, damage = self.visits, p.disease.damage
-        tis_diagnosis, tis_line, imacs, printo20 = scored
-        category = improvement_category(tis_line, v.criteria.thresholds(p.juvenile))
-        self.recorder.assessment(p, now, state, kind, activity, measured, tis_diagnosis, tis_line, category,
-                                 imacs, printo20, damage, self.courses.gc_dose(p, now), decision)
-        for target, slot in ((SIX_MONTHS_DAYS, 0), (TWELVE_MONTHS_DAYS, 1)):
-            distance = abs(now - target)
-            if distance < p.tis_at[slot][0]:
-                p.tis_at[slot] = (distance, tis_diagnosis)
+    def _record(self, p: Patient, now: float, kind: str, activity: float, measured: float, z: list[float],
+                decision: str, state: str, dose: float) -> None:
+        """The assessment's row: what was measured, against which baselines, with which errors; the
+        recorder scores every row at once (simulation/assessment.py: score_rows)."""
+        self.recorder.assessment(p, now, state, kind, activity, measured, p.disease.damage, dose, decision, z)
         p.last_activity, p.last_measured, p.last_visit_day = activity, measured, now
 
     def new_episode(self, p: Patient, now: float, new_line: bool) -> None:
@@ -103,8 +88,7 @@ class Clinic:
                 p.baseline_diagnosis = Baseline(activity, measured, 0.0)
             if new_line:
                 p.baseline_line = Baseline(activity, measured, p.disease.damage)
-            self._record(p, now, "baseline", activity, measured, self._scores(p, activity, measured, z), "baseline",
-                         p.state)
+            self._record(p, now, "baseline", activity, measured, z, "baseline", p.state, self.courses.gc_dose(p, now))
             p.visit_drift_z = z[0]
         elif new_line:
             p.baseline_line = Baseline(p.last_activity, p.last_measured, p.disease.damage)
@@ -118,17 +102,20 @@ class Clinic:
         activity, measured, z = self._measure(p, now)
         state = p.state
         dose = self.courses.gc_dose(p, now)
-        scored = self._scores(p, activity, measured, z)
-        tis_line = scored[1]
         line = self.model.lines.get(state)
+        # The line's windows on this clinician's clock: a patient one gives longer counts days more slowly.
+        days_on_line = (now - p.line_start_day) / p.patience
+        # The line's TIS matters only once its early window has passed (the recorder scores every row).
+        tis_line = (tis(self.visits, activity, measured, p.disease.damage, p.baseline_line, z)
+                    if line is not None and days_on_line >= line.windows.minimal_improvement_by_days else 100.0)
         seen = Seen(activity=measured, previous_activity=p.previous_measured, lowest_activity=p.lowest_measured,
-                    tis_from_line_start=tis_line, prednisone_mg_per_day=dose, days_on_line=now - p.line_start_day,
+                    tis_from_line_start=tis_line, prednisone_mg_per_day=dose, days_on_line=days_on_line,
                     flares_on_line=p.flares_on_line,
                     withdrawal_due=(state == "maintenance" and p.withdrawal_u < self.model.p_withdrawal
                                     and now - p.line_start_day >= self.model.withdrawal_after_days))
         minimal, moderate, _ = self.visits.criteria.thresholds(p.juvenile)
         decision = decide(self.visits.clinic, state, seen, line.windows if line else None, minimal, moderate)
-        self._record(p, now, kind, activity, measured, scored, decision, state)
+        self._record(p, now, kind, activity, measured, z, decision, state, dose)
         p.previous_measured = measured
         p.lowest_measured = min(p.lowest_measured, measured)
         p.visit_drift_z = z[0]
@@ -142,7 +129,10 @@ class Clinic:
             p.visit_day = INF
             return
         planned = now + next_visit_in_days(interval, v.drift_sd, p.visit_drift_z)
-        worse = first_rise(p.disease.activity, now, planned, p.last_measured + v.symptomatic_rise)
+        # On a line the next visit is weeks away anyway (a spontaneous flare still brings the patient in);
+        # between the longer intervals of remission and supportive care, a rebound does.
+        worse = (None if p.state in LINE_STATES
+                 else first_rise(p.disease.activity, now, planned, p.last_measured + v.symptomatic_rise))
         if worse is not None and worse + v.early_visit_days < planned:
             p.visit_day, p.visit_kind = worse + v.early_visit_days, "early"
         else:
@@ -151,7 +141,7 @@ class Clinic:
     def spontaneous_flare(self, p: Patient, now: float) -> None:
         """The disease flares by itself: activity jumps, and a noticeable jump brings the patient in."""
         r = self.rules
-        p.disease.effects["flare"].kick(now, -r.flare_size)
+        p.disease.effect("flare", r.flare_tau_days, now).kick(now, -r.flare_size)
         p.spontaneous_flares += 1
         p.flare_day = now + exponential_days(p.stream.flare_gap(p.spontaneous_flares), r.flare_rate_per_day[p.subtype])
         early = now + self.visits.early_visit_days

@@ -96,9 +96,36 @@ class DiseaseCourse:
         return e
 
     def activity(self, day: float) -> float:
+        """Activity on `day` (not before any effect's checkpoint); a look ahead, moving nothing."""
         log_a = self.log_untreated
         for e in self.effects.values():
-            log_a -= e.level_at(day)
+            if e.next < len(e.changes) and e.changes[e.next][0] <= day:
+                log_a -= e.level_at(day)
+            elif e.level != e.target:  # the common case inline: no change of plan before `day`
+                log_a -= e.target + (e.level - e.target) * math.exp((e.day - day) / e.tau_days)
+            else:
+                log_a -= e.target
+        return 1.0 if log_a >= 0.0 else math.exp(log_a)
+
+    def activity_now(self, day: float) -> float:
+        """Activity on `day`, the patient's today: every effect's checkpoint moves there, and effects
+        that have washed out and will not return are dropped, so later look-aheads stay short."""
+        log_a = self.log_untreated
+        spent = None
+        for name, e in self.effects.items():
+            pending = e.next < len(e.changes)
+            if pending and e.changes[e.next][0] <= day:
+                e.advance(day)
+            elif e.level != e.target:
+                e.level = e.target + (e.level - e.target) * math.exp((e.day - day) / e.tau_days)
+                e.day = day
+            else:
+                e.day = day
+            log_a -= e.level
+            if not pending and e.target == 0.0 and -1e-6 < e.level < 1e-6:
+                spent = [*(spent or ()), name]
+        for name in spent or ():
+            del self.effects[name]
         return 1.0 if log_a >= 0.0 else math.exp(log_a)
 
     def accrue_damage(self, day: float, activity: float) -> float:

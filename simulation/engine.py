@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathway.audit import audit_flags
 from pathway.clinic import HOLD, OBSERVE, TAPER
 from pathway.machine import Firer
-from pathway.response_criteria import improvement_category
 from pathway.rules import is_juvenile
 from pathway.treatment_plan import TreatmentPlan
 from simulation.clinic_visits import Clinic
@@ -57,6 +56,8 @@ class Engine:
     @recorder.setter
     def recorder(self, recorder) -> None:
         self._recorder = self.courses.recorder = self.clinic.recorder = recorder
+        if recorder is not None:
+            recorder.visits = self.model.visits  # scores the assessments
 
     @property
     def unit(self):
@@ -189,8 +190,5 @@ class Engine:
                             p.induction_hold_days)
         activity = p.disease.activity(end)
         damage = p.disease.accrue_damage(end, activity)
-        tis_6, tis_12 = (tis if end >= day else None for (_, tis), day in zip(p.tis_at, (182.625, 365.25)))
-        improvement = (None if tis_12 is None
-                       else improvement_category(tis_12, self.model.visits.criteria.thresholds(p.juvenile)))
-        outcome = (tis_6, tis_12, improvement, activity, damage, damage >= self.model.disease.weakness_damage)
+        outcome = (activity, damage, damage >= self.model.disease.weakness_damage, p.juvenile)
         self._recorder.patient(p, end, flags, outcome)

@@ -119,6 +119,7 @@ class VisitRules:
     symptomatic_rise: float
     early_visit_days: float
     drift_sd: float
+    failure_window_sd: float
     interval_days: dict[str, float]  # by state; lines use their own
 
     @classmethod
@@ -143,6 +144,7 @@ class VisitRules:
             clinic=ClinicRules(a.remission_activity, a.remission_max_prednisone_mg_per_day, a.low_activity,
                                a.improving_fraction, a.flare_rise),
             symptomatic_rise=a.symptomatic_rise, early_visit_days=a.early_visit_days, drift_sd=a.visit_drift_sd,
+            failure_window_sd=a.failure_window_sd,
             interval_days=intervals,
         )
 

@@ -53,7 +53,7 @@ class Patient:
         "steroid_dependent", "steroid_threshold", "flare_day", "spontaneous_flares", "visit_day", "visit_kind",
         "visit_drift_z", "baseline_diagnosis", "baseline_line", "line_start_day", "last_activity", "last_measured",
         "last_visit_day", "previous_measured", "lowest_measured", "flares_on_line", "flares_during_taper",
-        "gc_held", "tis_at",
+        "gc_held", "patience",
     )
 
     def __init__(self, replication: int, patient_id: int, stream: PatientStream) -> None:
@@ -106,5 +106,5 @@ class Patient:
         self.lowest_measured = 0.0
         self.flares_on_line = 0
         self.flares_during_taper = 0
+        self.patience = 1.0  # how long this patient's clinician gives a line, relative to its windows
         self.gc_held = False  # the taper is held at the current dose (improvement stalled)
-        self.tis_at = [(INF, None), (INF, None)]  # (days from 6 and 12 months, TIS from diagnosis)

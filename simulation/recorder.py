@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from pathway.definition import STATE_NAMES, TRIGGERS
 from pathway.dosing import STEP_REGISTRY
 from pathway.glucocorticoids import GLUCOCORTICOIDS
+from simulation.assessment import score_rows
 from simulation.model import YEAR_DAYS
 from simulation.tables import PRED_ABOVE_LOW_MG_PER_DAY, PRED_HIGH_MG_PER_DAY, SCHEMAS, build_table
 
@@ -37,8 +38,7 @@ _PATIENT_FIELDS = (
     "highest_line", "time_to_remission_days", "flares", "days_to_pred_le_5mg",
     "audit_gc_monotherapy", "audit_delayed_sparing_agent", "audit_high_dose_beyond_4_weeks",
     "autoantibody", "untreated_activity", "steroid_dependent", "steroid_threshold_mg_per_day",
-    "flares_during_taper", "tis_6_months", "tis_12_months", "improvement_12_months", "activity_final",
-    "damage_final", "residual_weakness",
+    "flares_during_taper", "activity_final", "damage_final", "residual_weakness", "juvenile",
 )
 VISIT_KINDS = ("baseline", "scheduled", "early")
 DECISIONS = ("baseline", "respond", "fail", "flare", "withdraw", "relapse", "taper", "hold", "observe")
@@ -46,8 +46,12 @@ CATEGORIES = ("none", "minimal", "moderate", "major")
 _VISIT_CODE = {name: i for i, name in enumerate(VISIT_KINDS)}
 _DECISION_CODE = {name: i for i, name in enumerate(DECISIONS)}
 _CATEGORY_CODE = {name: i for i, name in enumerate(CATEGORIES)}
-_ASSESSMENT_NUMBERS = ("day", "activity", "activity_measured", "tis_from_diagnosis", "tis_from_line_start",
-                       "damage", "prednisone_eq_mg_per_day")
+# Per assessment row, as numbers: what was measured, and the two baselines it is scored against.
+_ASSESSMENT_NUMBERS = ("day", "activity", "activity_measured", "damage", "prednisone_eq_mg_per_day",
+                       "diagnosis_activity", "diagnosis_measured", "diagnosis_damage",
+                       "line_activity", "line_measured", "line_damage")
+# Days at which the patients table reads the TIS from diagnosis (the nearest assessment).
+TIS_COLUMN_DAYS = {"tis_6_months": YEAR_DAYS / 2, "tis_12_months": YEAR_DAYS}
 _DAYS_IN = tuple(f"days_in_{state}" for state in STATE_NAMES)
 _STEP_FIELDS = ("drug", "route", "dose", "dose_unit", "prednisone_eq_mg_per_day")
 
@@ -95,10 +99,13 @@ class BatchRecorder:
         self.dose_start: list[float] = []
         self.dose_end: list[float] = []
         self.dose_state: list[int] = []
-        # Assessments: numbers in one flat list (`_ASSESSMENT_NUMBERS` per row), codes beside.
+        # Assessments: numbers in one flat list (`_ASSESSMENT_NUMBERS` per row), then the measures' errors,
+        # codes beside; scored at once when the table is built (the engine sets `visits`, the scoring rules).
+        self.visits = None
         self.assessment_patient: list[int] = []
         self.assessment_numbers: list[float] = []
-        self.assessment_codes: list[int] = []  # state, visit kind, improvement, decision, IMACS, PRINTO20
+        self.assessment_errors: list[float] = []
+        self.assessment_codes: list[int] = []  # state, visit kind, decision, juvenile
 
     def transition(self, p, day: float, trigger: str, from_state: str, to_state: str) -> int:
         """Record a transition; returns its row so the detail can be filled in once known."""
@@ -138,13 +145,14 @@ class BatchRecorder:
             self.dose_state.extend([_STATE_CODE[course.started_in]] * rows)
         return rows
 
-    def assessment(self, p, day: float, state: str, kind: str, activity: float, measured: float,
-                   tis_diagnosis: float, tis_line: float, category: str, imacs: bool, printo20: bool, damage: float,
-                   pred_mg: float, decision: str) -> None:
+    def assessment(self, p, day: float, state: str, kind: str, activity: float, measured: float, damage: float,
+                   pred_mg: float, decision: str, z: list[float]) -> None:
+        d, line = p.baseline_diagnosis, p.baseline_line
         self.assessment_patient.append(p.patient_id)
-        self.assessment_numbers.extend((day, activity, measured, tis_diagnosis, tis_line, damage, pred_mg))
-        self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _CATEGORY_CODE[category],
-                                      _DECISION_CODE[decision], imacs, printo20))
+        self.assessment_numbers.extend((day, activity, measured, damage, pred_mg, d.activity, d.measured, d.damage,
+                                        line.activity, line.measured, line.damage))
+        self.assessment_errors.extend(z[2:1 + len(self.visits.sensitivity)])
+        self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _DECISION_CODE[decision], p.juvenile))
 
     def patient(self, p, end_day: float, audit: tuple[bool, bool, bool], outcome: tuple) -> None:
         f = p.features
@@ -162,8 +170,9 @@ class BatchRecorder:
 
     def tables(self) -> dict[str, pa.Table]:
         doses = self._doses_table()
-        return {"patients": self._patients_table(doses), "events": self._events_table(), "doses": doses,
-                "assessments": self._assessments_table()}
+        assessments = self._assessments_table()
+        return {"patients": self._patients_table(doses, assessments), "events": self._events_table(),
+                "doses": doses, "assessments": assessments}
 
     def _replication(self, n: int) -> np.ndarray:
         return np.full(n, self.replication, dtype=np.int32)
@@ -195,22 +204,63 @@ class BatchRecorder:
 
     def _assessments_table(self) -> pa.Table:
         patient = np.array(self.assessment_patient, dtype=np.int64)
-        numbers = np.array(self.assessment_numbers, dtype=float).reshape(len(patient), len(_ASSESSMENT_NUMBERS))
-        codes = np.array(self.assessment_codes, dtype=np.int64).reshape(len(patient), 6)
+        n = len(patient)
+        numbers = np.array(self.assessment_numbers, dtype=float).reshape(n, len(_ASSESSMENT_NUMBERS))
+        codes = np.array(self.assessment_codes, dtype=np.int64).reshape(n, 4)
         order = np.lexsort((numbers[:, 0], patient))
-        numbers, codes = numbers[order], codes[order]
-        columns = {name: numbers[:, j] for j, name in enumerate(_ASSESSMENT_NUMBERS)}
+        numbers, codes, patient = numbers[order], codes[order], patient[order]
+        col = {name: numbers[:, j] for j, name in enumerate(_ASSESSMENT_NUMBERS)}
+        errors = (np.array(self.assessment_errors, dtype=float).reshape(n, -1)[order] if n
+                  else np.zeros((0, len(self.visits.sensitivity) - 1)))
+        measured = (col["activity"], col["activity_measured"], col["damage"])
+        tis_diagnosis, _, _ = score_rows(self.visits, *measured, (col["diagnosis_activity"],
+                                         col["diagnosis_measured"], col["diagnosis_damage"]), errors)
+        tis_line, imacs, printo20 = score_rows(self.visits, *measured, (col["line_activity"], col["line_measured"],
+                                               col["line_damage"]), errors)
+        juvenile = codes[:, 3].astype(bool)
+        columns = {name: col[name] for name in ("day", "activity", "activity_measured", "damage",
+                                                 "prednisone_eq_mg_per_day")}
         columns.update({
-            "replication": self._replication(len(order)),
-            "patient_id": patient[order],
+            "replication": self._replication(n),
+            "patient_id": patient,
             "state": _STATE_ARRAY.take(codes[:, 0]),
             "visit": _VISIT_ARRAY.take(codes[:, 1]),
-            "improvement": _CATEGORY_ARRAY.take(codes[:, 2]),
-            "decision": _DECISION_ARRAY.take(codes[:, 3]),
-            "imacs_improvement": codes[:, 4].astype(bool),
-            "printo20": codes[:, 5].astype(bool),
+            "decision": _DECISION_ARRAY.take(codes[:, 2]),
+            "tis_from_diagnosis": tis_diagnosis,
+            "tis_from_line_start": tis_line,
+            "improvement": _CATEGORY_ARRAY.take(self._categories(tis_line, juvenile)),
+            "imacs_improvement": imacs,
+            "printo20": printo20,
         })
         return build_table("assessments", columns)
+
+    def _categories(self, tis: np.ndarray, juvenile: np.ndarray) -> np.ndarray:
+        """Improvement category codes by each patient's thresholds (adult or juvenile)."""
+        criteria = self.visits.criteria
+        adult = np.searchsorted(criteria.thresholds(False), tis, side="right")
+        young = np.searchsorted(criteria.thresholds(True), tis, side="right")
+        return np.where(juvenile, young, adult).astype(np.int64)
+
+    def _tis_columns(self, assessments: pa.Table, patient_ids: np.ndarray, followup_days: np.ndarray,
+                     juvenile: np.ndarray) -> dict[str, object]:
+        """TIS from diagnosis at the assessment nearest 6 and 12 months (empty if not followed that long),
+        and the improvement category at 12 months."""
+        n = len(patient_ids)
+        index = assessments["patient_id"].to_numpy() - self.first_patient_id
+        day = assessments["day"].to_numpy()
+        tis = assessments["tis_from_diagnosis"].to_numpy()
+        out: dict[str, object] = {}
+        for name, target in TIS_COLUMN_DAYS.items():
+            values = np.full(n, np.nan)
+            order = np.lexsort((np.abs(day - target), index))
+            first = order[np.r_[True, index[order][1:] != index[order][:-1]]] if len(order) else order
+            values[index[first]] = tis[first]
+            values[followup_days < target] = np.nan
+            out[name] = values
+        tis_12 = out["tis_12_months"]
+        codes = self._categories(np.nan_to_num(tis_12), juvenile)
+        out["improvement_12_months"] = [None if v != v else CATEGORIES[c] for v, c in zip(tis_12, codes)]
+        return out
 
     def _doses_table(self) -> pa.Table:
         patient = np.array(self.dose_patient, dtype=np.int64)
@@ -228,7 +278,7 @@ class BatchRecorder:
         }
         return build_table("doses", columns)
 
-    def _patients_table(self, doses: pa.Table) -> pa.Table:
+    def _patients_table(self, doses: pa.Table, assessments: pa.Table) -> pa.Table:
         n = len(self.patients)
         # Patients finish in order of their end day; the table is in patient order.
         order = sorted(range(n), key=lambda i: self.patients[i][1])
@@ -238,6 +288,9 @@ class BatchRecorder:
         for j, name in enumerate(_DAYS_IN):
             columns[name] = days_in[:, j]
         columns.update(dose_metrics(doses, self.first_patient_id, n))
+        juvenile = np.array(columns.pop("juvenile"), dtype=bool)
+        columns.update(self._tis_columns(assessments, np.array(columns["patient_id"], dtype=np.int64),
+                                         np.array(columns["followup_days"], dtype=float), juvenile))
         return build_table("patients", {name: _column(values, SCHEMAS["patients"].field(name).type)
                                    for name, values in columns.items()})
 

@@ -22,8 +22,8 @@ N_ATTRIBUTES = 16  # one slot spare, so adding an attribute later keeps episode 
 # responsiveness, the same spontaneous flares, the same measurement error at their k-th visit)
 # however their treatment differs.
 DISEASE_SLOTS = ("untreated_activity", "autoantibody", "refractory", "gc_response", "agent_response",
-                 "monocyclic", "withdrawal")
-N_DISEASE = 8  # one slot spare
+                 "monocyclic", "withdrawal", "patience")
+N_DISEASE = 10  # two slots spare
 N_FLARE_GAPS = 8  # uniforms for the gaps between spontaneous flares
 VISIT_WIDTH = 8  # standard normals per visit: its drift, the physician's global activity, each other measure
 VISITS_PER_BLOCK = 32

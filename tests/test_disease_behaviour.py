@@ -28,8 +28,9 @@ def test_escalation_times_spread_over_many_weeks(baseline_run):
     first = e[e.is_transition & (e.event == "fail")].groupby("patient_id").day.min()
     assert len(first) > 100
     weeks = (first // 7).value_counts(normalize=True)
-    assert weeks.max() < 0.15
-    assert first.quantile(0.75) - first.quantile(0.25) > 8 * 7
+    assert weeks.max() < 0.15  # was three quarters in one week when failure was a coin read at day 180
+    assert (weeks > 0.01).sum() >= 12  # at least twelve weeks each see more than 1% of them
+    assert first.quantile(0.9) - first.quantile(0.1) > 10 * 7
     responses = e[e.is_transition & (e.event == "respond")].groupby("patient_id").day.min()
     assert (responses // 7).value_counts(normalize=True).max() < 0.15
 
@@ -146,8 +147,8 @@ def one_patient(**disease) -> tuple[dict[str, pd.DataFrame], object]:
 def test_a_steroid_dependent_patient_flares_when_tapered_below_the_threshold():
     """Agents too weak to hold the disease alone: as the taper passes the patient's threshold, the disease
     rebounds and the clinic sees it (a hold, a flare or a failure) below that dose, never above."""
-    tables, p = one_patient(untreated_activity=0.6, gc_response=1.0, agent_response=0.4)
-    assert p.steroid_dependent and 2.5 < p.steroid_threshold < 40
+    tables, p = one_patient(untreated_activity=0.5, gc_response=1.0, agent_response=0.6)
+    assert p.steroid_dependent and 2.5 < p.steroid_threshold < 60
     a = tables["assessments"]
     worse = a[a.decision.isin(["hold", "flare", "fail"]) & (a.day > 60)]
     assert len(worse)
