@@ -53,20 +53,38 @@ def test_mean_and_interval_are_over_replications():
         assert value == pytest.approx(rep.time_to_remission_days.isna().mean())
 
 
-def test_responders_within_counts_from_entry_into_the_line():
+def trial_tables() -> dict[str, pd.DataFrame]:
+    """Three patients entering second line: 1 improves and stays; 2 improves then escalates at day 300 (+120 from
+    entry); 3 flares on the line (rescue) 30 days after entry, before any improvement."""
     events = pd.DataFrame({
-        "patient_id": [1, 1, 1, 2, 2, 2, 3, 3],
-        "day": [0.0, 180.0, 250.0, 0.0, 180.0, 400.0, 0.0, 180.0],
-        "event": ["triage", "fail", "respond", "triage", "fail", "respond", "triage", "fail"],
-        "from_state": ["diagnosis", "first_line", "second_line", "diagnosis", "first_line", "second_line",
-                       "diagnosis", "first_line"],
-        "to_state": ["first_line", "second_line", "maintenance", "first_line", "second_line", "maintenance",
-                     "first_line", "second_line"],
+        "patient_id": [1, 1, 2, 2, 2, 3, 3, 3],
+        "day": [0.0, 180.0, 0.0, 180.0, 300.0, 0.0, 180.0, 210.0],
+        "event": ["triage", "fail", "triage", "fail", "fail", "triage", "fail", "flare"],
+        "from_state": ["diagnosis", "first_line", "diagnosis", "first_line", "second_line", "diagnosis",
+                       "first_line", "second_line"],
+        "to_state": ["first_line", "second_line", "first_line", "second_line", "third_line", "first_line",
+                     "second_line", "second_line"],
         "is_transition": [True] * 8,
     })
-    # patient 1 responds 70 days after entry, patient 2 after 220, patient 3 never
-    assert v.responders_within("second_line", 112)({"events": events}) == pytest.approx(1 / 3)
-    assert v.responders_within("second_line", 300)({"events": events}) == pytest.approx(2 / 3)
+    rows = [(1, 208.0, 10.0), (1, 236.0, 25.0), (1, 264.0, 30.0), (1, 292.0, 45.0),
+            (2, 208.0, 30.0), (2, 236.0, 35.0), (2, 264.0, 40.0), (2, 292.0, 10.0), (2, 320.0, 80.0),
+            (3, 208.0, 5.0), (3, 236.0, 70.0)]
+    assessments = pd.DataFrame(rows, columns=["patient_id", "day", "tis_from_line_start"])
+    assessments["state"] = np.where(assessments.day < 300, "second_line", "third_line")
+    assessments["imacs_improvement"] = assessments.tis_from_line_start >= 30
+    return {"events": events, "assessments": assessments}
+
+
+def test_trial_endpoints_read_the_time_point_and_count_rescue_as_failure():
+    t = trial_tables()
+    # week 16 after entry (day 292): patient 1 at TIS 45; patient 2 escalated at +120 days, within the window;
+    # patient 3 flared (rescue): one responder of three at TIS >= 20
+    assert v.at_week("second_line", 16, "tis_from_line_start", 20)(t) == pytest.approx(1 / 3)
+    # week 8 (day 236): patient 1 at 25 and patient 2 at 35 (not yet escalated); patient 3 had flared
+    assert v.at_week("second_line", 8, "tis_from_line_start", 20)(t) == pytest.approx(2 / 3)
+    # by week 10 anyone improving (IMACS) while on the line: patient 2 (day 208); patient 3's 70 came after rescue
+    assert v.by_week("second_line", 10, "imacs_improvement")(t) == pytest.approx(1 / 3)
+    assert v.median_weeks_to("second_line", 44, "imacs_improvement")(t) == pytest.approx((28 / 7 + 84 / 7) / 2)
 
 
 def test_trial_arms_are_the_same_patients():
