@@ -29,8 +29,8 @@ PARAMETERS: tuple[str, ...] = (
     "agents.ciclosporin.effect",
     "agents.ivig.effect",
     "agents.rituximab.effect",
-    "agents.rituximab.full_effect_days",
     "assessment.activity_noise",
+    "disease.fluctuation_sd",
     "disease.damage_per_active_year",
 )
 

@@ -320,7 +320,7 @@ TARGETS: tuple[Target, ...] = (
            "Oddis et al., RIM trial, Arthritis Rheum 2013",
            "the same patients: median weeks from starting rituximab to first IMACS improvement, among those "
            "improving by week 44", RIM_ARM, _arm("rituximab", median_weeks_to("third_line", 44, "imacs_improvement")),
-           tolerance=6.0, fitted=True, note="RIM's randomised arms started rituximab at week 0 or week 8; its 20 weeks count from "
+           tolerance=6.0, note="RIM's randomised arms started rituximab at week 0 or week 8; its 20 weeks count from "
                                "randomisation, the model's from the first infusion."),
     Target("printo_prednisone", "PRINTO: PRINTO20 at 6 months, prednisone alone", 0.51, "share",
            "PRINTO20 at 6 months", PRINTO[0], PRINTO[1], PRINTO[2], PRINTO_ARMS,

@@ -261,6 +261,9 @@ class Disease(Sourced):
     refractory_response_ratio: Probability
     gc_response_sd: NonNegative
     agent_response_sd: NonNegative
+    drug_response_sd: NonNegative  # each agent's own effect for a patient varies about that patient's response
+    fluctuation_sd: NonNegative  # waxing and waning of activity (log units, its long-run sd)
+    fluctuation_days: PositiveDays  # how long a swing lasts (time constant of the mean reversion)
     gc_max_effect: NonNegative
     gc_half_effect_mg_per_day: Positive
     gc_onset_days: PositiveDays

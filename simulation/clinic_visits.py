@@ -10,20 +10,17 @@ glucocorticoid is tapered or treatment withdrawn.
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
-
 from pathway.clinic import LINE_STATES, Seen, decide
 from simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, tis
 from simulation.cohort import TruncatedNormal
 from simulation.disease import DiseaseCourse
 from simulation.model import RunModel, exponential_days
 from simulation.patient import Patient
-from simulation.streams import DISEASE_SLOTS
+from simulation.streams import DISEASE_SLOTS, normal_quantile
 from simulation.treatment_effects import agent_target
 
 INF = math.inf
 SLOT = {name: i for i, name in enumerate(DISEASE_SLOTS)}
-_STANDARD = NormalDist()
 
 
 class Clinic:
@@ -46,11 +43,12 @@ class Clinic:
         response = r.subtype_response[p.subtype]
         if u[SLOT["refractory"]] < r.p_refractory[p.subtype]:
             response *= r.refractory_response_ratio
-        p.gc_response = response * math.exp(r.gc_response_sd * _z(u[SLOT["gc_response"]]))
-        p.agent_response = response * math.exp(r.agent_response_sd * _z(u[SLOT["agent_response"]]))
+        p.gc_response = response * math.exp(r.gc_response_sd * normal_quantile(u[SLOT["gc_response"]]))
+        p.agent_response = response * math.exp(r.agent_response_sd * normal_quantile(u[SLOT["agent_response"]]))
         p.withdrawal_u = u[SLOT["withdrawal"]]
-        p.patience = math.exp(self.visits.failure_window_sd * _z(u[SLOT["patience"]]))
-        d = p.disease = DiseaseCourse(p.untreated_activity, r.damage_per_active_year, r.decline_per_year[p.subtype])
+        p.patience = math.exp(self.visits.failure_window_sd * normal_quantile(u[SLOT["patience"]]))
+        d = p.disease = DiseaseCourse(p.untreated_activity, r.damage_per_active_year, r.decline_per_year[p.subtype],
+                                      r.fluctuation_sd, r.fluctuation_days)
         if u[SLOT["monocyclic"]] < r.p_monocyclic[p.subtype]:
             d.effect("burnout", r.burnout_tau_days, 0.0).plan(0.0, [(0.0, r.burnout_effect)])
         p.flare_day = exponential_days(p.stream.flare_gap(0), r.flare_rate_per_day[p.subtype])
@@ -67,9 +65,9 @@ class Clinic:
     # -- visits ---------------------------------------------------------------------------------
 
     def _measure(self, p: Patient, now: float) -> tuple[float, float, list[float]]:
-        activity = p.disease.activity_now(now)
-        p.disease.accrue_damage(now, activity)
         z = p.stream.visit()
+        activity = p.disease.activity_now(now, z[7])
+        p.disease.accrue_damage(now, activity)
         return activity, measured_activity(activity, self.visits.activity_noise, z[1]), z
 
     def _record(self, p: Patient, now: float, kind: str, activity: float, measured: float, z: list[float],
@@ -157,7 +155,3 @@ def _choose(shares: tuple[tuple[str, float], ...], u: float) -> str:
         if u < total:
             return name
     return "seronegative"
-
-
-def _z(u: float) -> float:
-    return _STANDARD.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))

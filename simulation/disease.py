@@ -78,10 +78,14 @@ class DiseaseCourse:
     """A patient's disease: untreated level, the effects acting on it, damage."""
 
     __slots__ = ("log_untreated", "effects", "damage", "damage_day", "damage_activity",
-                 "damage_per_active_year", "decline_per_year")
+                 "damage_per_active_year", "decline_per_year", "swing", "swing_day", "swing_sd", "swing_days")
 
-    def __init__(self, untreated_activity: float, damage_per_active_year: float, decline_per_year: float) -> None:
+    def __init__(self, untreated_activity: float, damage_per_active_year: float, decline_per_year: float,
+                 swing_sd: float = 0.0, swing_days: float = 60.0) -> None:
         self.log_untreated = math.log(untreated_activity)
+        # Waxing and waning: a mean-reverting swing of log activity, known exactly at each visit (an
+        # Ornstein-Uhlenbeck process sampled where it is observed), its expectation in between.
+        self.swing, self.swing_day, self.swing_sd, self.swing_days = 0.0, 0.0, swing_sd, swing_days
         self.effects: dict[str, Effect] = {}
         self.damage = 0.0
         self.damage_day = 0.0
@@ -96,8 +100,11 @@ class DiseaseCourse:
         return e
 
     def activity(self, day: float) -> float:
-        """Activity on `day` (not before any effect's checkpoint); a look ahead, moving nothing."""
+        """Activity on `day` (not before any effect's checkpoint); a look ahead, moving nothing (the swing at
+        its expected value)."""
         log_a = self.log_untreated
+        if self.swing:
+            log_a += self.swing * math.exp((self.swing_day - day) / self.swing_days)
         for e in self.effects.values():
             if e.next < len(e.changes) and e.changes[e.next][0] <= day:
                 log_a -= e.level_at(day)
@@ -107,10 +114,15 @@ class DiseaseCourse:
                 log_a -= e.target
         return 1.0 if log_a >= 0.0 else math.exp(log_a)
 
-    def activity_now(self, day: float) -> float:
-        """Activity on `day`, the patient's today: every effect's checkpoint moves there, and effects
-        that have washed out and will not return are dropped, so later look-aheads stay short."""
-        log_a = self.log_untreated
+    def activity_now(self, day: float, z: float = 0.0) -> float:
+        """Activity on `day`, the patient's today, observed: the swing moves on with standard normal `z`, every
+        effect's checkpoint moves there, and effects that have washed out and will not return are dropped, so
+        later look-aheads stay short."""
+        if self.swing_sd and day > self.swing_day:
+            kept = math.exp((self.swing_day - day) / self.swing_days)
+            self.swing = self.swing * kept + self.swing_sd * math.sqrt(1.0 - kept * kept) * z
+            self.swing_day = day
+        log_a = self.log_untreated + self.swing
         spent = None
         for name, e in self.effects.items():
             pending = e.next < len(e.changes)

@@ -59,6 +59,9 @@ class DiseaseRules:
     refractory_response_ratio: float
     gc_response_sd: float
     agent_response_sd: float
+    drug_response_sd: float
+    fluctuation_sd: float
+    fluctuation_days: float
     gc_max_effect: float
     gc_half_effect_mg_per_day: float
     gc_tau_days: float
@@ -84,6 +87,8 @@ class DiseaseRules:
             subtype_response=by(d.subtype_response), p_refractory=by(d.p_refractory),
             refractory_response_ratio=d.refractory_response_ratio,
             gc_response_sd=d.gc_response_sd, agent_response_sd=d.agent_response_sd,
+            drug_response_sd=d.drug_response_sd, fluctuation_sd=d.fluctuation_sd,
+            fluctuation_days=d.fluctuation_days,
             gc_max_effect=d.gc_max_effect, gc_half_effect_mg_per_day=d.gc_half_effect_mg_per_day,
             gc_tau_days=d.gc_onset_days / 3,
             flare_rate_per_day={s: d.flare_rate_per_year.of(s) / YEAR_DAYS for s in SUBTYPES},

@@ -10,7 +10,16 @@ events wherever their pathways agree (common random numbers).
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
+
+_STANDARD = NormalDist()
+
+
+def normal_quantile(u: float) -> float:
+    """The standard normal quantile of a stream's uniform (a lognormal spread drawn from a slot)."""
+    return _STANDARD.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
 
 ATTRIBUTE_SLOTS = (
     "subtype", "sex", "age", "weight", "ild",
@@ -24,11 +33,17 @@ N_ATTRIBUTES = 16  # one slot spare, so adding an attribute later keeps episode 
 DISEASE_SLOTS = ("untreated_activity", "autoantibody", "refractory", "gc_response", "agent_response",
                  "monocyclic", "withdrawal", "patience")
 N_DISEASE = 10  # two slots spare
+N_DRUG_RESPONSE = 12  # one uniform per drug (scenarios.schema.DRUGS order), one spare
 N_FLARE_GAPS = 8  # uniforms for the gaps between spontaneous flares
-VISIT_WIDTH = 8  # standard normals per visit: its drift, the physician's global activity, each other measure
+VISIT_WIDTH = 8  # standard normals per visit: its drift, the physician's global activity, each other measure,
+# and (the last) the disease's waxing and waning since the visit before
 VISITS_PER_BLOCK = 32
 EPISODE_WIDTH = 8
 EPISODES_PER_BLOCK = 8
+_DRUGS_AT = N_ATTRIBUTES + N_DISEASE
+_FLARES_AT = _DRUGS_AT + N_DRUG_RESPONSE
+_EPISODES_AT = _FLARES_AT + N_FLARE_GAPS
+FIRST_BLOCK = _EPISODES_AT + EPISODE_WIDTH * EPISODES_PER_BLOCK
 # Slots within an episode row.
 CHOICE, RESPONDER, RESPONSE_TIME, INTOLERANT, INTOLERANCE_TIME, IVIG, SWITCH_CHOICE = range(7)
 
@@ -36,16 +51,18 @@ CHOICE, RESPONDER, RESPONSE_TIME, INTOLERANT, INTOLERANCE_TIME, IVIG, SWITCH_CHO
 class PatientStream:
     """Uniforms for one patient: `attributes` then `episode()` rows, in a fixed order."""
 
-    __slots__ = ("_rng", "attributes", "disease", "_flare_gaps", "_episodes", "_next", "_visits", "_next_visit")
+    __slots__ = ("_rng", "attributes", "disease", "drug_response", "_flare_gaps", "_episodes", "_next", "_visits",
+                 "_next_visit")
 
     def __init__(self, seed: int, replication: int, patient_id: int) -> None:
         sequence = np.random.SeedSequence(seed, spawn_key=(replication, patient_id))
         self._rng = np.random.Generator(np.random.PCG64(sequence))
-        first = self._rng.random(N_ATTRIBUTES + N_DISEASE + N_FLARE_GAPS + EPISODE_WIDTH * EPISODES_PER_BLOCK).tolist()
+        first = self._rng.random(FIRST_BLOCK).tolist()
         self.attributes = first[:N_ATTRIBUTES]
-        self.disease = first[N_ATTRIBUTES:N_ATTRIBUTES + N_DISEASE]
-        self._flare_gaps = first[N_ATTRIBUTES + N_DISEASE:N_ATTRIBUTES + N_DISEASE + N_FLARE_GAPS]
-        self._episodes = first[N_ATTRIBUTES + N_DISEASE + N_FLARE_GAPS:]
+        self.disease = first[N_ATTRIBUTES:_DRUGS_AT]
+        self.drug_response = first[_DRUGS_AT:_FLARES_AT]
+        self._flare_gaps = first[_FLARES_AT:_EPISODES_AT]
+        self._episodes = first[_EPISODES_AT:]
         self._next = 0
         self._visits = self._rng.standard_normal(VISIT_WIDTH * VISITS_PER_BLOCK).tolist()
         self._next_visit = 0

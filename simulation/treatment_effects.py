@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import math
 
+from scenarios.schema import DRUGS
 from simulation.model import DiseaseRules
 from simulation.patient import Course, Patient
+from simulation.streams import normal_quantile
+
+DRUG_INDEX = {drug: i for i, drug in enumerate(DRUGS)}
 
 GLUCOCORTICOID = "glucocorticoid"
 
@@ -32,9 +36,11 @@ def stop_glucocorticoid(p: Patient) -> None:
 
 
 def agent_target(rules: DiseaseRules, p: Patient, drug: str) -> float:
-    """Suppression at full effect of `drug` for this patient (log units)."""
+    """Suppression at full effect of `drug` for this patient (log units): the drug's effect, the patient's
+    response to agents and to this one, their subtype, autoantibody and damage."""
     a = rules.agents[drug]
-    return (a.effect * p.agent_response * a.by_subtype.get(p.subtype, 1.0)
+    own = math.exp(rules.drug_response_sd * normal_quantile(p.stream.drug_response[DRUG_INDEX[drug]]))
+    return (a.effect * p.agent_response * own * a.by_subtype.get(p.subtype, 1.0)
             * a.by_autoantibody.get(p.autoantibody, 1.0) * (1.0 - a.loss_per_damage * p.disease.damage))
 
 
