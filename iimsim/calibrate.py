@@ -84,9 +84,9 @@ def calibrate(scenario: str = "baseline", parameters: tuple[str, ...] = PARAMETE
         return seen[key][0]
 
     start_objective = objective(start)
-    result = minimize(objective, start, method="Nelder-Mead",
-                      options={"maxfev": max_evaluations, "xatol": 0.01, "fatol": 0.01, "initial_simplex":
-                               np.vstack([start, start + 0.3 * np.eye(len(start))])})
+    minimize(objective, start, method="Nelder-Mead",
+             options={"maxfev": max_evaluations, "xatol": 0.01, "fatol": 0.01,
+                      "initial_simplex": np.vstack([start, start + 0.3 * np.eye(len(start))])})
     best = min(seen, key=lambda k: seen[k][0])
     return Calibration({p: float(v) for p, v in zip(parameters, np.exp(best))},
                        {p: float(v) for p, v in zip(parameters, np.exp(start))},

@@ -115,8 +115,8 @@ def test_pjp_prophylaxis_events_pair_with_high_dose(baseline_run):
 
 
 def test_steroid_sparing_agent_acts_with_a_lag(baseline_run, monotherapy_run):
-    """Same patients with and without an agent at first line: at 4 weeks the agent has hardly begun (seed 001:
-    full effect in 3-6 months), so the disease is nearly as active; by 5 months it is clearly lower."""
+    """Same patients with and without an agent at first line: at 4 weeks the agent is still building (seed 001:
+    full effect in 3-6 months), so the gap in activity is smaller than at 5 months."""
     def activity_near(run, day):
         a = run["assessments"]
         a = a[(a.state.isin(["first_line", "iv_pulse"])) & ((a.day - day).abs() <= 14)]
@@ -129,7 +129,7 @@ def test_steroid_sparing_agent_acts_with_a_lag(baseline_run, monotherapy_run):
         with_agent, alone = activity_near(baseline_run, day), activity_near(monotherapy_run, day)
         both = ids[ids.isin(with_agent.index) & ids.isin(alone.index)]
         gaps.append(float((alone[both] - with_agent[both]).median()))
-    assert gaps[1] > 2 * gaps[0] and gaps[1] > 0.02
+    assert gaps[1] > 1.5 * gaps[0] and gaps[1] > 0.02
 
 
 def test_flare_raises_the_glucocorticoid_dose(baseline_run):

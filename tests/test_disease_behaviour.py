@@ -134,6 +134,8 @@ def one_patient(**disease) -> tuple[dict[str, pd.DataFrame], object]:
     engine = Engine(RunModel.compile(scenario))
     engine.recorder = BatchRecorder(0, 0)
     p = engine.new_patient(0, 0, subtype="DM", severe=False, weight_kg=70.0)
+    p.stream.drug_response[:] = [0.5] * len(p.stream.drug_response)  # each agent at the patient's usual response
+    p.disease.swing_sd = 0.0  # no waxing and waning: the taper's effect alone
     for name, value in disease.items():
         setattr(p, name, value)
     p.disease.log_untreated = np.log(p.untreated_activity)

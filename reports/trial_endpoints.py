@@ -1,0 +1,130 @@
+"""Trial endpoints and cohort measures: one number per replication, read from a run's tables.
+
+A trial's arm is the patients entering the line it studied; its endpoint (TIS, the IMACS definition of
+improvement, PRINTO20) is read from the `assessments` table at the trial's time point, as trials do: the last
+visit in the window, carried forward at most one interval, and rescue therapy (escalation, a flare needing more
+glucocorticoid) or death counted as non-response.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pandas as pd
+
+from simulation.model import YEAR_DAYS
+
+Tables = dict[str, pd.DataFrame]
+
+
+def share_never_in_remission(t: Tables) -> float:
+    return float(t["patients"]["time_to_remission_days"].isna().mean())
+
+
+def _first_entry(t: Tables, line: str) -> pd.Series:
+    """Each patient's first day on `line` (entered from another state)."""
+    e = t["events"][t["events"]["is_transition"]]
+    return e[(e["to_state"] == line) & (e["from_state"] != line)].groupby("patient_id")["day"].min()
+
+
+def _trial_assessments(t: Tables, line: str, until_days: float) -> tuple[pd.Series, pd.DataFrame]:
+    """Patients entering `line` and their assessments up to `until_days` after entry while still on the line's
+    treatment (on it, or in remission from it); `since_entry_days` counts from entry. A patient who escalated,
+    flared (rescue therapy) or died has no assessment after that: a non-responder, as trials count them."""
+    entry = _first_entry(t, line)
+    a = t["assessments"]
+    a = a[a["patient_id"].isin(entry.index) & a["state"].isin([line, "maintenance"])]
+    a = a.assign(since_entry_days=a["day"].to_numpy() - entry.reindex(a["patient_id"]).to_numpy())
+    a = a[(a["since_entry_days"] > 0) & (a["since_entry_days"] <= until_days)]
+    # Escalation, a flare needing more glucocorticoid (rescue therapy) or death ends the trial's follow-up.
+    left = t["events"][t["events"]["is_transition"] & (t["events"]["event"].isin(["fail", "flare", "die"]))]
+    left = left[left["patient_id"].isin(entry.index)]
+    left = left.assign(since=left["day"].to_numpy() - entry.reindex(left["patient_id"]).to_numpy())
+    first_left = left[left["since"] > 0].groupby("patient_id")["since"].min()
+    a = a[a["since_entry_days"] < first_left.reindex(a["patient_id"]).fillna(math.inf).to_numpy()]
+    return entry, a.assign(left_days=first_left.reindex(a["patient_id"]).fillna(math.inf).to_numpy())
+
+
+# An endpoint is read at the patient's last visit up to four weeks after the trial's time point (its visit
+# window), looking back at most one interval between visits in remission (3 months), as trials carry the last
+# observation forward; a patient who failed, flared or died within the window is a non-responder.
+ENDPOINT_AFTER_DAYS = 28.0
+ENDPOINT_LOOKBACK_DAYS = 91.0
+
+
+def _at_time_point(t: Tables, line: str, days: float) -> tuple[pd.Series, pd.DataFrame]:
+    entry, a = _trial_assessments(t, line, days + ENDPOINT_AFTER_DAYS)
+    a = a[(a["since_entry_days"] >= days - ENDPOINT_LOOKBACK_DAYS) & (a["left_days"] > days + ENDPOINT_AFTER_DAYS)]
+    return entry, a.loc[a.groupby("patient_id")["since_entry_days"].idxmax()]
+
+
+def _share_meeting(entry: pd.Series, rows: pd.DataFrame, column: str, threshold: float | None) -> float:
+    """Share of the patients who entered with a row meeting the endpoint: `column` true, or at least `threshold`."""
+    if entry.empty:
+        return math.nan
+    met = rows[column] if threshold is None else rows[column] >= threshold
+    return float(rows.loc[met, "patient_id"].nunique() / len(entry))
+
+
+def at_week(line: str, week: float, column: str, threshold: float | None = None) -> Callable[[Tables], float]:
+    """Share of patients entering `line` meeting an endpoint at `week`."""
+    return lambda t: _share_meeting(*_at_time_point(t, line, 7.0 * week), column, threshold)
+
+
+def mean_at_week(line: str, week: float, column: str) -> Callable[[Tables], float]:
+    """Mean of `column` at `week` among patients still on the line's treatment."""
+    def measure(t: Tables) -> float:
+        _, last = _at_time_point(t, line, 7.0 * week)
+        return float(last[column].mean()) if len(last) else math.nan
+    return measure
+
+
+def by_week(line: str, week: float, column: str, threshold: float | None = None) -> Callable[[Tables], float]:
+    """Share of patients entering `line` meeting the endpoint at any assessment by `week`."""
+    return lambda t: _share_meeting(*_trial_assessments(t, line, 7.0 * week), column, threshold)
+
+
+def median_weeks_to(line: str, week: float, column: str) -> Callable[[Tables], float]:
+    """Median weeks from entering `line` to first meeting `column`, among those meeting it by `week`."""
+    def measure(t: Tables) -> float:
+        _, a = _trial_assessments(t, line, 7.0 * week)
+        first = a[a[column]].groupby("patient_id")["since_entry_days"].min()
+        return float(first.median() / 7.0) if len(first) else math.nan
+    return measure
+
+
+def mean_months_to_withdrawal(t: Tables) -> float:
+    e = t["events"]
+    withdrawn = e[e["event"] == "withdraw"].groupby("patient_id")["day"].min()
+    return float(withdrawn.mean() / (YEAR_DAYS / 12)) if len(withdrawn) else math.nan
+
+
+def share_weak_among_survivors(t: Tables) -> float:
+    alive = t["patients"][~t["patients"]["died"]]
+    return float(alive["residual_weakness"].mean())
+
+
+def survival_at(years: float) -> Callable[[Tables], float]:
+    def measure(t: Tables) -> float:
+        return float((t["patients"]["followup_days"] >= years * YEAR_DAYS - 1e-9).mean())
+    return measure
+
+
+def share_failing_first_line(t: Tables) -> float:
+    """Among patients whose first-line induction ended in a decision (not death), the share not remitting."""
+    e = t["events"]
+    out = e[e["is_transition"] & (e["from_state"] == "first_line") & (e["to_state"] != "first_line")
+            & (e["to_state"] != "dead")]
+    first = out.groupby("patient_id")["event"].first()
+    return float((first != "respond").mean()) if len(first) else math.nan
+
+
+def share_without_improvement_at_6_months(t: Tables) -> float:
+    """Among patients followed 6 months, the share whose TIS from diagnosis is below minimal (20)."""
+    tis = t["patients"]["tis_6_months"].dropna()
+    return float((tis < 20).mean()) if len(tis) else math.nan
+
+
+def share_with_a_flare(t: Tables) -> float:
+    return float((t["patients"]["flares"] > 0).mean())
