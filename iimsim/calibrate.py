@@ -31,6 +31,7 @@ PARAMETERS: tuple[str, ...] = (
     "agents.rituximab.effect",
     "assessment.activity_noise",
     "disease.fluctuation_sd",
+    "assessment.measure_response_sd",
     "disease.damage_per_active_year",
 )
 

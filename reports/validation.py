@@ -191,7 +191,7 @@ TARGETS: tuple[Target, ...] = (
            PRODERM_ARMS, _difference("ivig", "placebo", at_week("second_line", 16, "tis_from_line_start", 20)),
            tolerance=0.10, fitted=True),
     _proderm("proderm_ivig_40", "ivig", 40, 0.68, 0.10, True),
-    _proderm("proderm_ivig_60", "ivig", 60, 0.32, 0.10, False),
+    _proderm("proderm_ivig_60", "ivig", 60, 0.32, 0.10, True),
     _proderm("proderm_placebo_40", "placebo", 40, 0.23, 0.10, False,
              "evidence.md: placebo values derived from reported differences (uncertain)"),
     _proderm("proderm_placebo_60", "placebo", 60, 0.08, 0.10, False,

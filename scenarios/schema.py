@@ -327,6 +327,7 @@ class Assessment(Sourced):
     adult_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]  # minimal, moderate, major
     juvenile_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]
     activity_noise: NonNegative  # sd of the physician's global activity, on the 0-1 activity scale
+    measure_response_sd: NonNegative  # per patient, how closely each other measure follows the disease (lognormal sd)
     remission_activity: Probability
     remission_max_prednisone_mg_per_day: NonNegative
     low_activity: Probability

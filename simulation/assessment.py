@@ -33,31 +33,34 @@ def measured_activity(true_activity: float, noise_sd: float, z: float) -> float:
     return min(1.0, max(0.0, true_activity + noise_sd * z))
 
 
-def improvements_percent(visits, activity: float, measured: float, damage: float, baseline: Baseline,
-                         z: list[float]) -> list[float]:
+def improvements_percent(visits, sensitivity: tuple[float, ...], activity: float, measured: float, damage: float,
+                         baseline: Baseline, z: list[float]) -> list[float]:
     """Each core-set measure's relative improvement from `baseline` (percent). The first is the physician's
-    global activity as measured then and now; each other shows a share of the true relative fall, held back
-    by damage since the baseline, with its own error on the change (`z[2:]`)."""
+    global activity as measured then and now; each other shows a share of the true relative fall (its
+    `sensitivity` in this patient), held back by damage since the baseline, with its own error on the change
+    (`z[2:]`)."""
     fall = 1.0 - activity / baseline.activity
     new_damage = damage - baseline.damage
     out = [100.0 * (1.0 - measured / baseline.measured)]
-    for k in range(1, len(visits.sensitivity)):
-        out.append(100.0 * (visits.sensitivity[k] * fall - visits.damage_weight[k] * new_damage)
+    for k in range(1, len(sensitivity)):
+        out.append(100.0 * (sensitivity[k] * fall - visits.damage_weight[k] * new_damage)
                    + visits.noise_percent[k] * z[k + 1])
     return out
 
 
-def tis(visits, activity: float, measured: float, damage: float, baseline: Baseline, z: list[float]) -> float:
+def tis(visits, sensitivity: tuple[float, ...], activity: float, measured: float, damage: float,
+        baseline: Baseline, z: list[float]) -> float:
     return total_improvement_score(visits.criteria,
-                                   improvements_percent(visits, activity, measured, damage, baseline, z))
+                                   improvements_percent(visits, sensitivity, activity, measured, damage, baseline, z))
 
 
-def score_rows(visits, activity: np.ndarray, measured: np.ndarray, damage: np.ndarray,
+def score_rows(visits, sensitivity: np.ndarray, activity: np.ndarray, measured: np.ndarray, damage: np.ndarray,
                baseline: tuple[np.ndarray, np.ndarray, np.ndarray],
                z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`improvements_percent` and the scores for many assessments at once (the same arithmetic, in the same
     order, so a row's TIS is the one the clinician's decision used): TIS, IMACS improvement, PRINTO20.
-    `baseline` is (activity, measured, damage) per row; `z` holds each row's measure errors (visit draws 2+)."""
+    `baseline` is (activity, measured, damage) per row; `sensitivity` and `z` hold each row's measures'
+    sensitivities and errors (visit draws 2+), from the second measure on."""
     base_activity, base_measured, base_damage = baseline
     fall = 1.0 - activity / base_activity
     new_damage = damage - base_damage
@@ -65,7 +68,7 @@ def score_rows(visits, activity: np.ndarray, measured: np.ndarray, damage: np.nd
     improvements = np.empty((n, m))
     improvements[:, 0] = 100.0 * (1.0 - measured / base_measured)
     for k in range(1, m):
-        improvements[:, k] = (100.0 * (visits.sensitivity[k] * fall - visits.damage_weight[k] * new_damage)
+        improvements[:, k] = (100.0 * (sensitivity[:, k - 1] * fall - visits.damage_weight[k] * new_damage)
                               + visits.noise_percent[k] * z[:, k - 1])
     tis_score = np.zeros(n)
     for k, measure in enumerate(visits.criteria.measures):

@@ -47,6 +47,10 @@ class Clinic:
         p.agent_response = response * math.exp(r.agent_response_sd * normal_quantile(u[SLOT["agent_response"]]))
         p.withdrawal_u = u[SLOT["withdrawal"]]
         p.patience = math.exp(self.visits.failure_window_sd * normal_quantile(u[SLOT["patience"]]))
+        v = self.visits
+        p.measure_sensitivity = (v.sensitivity[0], *(
+            sensitivity * math.exp(v.measure_response_sd * normal_quantile(uk))
+            for sensitivity, uk in zip(v.sensitivity[1:], p.stream.measure_response)))
         d = p.disease = DiseaseCourse(p.untreated_activity, r.damage_per_active_year, r.decline_per_year[p.subtype],
                                       r.fluctuation_sd, r.fluctuation_days)
         if u[SLOT["monocyclic"]] < r.p_monocyclic[p.subtype]:
@@ -104,7 +108,7 @@ class Clinic:
         # The line's windows on this clinician's clock: a patient one gives longer counts days more slowly.
         days_on_line = (now - p.line_start_day) / p.patience
         # The line's TIS matters only once its early window has passed (the recorder scores every row).
-        tis_line = (tis(self.visits, activity, measured, p.disease.damage, p.baseline_line, z)
+        tis_line = (tis(self.visits, p.measure_sensitivity, activity, measured, p.disease.damage, p.baseline_line, z)
                     if line is not None and days_on_line >= line.windows.minimal_improvement_by_days else 100.0)
         seen = Seen(activity=measured, previous_activity=p.previous_measured, lowest_activity=p.lowest_measured,
                     tis_from_line_start=tis_line, prednisone_mg_per_day=dose, days_on_line=days_on_line,

@@ -120,6 +120,7 @@ class VisitRules:
     noise_percent: tuple[float, ...]
     damage_weight: tuple[float, ...]
     activity_noise: float
+    measure_response_sd: float
     clinic: ClinicRules
     symptomatic_rise: float
     early_visit_days: float
@@ -146,6 +147,7 @@ class VisitRules:
             noise_percent=tuple(m.noise_percent for _, m in measures),
             damage_weight=tuple(m.damage_weight for _, m in measures),
             activity_noise=a.activity_noise,
+            measure_response_sd=a.measure_response_sd,
             clinic=ClinicRules(a.remission_activity, a.remission_max_prednisone_mg_per_day, a.low_activity,
                                a.improving_fraction, a.flare_rise),
             symptomatic_rise=a.symptomatic_rise, early_visit_days=a.early_visit_days, drift_sd=a.visit_drift_sd,

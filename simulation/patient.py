@@ -53,7 +53,7 @@ class Patient:
         "steroid_dependent", "steroid_threshold", "flare_day", "spontaneous_flares", "visit_day", "visit_kind",
         "visit_drift_z", "baseline_diagnosis", "baseline_line", "line_start_day", "last_activity", "last_measured",
         "last_visit_day", "previous_measured", "lowest_measured", "flares_on_line", "flares_during_taper",
-        "gc_held", "patience",
+        "gc_held", "patience", "measure_sensitivity",
     )
 
     def __init__(self, replication: int, patient_id: int, stream: PatientStream) -> None:

@@ -105,6 +105,7 @@ class BatchRecorder:
         self.assessment_patient: list[int] = []
         self.assessment_numbers: list[float] = []
         self.assessment_errors: list[float] = []
+        self.assessment_sensitivity: list[float] = []
         self.assessment_codes: list[int] = []  # state, visit kind, decision, juvenile
 
     def transition(self, p, day: float, trigger: str, from_state: str, to_state: str) -> int:
@@ -152,6 +153,7 @@ class BatchRecorder:
         self.assessment_numbers.extend((day, activity, measured, damage, pred_mg, d.activity, d.measured, d.damage,
                                         line.activity, line.measured, line.damage))
         self.assessment_errors.extend(z[2:1 + len(self.visits.sensitivity)])
+        self.assessment_sensitivity.extend(p.measure_sensitivity[1:])
         self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _DECISION_CODE[decision], p.juvenile))
 
     def patient(self, p, end_day: float, audit: tuple[bool, bool, bool], outcome: tuple) -> None:
@@ -210,9 +212,10 @@ class BatchRecorder:
         order = np.lexsort((numbers[:, 0], patient))
         numbers, codes, patient = numbers[order], codes[order], patient[order]
         col = {name: numbers[:, j] for j, name in enumerate(_ASSESSMENT_NUMBERS)}
-        errors = (np.array(self.assessment_errors, dtype=float).reshape(n, -1)[order] if n
-                  else np.zeros((0, len(self.visits.sensitivity) - 1)))
-        measured = (col["activity"], col["activity_measured"], col["damage"])
+        width = len(self.visits.sensitivity) - 1
+        errors = np.array(self.assessment_errors, dtype=float).reshape(n, width)[order]
+        sensitivity = np.array(self.assessment_sensitivity, dtype=float).reshape(n, width)[order]
+        measured = (sensitivity, col["activity"], col["activity_measured"], col["damage"])
         tis_diagnosis, _, _ = score_rows(self.visits, *measured, (col["diagnosis_activity"],
                                          col["diagnosis_measured"], col["diagnosis_damage"]), errors)
         tis_line, imacs, printo20 = score_rows(self.visits, *measured, (col["line_activity"], col["line_measured"],

@@ -34,6 +34,7 @@ DISEASE_SLOTS = ("untreated_activity", "autoantibody", "refractory", "gc_respons
                  "monocyclic", "withdrawal", "patience")
 N_DISEASE = 10  # two slots spare
 N_DRUG_RESPONSE = 12  # one uniform per drug (scenarios.schema.DRUGS order), one spare
+N_MEASURE_RESPONSE = 8  # one per core-set measure: how closely it follows the patient's disease; spares
 N_FLARE_GAPS = 8  # uniforms for the gaps between spontaneous flares
 VISIT_WIDTH = 8  # standard normals per visit: its drift, the physician's global activity, each other measure,
 # and (the last) the disease's waxing and waning since the visit before
@@ -41,7 +42,8 @@ VISITS_PER_BLOCK = 32
 EPISODE_WIDTH = 8
 EPISODES_PER_BLOCK = 8
 _DRUGS_AT = N_ATTRIBUTES + N_DISEASE
-_FLARES_AT = _DRUGS_AT + N_DRUG_RESPONSE
+_MEASURES_AT = _DRUGS_AT + N_DRUG_RESPONSE
+_FLARES_AT = _MEASURES_AT + N_MEASURE_RESPONSE
 _EPISODES_AT = _FLARES_AT + N_FLARE_GAPS
 FIRST_BLOCK = _EPISODES_AT + EPISODE_WIDTH * EPISODES_PER_BLOCK
 # Slots within an episode row.
@@ -51,7 +53,7 @@ CHOICE, RESPONDER, RESPONSE_TIME, INTOLERANT, INTOLERANCE_TIME, IVIG, SWITCH_CHO
 class PatientStream:
     """Uniforms for one patient: `attributes` then `episode()` rows, in a fixed order."""
 
-    __slots__ = ("_rng", "attributes", "disease", "drug_response", "_flare_gaps", "_episodes", "_next", "_visits",
+    __slots__ = ("_rng", "attributes", "disease", "drug_response", "measure_response", "_flare_gaps", "_episodes", "_next", "_visits",
                  "_next_visit")
 
     def __init__(self, seed: int, replication: int, patient_id: int) -> None:
@@ -60,7 +62,8 @@ class PatientStream:
         first = self._rng.random(FIRST_BLOCK).tolist()
         self.attributes = first[:N_ATTRIBUTES]
         self.disease = first[N_ATTRIBUTES:_DRUGS_AT]
-        self.drug_response = first[_DRUGS_AT:_FLARES_AT]
+        self.drug_response = first[_DRUGS_AT:_MEASURES_AT]
+        self.measure_response = first[_MEASURES_AT:_FLARES_AT]
         self._flare_gaps = first[_FLARES_AT:_EPISODES_AT]
         self._episodes = first[_EPISODES_AT:]
         self._next = 0
