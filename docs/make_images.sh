@@ -8,6 +8,7 @@ iimsim diagram --format png --run runs/baseline --output docs/images/pathway.png
 cp runs/patient-dm/timeline.png docs/images/timeline.png
 cp runs/baseline/figures/occupancy.png docs/images/occupancy.png
 cp runs/baseline/figures/dose_over_time.png docs/images/dose_over_time.png
+cp runs/baseline/figures/disease_course.png docs/images/disease_course.png
 iimsim run infusion_unit --out runs/infusion_unit --force --no-report
 iimsim report runs/infusion_unit > /dev/null
 cp runs/infusion_unit/figures/infusion_unit.png docs/images/infusion_unit.png
