@@ -112,7 +112,7 @@ def _assessment_entries(assessments: pd.DataFrame) -> list[Entry]:
         dose = f"{a.prednisone_eq_mg_per_day:g} mg/day"
         text = {
             "baseline": f"Baseline assessment: activity {a.activity_measured:.2f} on a 0-1 scale",
-            "taper": f"{seen_as}: improving, {seen}; taper continues from {dose}",
+            "taper": f"{seen_as}: improving or controlled, {seen}; taper continues from {dose}",
             "hold": f"{seen_as}: improvement stalled, {seen}; dose held at {dose}",
             "respond": f"{seen_as}: {seen}, on {dose}",
             "fail": f"{seen_as}: {seen}",
