@@ -1,0 +1,41 @@
+"""Calibration: the search improves on its start, and the fitted values land in a scenario with their source."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import scenarios
+from iimsim.calibrate import calibrate, write_values
+from scenarios import load_scenario
+
+BASELINE = Path(scenarios.__file__).parent / "builtin" / "baseline.toml"
+
+
+def test_the_search_never_ends_worse_than_it_started():
+    result = calibrate("baseline", ("agents.ivig.effect", "disease.gc_max_effect"), patients=60, max_evaluations=4)
+    assert 1 < result.evaluations <= 5
+    assert result.objective <= result.start_objective
+    assert set(result.parameters) == {"agents.ivig.effect", "disease.gc_max_effect"}
+    assert result.start["agents.ivig.effect"] == pytest.approx(load_scenario("baseline").agents["ivig"].effect)
+    assert set(result.targets) >= {"proderm_difference", "rim_rituximab", "residual_weakness"}
+
+
+def test_fitted_values_are_written_with_the_calibration_as_their_source(tmp_path):
+    path = tmp_path / "baseline.toml"
+    shutil.copy(BASELINE, path)
+    write_values(path, {"agents.ivig.effect": 0.4321, "agents.abatacept.effect": 0.7654,
+                        "disease.fluctuation_sd": 0.1234}, "iimsim calibrate test")
+    scenario = load_scenario(str(path))
+    assert scenario.agents["ivig"].effect == pytest.approx(0.4321)
+    assert scenario.agents["abatacept"].effect == pytest.approx(0.7654)
+    assert scenario.disease.fluctuation_sd == pytest.approx(0.1234)
+    for section in (scenario.agents["ivig"], scenario.agents["abatacept"]):
+        assert section.sources["effect"].startswith("calibrated: iimsim calibrate test")
+    assert scenario.disease.sources["fluctuation_sd"].startswith("calibrated: iimsim calibrate test")
+    # nothing else moved
+    base = load_scenario("baseline")
+    assert scenario.agents["ivig"].full_effect_days == base.agents["ivig"].full_effect_days
+    assert scenario.glucocorticoids == base.glucocorticoids
