@@ -114,7 +114,7 @@ class Clinic:
                     tis_from_line_start=tis_line, prednisone_mg_per_day=dose, days_on_line=days_on_line,
                     flares_on_line=p.flares_on_line,
                     withdrawal_due=(state == "maintenance" and p.withdrawal_u < self.model.p_withdrawal
-                                    and now - p.line_start_day >= self.model.withdrawal_after_days))
+                                    and now - p.episode_day >= self.model.withdrawal_after_days))
         minimal, moderate, _ = self.visits.criteria.thresholds(p.juvenile)
         decision = decide(self.visits.clinic, state, seen, line.windows if line else None, minimal, moderate)
         self._record(p, now, kind, activity, measured, z, decision, state, dose)

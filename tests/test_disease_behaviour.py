@@ -188,3 +188,17 @@ def test_assessment_invariants_over_random_cohorts(seed, flare_rate):
     triggered = a[a.decision.isin(["respond", "fail", "flare", "withdraw", "relapse"])]
     keys = set(zip(e.patient_id, e.day.round(9), e.event))
     assert all((r.patient_id, round(r.day, 9), r.decision) in keys for r in triggered.itertuples())
+
+
+def test_withdrawal_comes_after_a_stable_year_in_remission(baseline_run):
+    """All treatment is withdrawn only after `withdrawal_after_days` in maintenance, and only in remission."""
+    e, a = baseline_run["events"], baseline_run["assessments"]
+    t = e[e.is_transition]
+    entered = t[t.to_state == "maintenance"][["patient_id", "day"]].rename(columns={"day": "entered"})
+    withdrawn = t[t.event == "withdraw"][["patient_id", "day"]].merge(entered, on="patient_id")
+    withdrawn = withdrawn[withdrawn.entered < withdrawn.day].groupby(["patient_id", "day"]).entered.max()
+    assert len(withdrawn) > 50
+    days = withdrawn.index.get_level_values("day") - withdrawn.to_numpy()
+    assert (days >= load_scenario("baseline").maintenance.withdrawal_after_days - 1e-9).all()
+    decided = a[a.decision == "withdraw"]
+    assert (decided.activity_measured <= RunModel.compile(load_scenario("baseline")).visits.clinic.remission_activity).all()
