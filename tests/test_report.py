@@ -14,8 +14,8 @@ from pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
 from reports import figure_data as data
 from reports.export import read_table
 
-FIGURES = ("cumulative_dose", "dose_over_time", "time_in_lines", "occupancy", "time_to_event", "flows",
-           "resources_by_year", "costs_by_year")
+FIGURES = ("cumulative_dose", "dose_over_time", "time_in_lines", "occupancy", "time_to_event", "disease_course",
+           "flows", "resources_by_year", "costs_by_year")
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,22 @@ def test_resources_by_year_add_up_to_the_cohort(tables, run_dir):
     pd.testing.assert_frame_equal(halves[0] + halves[1], per_year.set_index("year"), check_dtype=False)
     report_table = pd.read_csv(run_dir / "figures" / "resources_by_year.csv")
     pd.testing.assert_frame_equal(report_table, per_year, check_dtype=False)
+
+
+def test_disease_course_figure_counts_the_patients_table(tables, run_dir):
+    """Improvement shares at 12 months are the patients table's categories; first flares are its events."""
+    shown = pd.read_csv(run_dir / "figures" / "disease_course.csv")
+    twelve = shown[shown.months == 12].set_index("category")
+    p = tables["patients"]
+    expected = p.improvement_12_months.dropna().value_counts(normalize=True)
+    for category in ("none", "minimal", "moderate", "major"):
+        assert twelve.loc[category, "share"] == pytest.approx(expected.get(category, 0.0))
+    assert (twelve.patients_assessed == p.tis_12_months.notna().sum()).all()
+    assert shown.groupby("months").share.sum().round(9).eq(1.0).all()
+    flares = pd.read_csv(run_dir / "figures" / "first_flares.csv")
+    e = tables["events"]
+    flared = e[e.is_transition & e.event.isin(["flare", "relapse"])].patient_id.nunique()
+    assert len(flares) == flared and set(flares["where"]) <= {"during the taper", "on maintenance", "after withdrawal"}
 
 
 def test_kaplan_meier_equals_the_plain_share_without_early_censoring():
