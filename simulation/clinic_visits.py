@@ -10,6 +10,7 @@ glucocorticoid is tapered or treatment withdrawn.
 from __future__ import annotations
 
 import math
+
 from pathway.clinic import LINE_STATES, Seen, decide
 from simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, tis
 from simulation.cohort import TruncatedNormal
@@ -24,6 +25,8 @@ SLOT = {name: i for i, name in enumerate(DISEASE_SLOTS)}
 
 
 class Clinic:
+    """Draws each patient's disease, runs their visits and sets the next; `recorder` takes the rows."""
+
     def __init__(self, model: RunModel, courses) -> None:
         self.model = model
         self.rules = model.disease
@@ -58,7 +61,8 @@ class Clinic:
         p.flare_day = exponential_days(p.stream.flare_gap(0), r.flare_rate_per_day[p.subtype])
 
     def steroid_threshold(self, p: Patient, option: tuple[str, ...]) -> None:
-        """At the first line: the dose below which the disease rebounds on these agents at full effect."""
+        """At diagnosis, with the first line's agents: the dose below which the disease rebounds on these agents
+        at full effect (none if they suffice alone, or if no dose of glucocorticoid would)."""
         needed = math.log(p.untreated_activity / self.visits.clinic.remission_activity)
         needed -= sum(agent_target(self.rules, p, drug) for drug in option)
         most = p.gc_response * self.rules.gc_max_effect

@@ -144,7 +144,7 @@ class Engine:
             self.clinic.schedule(p, now)
         elif trigger not in ("pulse_complete", "die") and not (trigger == "intolerance" and dest == source):
             new_line = dest in self.model.lines or dest == "iv_pulse"
-            if new_line and p.steroid_threshold is None and p.line == 1:
+            if trigger == "triage":
                 self.clinic.steroid_threshold(p, p.option)
             self.clinic.new_episode(p, now, new_line)
 
