@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from reports.validation import TARGETS, Target, simulate_targets
+from reports.sensitivity import override
+from reports.validation import TARGETS, Target, merged, simulate_targets
 from scenarios import load_scenario
 
 PARAMETERS: tuple[str, ...] = (
@@ -46,14 +47,6 @@ class Calibration:
     targets: dict[str, float]  # fitted targets' simulated values at the fit
 
 
-def _set(overrides: dict, path: str, value: float) -> None:
-    node = overrides
-    parts = path.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-
-
 def _get(scenario, path: str) -> float:
     node = scenario.model_dump()
     for part in path.split("."):
@@ -73,9 +66,7 @@ def calibrate(scenario: str = "baseline", parameters: tuple[str, ...] = PARAMETE
     def objective(x: np.ndarray) -> float:
         key = tuple(np.round(x, 6))
         if key not in seen:
-            overrides: dict = {}
-            for path, value in zip(parameters, np.exp(x)):
-                _set(overrides, path, float(value))
+            overrides = merged(*(override(path, float(value)) for path, value in zip(parameters, np.exp(x))))
             values = simulate_targets(fitted, scenario, patients, replications, seed, workers, overrides)
             means = {t.key: float(np.mean(values[t.key])) for t in fitted}
             seen[key] = (sum(_miss(t, means[t.key]) ** 2 for t in fitted), means)

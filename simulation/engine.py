@@ -165,8 +165,7 @@ class Engine:
             if p.gc_held:
                 self.courses.resume_taper(p, now)
         elif decision == HOLD:
-            if p.gc is not None and not p.gc_held:
-                self.courses.hold_gc(p, now)
+            self.courses.hold_gc(p, now)
         elif decision != OBSERVE:
             if decision in ("flare", "relapse"):
                 p.flares += 1

@@ -160,3 +160,23 @@ def test_clinic_on_maintenance_and_off_treatment():
     assert decide(RULES, "drug_free_remission", flare, None, 20.0, 40.0) == "relapse"
     quiet = seen(activity=0.06, lowest_activity=0.05)
     assert decide(RULES, "drug_free_remission", quiet, None, 20.0, 40.0) == "observe"
+
+
+@settings(max_examples=40, deadline=None)
+@given(activity=st.floats(0.001, 1.0), measured=st.floats(0.0, 1.0), base=st.floats(0.01, 1.0),
+       damage=st.floats(0.0, 0.5), z=st.lists(st.floats(-3, 3), min_size=8, max_size=8),
+       spread=st.lists(st.floats(0.3, 2.0), min_size=5, max_size=5))
+def test_the_recorded_tis_is_the_one_the_clinician_decided_on(activity, measured, base, damage, z, spread):
+    """Rows are scored vectorised when the table is built; decisions score one visit: the same number."""
+    import numpy as np
+
+    from simulation.assessment import Baseline, score_rows, tis
+
+    visits = MODEL.visits
+    sensitivity = (visits.sensitivity[0], *(s * f for s, f in zip(visits.sensitivity[1:], spread)))
+    baseline = Baseline(base, base, 0.0)
+    one = tis(visits, sensitivity, activity, measured, damage, baseline, z)
+    rows, _, _ = score_rows(visits, np.array([sensitivity[1:]]), np.array([activity]), np.array([measured]),
+                            np.array([damage]), (np.array([baseline.activity]), np.array([baseline.measured]),
+                                                 np.array([0.0])), np.array([z[2:2 + len(sensitivity) - 1]]))
+    assert rows[0] == one
