@@ -84,3 +84,17 @@ def test_exports_come_from_the_same_definition():
     for t in TRANSITIONS:
         assert f"{t.source} --> {t.dest}" in mermaid
         assert f"{t.source} -> {t.dest}" in dot
+
+
+def test_a_trigger_with_no_transition_from_the_state_is_an_error(fire):
+    from transitions import MachineError
+    with pytest.raises(MachineError):
+        fire(SimpleNamespace(state="dead"), "respond")
+
+
+def test_the_direct_machine_refuses_callbacks_it_would_not_run():
+    from pathway.machine import PathwayMachine, _refuse_callbacks
+    machine = PathwayMachine(model=None, states=["a", "b"], initial="a", auto_transitions=False,
+                             transitions=[{"trigger": "go", "source": "a", "dest": "b", "after": "log"}])
+    with pytest.raises(TypeError, match="no callbacks"):
+        _refuse_callbacks(machine)
