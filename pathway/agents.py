@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pathway.dosing import DoseStep, Schedule
+from pathway.dosing import DoseStep, Schedule, hash_once
 
 RATE_UNIT = {"mg": "mg/day", "g": "g/day"}
 
@@ -33,6 +33,8 @@ class AgentRules:
     full_effect_days: float
     p_intolerance: float
     intolerance_window_days: float
+
+    __hash__ = hash_once
 
     @classmethod
     def from_scenario(cls, drug: str, section) -> AgentRules:

@@ -34,7 +34,7 @@ class LineWindows:
     max_days_on_line: float  # not in remission by then: fail
 
 
-@dataclass
+@dataclass(slots=True)
 class Seen:
     """What an assessment found (measured values, not the true activity)."""
 

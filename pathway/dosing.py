@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 # The patients table's `days_to_pred_le_5mg` threshold, prednisone-equivalent.
 LOW_DOSE_MG_PER_DAY = 5.0
+
+
+def hash_once(rules) -> int:
+    """`__hash__` for frozen rules that key the schedule caches at every course started: the fields
+    are hashed once, not one by one at each lookup."""
+    cached = rules.__dict__.get("_hash")
+    if cached is None:
+        cached = hash(tuple(getattr(rules, f.name) for f in fields(rules)))
+        object.__setattr__(rules, "_hash", cached)
+    return cached
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pathway.dosing import DoseStep, Schedule
+from pathway.dosing import DoseStep, Schedule, hash_once
 
 PREDNISOLONE = "prednisolone"
 METHYLPREDNISOLONE = "methylprednisolone"
@@ -46,6 +46,8 @@ class GlucocorticoidRules:
     pjp_threshold_mg_per_day: float
     pjp_min_days: float
     high_dose_max_days: float
+
+    __hash__ = hash_once
 
     @classmethod
     def from_scenario(cls, section) -> GlucocorticoidRules:
