@@ -1,6 +1,7 @@
 """Glucocorticoid doses: seed 001's taper, seed 003's caps and the pulse conversion."""
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -69,7 +70,7 @@ def test_pulse_is_methylprednisolone_1g_for_3_days_at_1_25_prednisone_equivalent
 
 
 def test_alternate_day_keeps_the_daily_average(rules):
-    alternate = GlucocorticoidRules(**{**rules.__dict__, "scheme": "alternate_day"})
+    alternate = replace(rules, scheme="alternate_day")
     daily = oral_schedule(rules, 60.0, 28.0, 2.5, pulse=False).steps
     alt = oral_schedule(alternate, 60.0, 28.0, 2.5, pulse=False).steps
 
