@@ -54,7 +54,7 @@ class Schedule:
     """
 
     __slots__ = ("steps", "offsets", "row_steps", "row_numbers", "row_offsets", "row_ends", "first_low_offset",
-                 "iv_rows", "_tails")
+                 "iv_rows", "_tails", "__weakref__")
 
     def __init__(self, steps: tuple[DoseStep, ...]) -> None:
         self.steps = steps

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 from pathway.agents import AgentRules, OptionTable
 from pathway.audit import AuditRules
 from pathway.clinic import ClinicRules, LineWindows
+from pathway.dosing import Schedule
 from pathway.response_criteria import CoreSetMeasure, ImprovementDefinition, ResponseCriteria
 from pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
 from pathway.glucocorticoids import GlucocorticoidRules
@@ -76,6 +78,8 @@ class DiseaseRules:
     weakness_damage: float
     autoantibodies: dict[str, tuple[tuple[str, float], ...]]
     agents: dict[str, AgentEffect]
+    _gc_effects: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, compare=False,
+                                                   repr=False)
 
     @classmethod
     def compile(cls, scenario: Scenario) -> DiseaseRules:
@@ -107,6 +111,15 @@ class DiseaseRules:
         """Glucocorticoid suppression at a dose (log units): an Emax curve."""
         d = prednisone_eq_mg_per_day
         return self.gc_max_effect * d / (d + self.gc_half_effect_mg_per_day) if d > 0 else 0.0
+
+    def gc_effects(self, schedule: Schedule) -> tuple[tuple[float, float], ...]:
+        """(offset_days, suppression) for each step of a glucocorticoid schedule. Schedules are shared by many
+        patients' courses, so each is worked out once (kept while the schedule cache keeps the schedule)."""
+        effects = self._gc_effects.get(schedule)
+        if effects is None:
+            effects = tuple((s.offset_days, self.gc_effect(s.prednisone_eq_mg_per_day)) for s in schedule.steps)
+            self._gc_effects[schedule] = effects
+        return effects
 
 
 @dataclass(frozen=True)

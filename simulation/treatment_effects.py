@@ -24,9 +24,9 @@ GLUCOCORTICOID = "glucocorticoid"
 def plan_glucocorticoid(rules: DiseaseRules, p: Patient, course: Course) -> None:
     """The glucocorticoid's suppression follows `course`'s steps from today on."""
     effect = p.disease.effect(GLUCOCORTICOID, rules.gc_tau_days, p.today)
-    start, response, gc_effect = course.start_day, p.gc_response, rules.gc_effect
-    effect.plan(p.today, [(start + s.offset_days, response * gc_effect(s.prednisone_eq_mg_per_day))
-                          for s in course.schedule.steps])
+    start, response = course.start_day, p.gc_response
+    effect.plan(p.today, [(start + offset, response * suppression)
+                          for offset, suppression in rules.gc_effects(course.schedule)])
 
 
 def stop_glucocorticoid(p: Patient) -> None:
