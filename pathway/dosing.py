@@ -53,12 +53,13 @@ class Schedule:
     Schedules are cached and shared by many patients, so this is done once each.
     """
 
-    __slots__ = ("steps", "offsets", "row_steps", "row_numbers", "row_offsets", "row_ends", "first_low_offset",
+    __slots__ = ("steps", "offsets", "prednisone_eq", "row_steps", "row_numbers", "row_offsets", "row_ends", "first_low_offset",
                  "iv_rows", "_tails", "__weakref__")
 
     def __init__(self, steps: tuple[DoseStep, ...]) -> None:
         self.steps = steps
         self.offsets = tuple(step.offset_days for step in steps)
+        self.prednisone_eq = tuple(step.prednisone_eq_mg_per_day for step in steps)
         rows = [i for i, step in enumerate(steps) if step.dose > 0]
         self.row_steps = tuple(steps[i] for i in rows)
         self.row_numbers = tuple(step_number(step) for step in self.row_steps)

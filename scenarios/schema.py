@@ -124,6 +124,8 @@ class Cohort(Sourced):
     child_weight_kg: PositiveNormal
     p_ild: BySubtype[Probability]
     autoantibodies: BySubtype[dict[str, Probability]]
+    p_cancer_associated: BySubtype[Probability]  # cancer within the cancer-associated window of diagnosis
+    p_rp_ild_given_anti_mda5: Probability  # rapidly progressive ILD among anti-MDA5 patients (severe at diagnosis)
     severity: Severity
     comorbidity: Comorbidity
 
@@ -356,7 +358,51 @@ class Assessment(Sourced):
 
 
 class Mortality(Sourced):
+    """Death from a hazard that varies with time since diagnosis and the patient's risks. The subtype's
+    `five_year_survival` is the cohort's: the hazard's scale is solved so that the subtype's patients, with
+    their mix of risks, survive five years in that share (deaths from adverse events come on top)."""
+
     five_year_survival: BySubtype[Annotated[float, Field(gt=0.0, le=1.0)]]
+    first_year_hazard_ratio: Positive  # the first year's hazard over the later years'
+    ild_hazard_ratio: Positive
+    age_50_or_over_hazard_ratio: Positive
+    cancer_hazard_ratio: Positive  # while the associated cancer is active
+    cancer_active_years: Positive
+    rp_ild_six_month_mortality: Probability  # anti-MDA5 rapidly progressive ILD, within 26 weeks of diagnosis
+
+
+class Harm(Sourced):
+    """One glucocorticoid adverse event: its rate while the day's prednisone-equivalent dose is in each band."""
+
+    rate_off_glucocorticoid_per_100_patient_years: NonNegative
+    dose_band_from_mg_per_day: list[NonNegative]  # on glucocorticoid: each band's lowest dose, ascending, from 0
+    rate_per_100_patient_years: list[NonNegative]  # one per band
+    recurrent: bool  # False: counted once (a new diagnosis)
+    case_fatality: Probability = 0.0
+    rate_ratio_on_pjp_prophylaxis: Positive = 1.0
+    rate_ratio_on_bone_protection: Positive = 1.0
+    only_without_diabetes: bool = False  # new-onset diabetes: patients without diabetes at diagnosis
+
+    @model_validator(mode="after")
+    def _bands(self):
+        bands = self.dose_band_from_mg_per_day
+        if not bands or bands[0] != 0.0 or bands != sorted(set(bands)):
+            raise ValueError(f"dose_band_from_mg_per_day must start at 0 and ascend, got {bands}")
+        if len(self.rate_per_100_patient_years) != len(bands):
+            raise ValueError(f"rate_per_100_patient_years needs one rate per dose band ({len(bands)}), got "
+                             f"{len(self.rate_per_100_patient_years)}")
+        return self
+
+
+class AdverseEvents(Sourced):
+    """Glucocorticoid harms (none myositis-specific: each names the population its figures come from).
+    PJP is a serious infection: its events count among them."""
+
+    new_diabetes: Harm
+    serious_infection: Harm
+    pjp: Harm
+    fracture: Harm
+    cataract: Harm
 
 
 class Region(Sourced):
@@ -408,6 +454,8 @@ class Costs(Sourced):
     bone_protection_per_day: NonNegative
     state_per_day: dict[str, NonNegative] = Field(default_factory=dict)
     transition: dict[str, NonNegative] = Field(default_factory=dict)
+    adverse_event: dict[Literal["new_diabetes", "serious_infection", "pjp", "fracture", "cataract"],
+                        NonNegative] = Field(default_factory=dict)  # per event
 
     @model_validator(mode="after")
     def _known_states_and_triggers(self):
@@ -470,6 +518,7 @@ class Scenario(Strict):
     disease: Disease
     assessment: Assessment
     mortality: Mortality
+    adverse_events: AdverseEvents
     costs: Costs
     region: Region | None = None
     infusion_unit: InfusionUnit | None = None

@@ -27,8 +27,9 @@ from simulation.unit_visits import UnitVisits, cancel_visits
 class Courses:
     """Starts and ends courses for the engine, writing their rows to `recorder`."""
 
-    def __init__(self, model: RunModel) -> None:
+    def __init__(self, model: RunModel, harms) -> None:
         self.model = model
+        self.harms = harms  # re-plans the patient's next adverse event when the exposure changes
         self.recorder = None  # set with the engine's recorder
         self.visits = UnitVisits(self)  # gives infusion courses' IV rows at the unit, if any
 
@@ -70,7 +71,7 @@ class Courses:
     def start_gc(self, p: Patient, now: float, start_mg: float, hold_days: float, pulse: bool,
                  floor: float | None = None) -> None:
         gc = self.model.gc
-        self.close_gc(p, now)
+        self.close_gc(p, now, replan=False)
         floor = gc.maintenance_mg_per_day if floor is None else floor
         schedule = oral_schedule(gc, start_mg, hold_days, floor, pulse)
         p.gc = Course("glucocorticoid", now, schedule, p.state, False, p.episode_day)
@@ -92,13 +93,15 @@ class Courses:
             p.pjp_stop_day = now + high_days
         elif p.pjp_on:
             self.pjp_stop(p)
+        self.harms.plan(p, now)
 
     def pjp_stop(self, p: Patient) -> None:
         p.pjp_on = False
         self.recorder.event(p, p.pjp_stop_day, "pjp_prophylaxis_stop", "dose below threshold")
 
-    def close_gc(self, p: Patient, now: float, stopped: bool = False) -> None:
-        """End the glucocorticoid course at `now`: replaced by another, `stopped`, or follow-up ends."""
+    def close_gc(self, p: Patient, now: float, stopped: bool = False, replan: bool = True) -> None:
+        """End the glucocorticoid course at `now`: replaced by another, `stopped`, or follow-up ends (the
+        course replacing it plans the harms, unless `replan`)."""
         if p.gc is None:
             return
         course, p.gc = p.gc, None
@@ -110,6 +113,8 @@ class Courses:
         low_day = course.start_day + course.schedule.first_low_offset
         if p.first_le5_day is None and (low_day < now or stopped):
             p.first_le5_day = min(low_day, now)
+        if replan:
+            self.harms.plan(p, now)
 
     # -- other agents ------------------------------------------------------------------------
 

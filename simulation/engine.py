@@ -25,7 +25,9 @@ from pathway.treatment_plan import TreatmentPlan
 from simulation.clinic_visits import Clinic
 from simulation.cohort import CohortSampler
 from simulation.courses import Courses
-from simulation.model import RunModel, exponential_days
+from simulation.harms import Harms
+from simulation.cohort import SLOT
+from simulation.model import RunModel
 from simulation.patient import STATE_INDEX, Course, Patient
 from simulation.streams import SWITCH_CHOICE, PatientStream
 
@@ -39,7 +41,8 @@ class Engine:
         self.model = model
         self.sampler = CohortSampler(model.scenario.cohort)
         self.fire_machine = Firer()
-        self.courses = Courses(model)
+        self.harms = Harms(model.harms, model.gc, lambda: self._recorder)
+        self.courses = Courses(model, self.harms)
         self.visits = self.courses.visits
         self.plan = TreatmentPlan(model, self.courses)
         self.clinic = Clinic(model, self.courses)
@@ -79,10 +82,14 @@ class Engine:
         p.age_years, p.weight_kg, p.ild, p.features = a.age_years, a.weight_kg, a.ild, a.features
         p.diabetes, p.osteoporosis, p.glaucoma = a.diabetes, a.osteoporosis, a.glaucoma
         p.high_relapse_risk = a.high_relapse_risk
-        p.death_day = exponential_days(stream.attributes[14], self.model.death_rate_per_day[p.subtype])
+        p.cancer_associated = stream.attributes[SLOT["cancer"]] < self.model.p_cancer_associated[p.subtype]
         p.diagnosis_day = diagnosis_day
-        p.end_day = min(p.death_day, self.model.horizon_days - diagnosis_day)
         self.clinic.diagnose(p)
+        p.death_day = self.model.mortality.death_day(stream.attributes[SLOT["death"]], p.subtype, p.ild,
+                                                     p.age_years, p.cancer_associated, p.rp_ild)
+        p.end_day = min(p.death_day, self.model.horizon_days - diagnosis_day)
+        self.harms.start(p)
+        self.harms.plan(p, 0.0)
         return p
 
     def life(self, env, p: Patient, clock_offset: float = 0.0):
@@ -95,13 +102,17 @@ class Engine:
         visits, clinic = self.visits, self.clinic
         end, now = p.end_day, 0.0
         while True:
-            due = min(p.next_day, p.visit_day, p.flare_day)
+            due = min(p.next_day, p.visit_day, p.flare_day, p.harm_day)
             if due >= end:
                 break
             if due > now:
                 yield env.timeout(due - now)
                 now = due
             p.today = now
+            if p.harm_day <= now:
+                self.harms.happen(p, now)  # may end follow-up today (a fatal infection)
+                end = p.end_day
+                continue
             if p.flare_day <= now:
                 clinic.spontaneous_flare(p, now)
                 continue
@@ -177,6 +188,7 @@ class Engine:
 
     def _finish(self, p: Patient, end: float) -> None:
         if p.death_day <= end:
+            p.death_cause = p.death_cause or "disease_and_other"
             self._fire(p, "die", end)
         courses = self.courses
         courses.stop_agents(p, end)

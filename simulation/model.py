@@ -14,8 +14,9 @@ from pathway.response_criteria import CoreSetMeasure, ImprovementDefinition, Res
 from pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
 from pathway.glucocorticoids import GlucocorticoidRules
 from scenarios.schema import SUBTYPES, Normal, Scenario
+from simulation.harms import HarmRule, compile_harms
+from simulation.mortality import YEAR_DAYS, MortalityRules, compile_mortality
 
-YEAR_DAYS = 365.25
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class DiseaseRules:
     decline_per_year: dict[str, float]
     weakness_damage: float
     autoantibodies: dict[str, tuple[tuple[str, float], ...]]
+    p_rp_ild_given_anti_mda5: float
     agents: dict[str, AgentEffect]
     _gc_effects: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, compare=False,
                                                    repr=False)
@@ -101,6 +103,7 @@ class DiseaseRules:
             damage_per_active_year=d.damage_per_active_year, decline_per_year=by(d.decline_per_year),
             weakness_damage=d.weakness_damage,
             autoantibodies={s: tuple(scenario.cohort.autoantibodies.of(s).items()) for s in SUBTYPES},
+            p_rp_ild_given_anti_mda5=scenario.cohort.p_rp_ild_given_anti_mda5,
             agents={drug: AgentEffect(a.effect, max(a.full_effect_days, 1.0) / 3, a.effect_lasts_days,
                                       dict(a.effect_ratio_by_subtype), dict(a.effect_ratio_by_autoantibody),
                                       a.effect_loss_per_damage)
@@ -188,7 +191,9 @@ class RunModel:
     sparing_agent_start_day: float
     withdrawal_after_days: float
     p_withdrawal: float
-    death_rate_per_day: dict[str, float]
+    mortality: MortalityRules
+    p_cancer_associated: dict[str, float]
+    harms: tuple[HarmRule, ...]
     disease: DiseaseRules
     visits: VisitRules
 
@@ -211,7 +216,6 @@ class RunModel:
                 p_ivig_non_severe=section.p_ivig_non_severe,
             )
         maintenance = scenario.maintenance
-        survival = scenario.mortality.five_year_survival
         return cls(
             scenario=scenario,
             horizon_days=years * YEAR_DAYS,
@@ -225,8 +229,9 @@ class RunModel:
             sparing_agent_start_day=scenario.regimen.steroid_sparing_agent_start_day,
             withdrawal_after_days=maintenance.withdrawal_after_days,
             p_withdrawal=maintenance.p_withdrawal,
-            # Constant hazard matching the 5-year survival.
-            death_rate_per_day={s: -math.log(survival.of(s)) / (5 * YEAR_DAYS) for s in SUBTYPES},
+            mortality=compile_mortality(scenario),
+            p_cancer_associated={s: scenario.cohort.p_cancer_associated.of(s) for s in SUBTYPES},
+            harms=compile_harms(scenario.adverse_events),
             disease=DiseaseRules.compile(scenario),
             visits=VisitRules.compile(scenario),
         )

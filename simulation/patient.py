@@ -54,6 +54,8 @@ class Patient:
         "visit_drift_z", "baseline_diagnosis", "baseline_line", "line_start_day", "last_activity", "last_measured",
         "last_visit_day", "previous_measured", "lowest_measured", "flares_on_line", "flares_during_taper",
         "gc_held", "patience", "measure_sensitivity",
+        # Risks of death and glucocorticoid harms (simulation/mortality.py, simulation/harms.py).
+        "cancer_associated", "rp_ild", "death_cause", "harm", "harm_day", "harm_index",
     )
 
     def __init__(self, replication: int, patient_id: int, stream: PatientStream) -> None:
@@ -108,3 +110,9 @@ class Patient:
         self.flares_during_taper = 0
         self.patience = 1.0  # how long this patient's clinician gives a line, relative to its windows
         self.gc_held = False  # the taper is held at the current dose (improvement stalled)
+        self.cancer_associated = False
+        self.rp_ild = False  # anti-MDA5 rapidly progressive interstitial lung disease
+        self.death_cause = None
+        self.harm = None
+        self.harm_day = INF
+        self.harm_index = -1

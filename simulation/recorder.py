@@ -21,10 +21,13 @@ from pathway.definition import STATE_NAMES, TRIGGERS
 from pathway.dosing import STEP_REGISTRY
 from pathway.glucocorticoids import GLUCOCORTICOIDS
 from simulation.assessment import score_rows
+from simulation.harms import EVENT_OF as HARM_EVENTS
+from simulation.harms import HARMS
 from simulation.model import YEAR_DAYS
 from simulation.tables import PRED_ABOVE_LOW_MG_PER_DAY, PRED_HIGH_MG_PER_DAY, SCHEMAS, build_table
 
-CLINICAL_EVENTS = ("bone_protection_start", "pjp_prophylaxis_start", "pjp_prophylaxis_stop", "infusion")
+CLINICAL_EVENTS = ("bone_protection_start", "pjp_prophylaxis_start", "pjp_prophylaxis_stop", "infusion",
+                   *dict.fromkeys(HARM_EVENTS.values()))
 EVENT_NAMES = (*TRIGGERS, *CLINICAL_EVENTS)
 _EVENT_CODE = {name: i for i, name in enumerate(EVENT_NAMES)}
 _STATE_CODE = {name: i for i, name in enumerate(STATE_NAMES)}
@@ -38,7 +41,8 @@ _PATIENT_FIELDS = (
     "highest_line", "time_to_remission_days", "flares", "days_to_pred_le_5mg",
     "audit_gc_monotherapy", "audit_delayed_sparing_agent", "audit_high_dose_beyond_4_weeks",
     "autoantibody", "untreated_activity", "steroid_dependent", "steroid_threshold_mg_per_day",
-    "flares_during_taper", "activity_final", "damage_final", "residual_weakness", "juvenile",
+    "flares_during_taper", "cancer_associated", "rp_ild", "death_cause", *(f"ae_{harm}" for harm in HARMS),
+    "activity_final", "damage_final", "residual_weakness", "juvenile",
 )
 VISIT_KINDS = ("baseline", "scheduled", "early")
 DECISIONS = ("baseline", "respond", "fail", "flare", "withdraw", "relapse", "taper", "hold", "observe")
@@ -164,6 +168,7 @@ class BatchRecorder:
             p.osteoporosis, p.glaucoma, p.high_relapse_risk, end_day, p.state == "dead", p.state,
             p.highest_line, p.remission_day, p.flares, p.first_le5_day, *audit,
             p.autoantibody, p.untreated_activity, p.steroid_dependent, p.steroid_threshold, p.flares_during_taper,
+            p.cancer_associated, p.rp_ild, p.death_cause, *p.harm.counts,
             *outcome,
         ))
         self.days_in.append(p.days_in)

@@ -10,6 +10,7 @@ events wherever their pathways agree (common random numbers).
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 
 import numpy as np
@@ -24,15 +25,15 @@ def normal_quantile(u: float) -> float:
 ATTRIBUTE_SLOTS = (
     "subtype", "sex", "age", "weight", "ild",
     "weakness_below_mrc4", "respiratory_failure_ild", "myocarditis", "severe_dysphagia",
-    "other_life_threatening", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk", "death",
+    "other_life_threatening", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk", "death", "cancer",
 )
-N_ATTRIBUTES = 16  # one slot spare, so adding an attribute later keeps episode draws aligned
+N_ATTRIBUTES = 16  # the last (cancer) was a spare slot, so adding it kept every later draw aligned
 # The disease's draws come first in the stream, so two scenarios see the same disease (the same
 # responsiveness, the same spontaneous flares, the same measurement error at their k-th visit)
 # however their treatment differs.
 DISEASE_SLOTS = ("untreated_activity", "autoantibody", "refractory", "gc_response", "agent_response",
-                 "monocyclic", "withdrawal", "patience")
-N_DISEASE = 10  # two slots spare
+                 "monocyclic", "withdrawal", "patience", "rp_ild")
+N_DISEASE = 10  # one slot spare
 N_DRUG_RESPONSE = 12  # one uniform per drug (scenarios.schema.DRUGS order), one spare
 N_MEASURE_RESPONSE = 8  # one per core-set measure: how closely it follows the patient's disease; spares
 N_FLARE_GAPS = 8  # uniforms for the gaps between spontaneous flares
@@ -46,6 +47,8 @@ _MEASURES_AT = _DRUGS_AT + N_DRUG_RESPONSE
 _FLARES_AT = _MEASURES_AT + N_MEASURE_RESPONSE
 _EPISODES_AT = _FLARES_AT + N_FLARE_GAPS
 FIRST_BLOCK = _EPISODES_AT + EPISODE_WIDTH * EPISODES_PER_BLOCK
+HARM_STREAM = 1  # the harm stream's extra spawn key
+HARMS_PER_BLOCK = 16
 # Slots within an episode row.
 CHOICE, RESPONDER, RESPONSE_TIME, INTOLERANT, INTOLERANCE_TIME, IVIG, SWITCH_CHOICE = range(7)
 
@@ -54,9 +57,11 @@ class PatientStream:
     """Uniforms for one patient: `attributes` then `episode()` rows, in a fixed order."""
 
     __slots__ = ("_rng", "attributes", "disease", "drug_response", "measure_response", "_flare_gaps", "_episodes", "_next", "_visits",
-                 "_next_visit")
+                 "_next_visit", "_key", "_harm_rng", "_harms", "_next_harm")
 
     def __init__(self, seed: int, replication: int, patient_id: int) -> None:
+        self._key = (seed, replication, patient_id)
+        self._harm_rng, self._harms, self._next_harm = None, [], 0
         sequence = np.random.SeedSequence(seed, spawn_key=(replication, patient_id))
         self._rng = np.random.Generator(np.random.PCG64(sequence))
         first = self._rng.random(FIRST_BLOCK).tolist()
@@ -84,6 +89,23 @@ class PatientStream:
             self._visits.extend(self._rng.standard_normal(VISIT_WIDTH * VISITS_PER_BLOCK).tolist())
         self._next_visit = start + VISIT_WIDTH
         return self._visits[start:self._next_visit]
+
+    def harm_uniform(self) -> float:
+        """The next uniform of the patient's harm stream (simulation/harms.py): a stream of its own, so the
+        disease and treatment draws above are the same with or without adverse events, and two scenarios'
+        patients meet their harms in the same order of draws (common random numbers)."""
+        if self._next_harm == len(self._harms):
+            if self._harm_rng is None:
+                seed, replication, patient_id = self._key
+                self._harm_rng = np.random.Generator(np.random.PCG64(
+                    np.random.SeedSequence(seed, spawn_key=(replication, patient_id, HARM_STREAM))))
+            self._harms.extend(self._harm_rng.random(HARMS_PER_BLOCK).tolist())
+        self._next_harm += 1
+        return self._harms[self._next_harm - 1]
+
+    def harm_exponential(self) -> float:
+        """A unit exponential from the harm stream."""
+        return -math.log1p(-self.harm_uniform())
 
     def episode(self) -> list[float]:
         """The next episode's row of `EPISODE_WIDTH` uniforms in [0, 1)."""

@@ -37,12 +37,17 @@ PATIENT_COLUMNS: list[Column] = [
     ("sex", pa.string(), "female or male"),
     ("weight_kg", pa.float64(), "body weight, kg"),
     ("has_ild", pa.bool_(), "interstitial lung disease"),
+    ("rp_ild", pa.bool_(), "anti-MDA5 rapidly progressive interstitial lung disease (severe at diagnosis; "
+                           "high early mortality)"),
+    ("cancer_associated", pa.bool_(), "cancer-associated myositis (a cancer active around diagnosis)"),
     ("has_diabetes", pa.bool_(), "diabetes at diagnosis (lower glucocorticoid dose)"),
     ("has_osteoporosis", pa.bool_(), "osteoporosis at diagnosis (lower glucocorticoid dose)"),
     ("has_glaucoma", pa.bool_(), "glaucoma at diagnosis (lower glucocorticoid dose)"),
     ("high_relapse_risk", pa.bool_(), "high relapse risk (higher glucocorticoid dose)"),
     ("followup_days", pa.float64(), "days from diagnosis to death or the end of the horizon"),
     ("died", pa.bool_(), "died within the horizon"),
+    ("death_cause", pa.string(), "serious_infection (a fatal infection, PJP among them, on treatment) or "
+                                 "disease_and_other (the subtype's mortality hazard); empty if alive"),
     ("final_state", pa.string(), "pathway state at the end of follow-up"),
     ("highest_line", pa.int8(), "highest line of therapy reached: 1 first, 2 second, 3 third, "
                                 "4 refractory combination, 5 refractory alternative"),
@@ -74,6 +79,11 @@ PATIENT_COLUMNS: list[Column] = [
     ("residual_weakness", pa.bool_(), "damage at the end of follow-up at or above the scenario's weakness "
                                       "threshold: weak even in remission"),
     ("flares_during_taper", pa.int32(), "flares on a treatment line (the glucocorticoid stepped back up)"),
+    ("ae_new_diabetes", pa.int32(), "new-onset diabetes (0 or 1; patients without diabetes at diagnosis)"),
+    ("ae_serious_infection", pa.int32(), "serious infections, PJP included"),
+    ("ae_pjp", pa.int32(), "Pneumocystis pneumonia (also counted in ae_serious_infection)"),
+    ("ae_fracture", pa.int32(), "osteoporotic fractures"),
+    ("ae_cataract", pa.int32(), "cataract (0 or 1)"),
     *[(name, pa.bool_(), f"seed 001 pitfall: {name.removeprefix('audit_').replace('_', ' ')}")
       for name in AUDIT_COLUMNS],
     *[(f"days_in_{state}", pa.float64(), f"days spent in state {state}") for state in STATE_NAMES],

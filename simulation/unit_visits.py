@@ -118,6 +118,8 @@ class UnitVisits:
                 plan_agent(disease, p, course)
             if course is p.gc and p.pjp_on:
                 p.pjp_stop_day += wait_days
+            if course is p.gc:
+                self.courses.harms.plan(p, p.today)
             if course.episode_day != p.episode_day:
                 return course
             if course is p.gc and p.state == "iv_pulse":
