@@ -102,10 +102,12 @@ class Exposure:
     def day_reaching(self, k: int, amount: float) -> float:
         """The day (from the start) harm `k`'s cumulative rate reaches `amount`; infinite if it never does."""
         cumulative, rates = self.cumulative[k], self.rates[k]
-        j = bisect_right(cumulative, amount) - 1
-        while j > 0 and cumulative[j - 1] == cumulative[j]:  # a flat stretch: the piece that reaches it
+        j = bisect_right(cumulative, amount) - 1  # the last piece starting at or below the amount
+        while j > 0 and cumulative[j - 1] >= amount:  # reached exactly where a flat stretch began
             j -= 1
-        if rates[j] <= 0:
+        if cumulative[j] >= amount:
+            return self.starts[j]
+        if rates[j] <= 0:  # the last piece, at rate 0
             return INF
         return self.starts[j] + (amount - cumulative[j]) / rates[j]
 

@@ -163,6 +163,9 @@ def test_every_baseline_section_names_its_source():
     scenario = load_scenario("baseline")
     sections = [scenario.cohort, scenario.cohort.severity, scenario.cohort.comorbidity, scenario.glucocorticoids,
                 scenario.regimen, scenario.maintenance, scenario.disease, scenario.assessment, scenario.mortality,
+                scenario.adverse_events, *(getattr(scenario.adverse_events, name)
+                                           for name in type(scenario.adverse_events).model_fields if name != "sources"
+                                           and name != "source"),
                 scenario.costs, scenario.uncertainty,
                 *scenario.agents.values(),
                 *(getattr(scenario.lines, name) for name in type(scenario.lines).model_fields)]

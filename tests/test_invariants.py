@@ -84,6 +84,22 @@ def test_table_invariants(scenario, patients, seed, years, chunk_size, changes):
     assert (p.flares == e[e.event.isin(["flare", "relapse"])].groupby("patient_id").size()
             .reindex(p.patient_id, fill_value=0).to_numpy()).all()
 
+    # every adverse event is an event row; PJP is counted among serious infections; one new diabetes or
+    # cataract at most, none for a patient diabetic at diagnosis; a fatal infection is the patient's death
+    harm_rows = e[e.event.str.startswith("ae_")]
+    for column in ("ae_new_diabetes", "ae_serious_infection", "ae_fracture", "ae_cataract"):
+        counted = harm_rows[harm_rows.event == column].groupby("patient_id").size()
+        assert (counted.reindex(p.patient_id, fill_value=0).to_numpy() == p[column].to_numpy()).all(), column
+    pjp = harm_rows[harm_rows.detail.str.contains("Pneumocystis")].groupby("patient_id").size()
+    assert (pjp.reindex(p.patient_id, fill_value=0).to_numpy() == p.ae_pjp.to_numpy()).all()
+    assert (p.ae_pjp <= p.ae_serious_infection).all()
+    assert (p.ae_new_diabetes <= 1).all() and (p.ae_cataract <= 1).all()
+    assert (p.ae_new_diabetes[p.has_diabetes] == 0).all()
+    assert (p.death_cause.isna() == ~p.died).all()
+    fatal = harm_rows[harm_rows.detail.str.endswith("fatal")]
+    assert set(fatal.patient_id) == set(p.patient_id[p.death_cause == "serious_infection"])
+    assert np.allclose(fatal.day.to_numpy(), p.set_index("patient_id").followup_days[fatal.patient_id].to_numpy())
+
     # remission time is the first entry into maintenance
     first_maintenance = t[t.to_state == "maintenance"].groupby("patient_id").day.min()
     expected = first_maintenance.reindex(p.patient_id)
