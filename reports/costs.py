@@ -2,7 +2,7 @@
 
 Every cost is an interval (a rate per day over [start, end): a drug's dose, a day
 in an infusion chair, a day in a state, monitoring, prophylaxis) or a point (a
-clinic visit, a one-off cost on a transition). Discounting is exact: an interval
+clinic visit, a one-off cost on a transition, an adverse event). Discounting is exact: an interval
 costs rate * integral of (1 + r)^(-t / 365.25) over it, a point cost * (1 + r)^(-t /
 365.25), with t in days since diagnosis.
 """
@@ -20,7 +20,7 @@ from scenarios.schema import Costs
 from simulation.model import YEAR_DAYS
 
 CATEGORIES = ("drugs", "ivig", "infusion_chair", "monitoring", "prophylaxis", "states", "clinic_visits",
-              "transitions")
+              "transitions", "adverse_events")
 # Units of a dose rate per day of treatment.
 PER_DAY = {"mg/day": 1.0, "mg/week": 1 / 7, "mg/48h": 1 / 2, "g/day": 1.0}
 CLINIC_TRIGGERS = ("triage", "respond", "fail", "intolerance", "flare", "relapse", "withdraw")
@@ -100,9 +100,16 @@ def cost_items(tables: dict[str, pd.DataFrame], costs: Costs) -> tuple[pd.DataFr
     transitions = events[events["is_transition"]]
     visits = transitions[transitions["event"].isin(CLINIC_TRIGGERS)]
     one_off = transitions["event"].astype(str).map(costs.transition).fillna(0.0)
+    harms = events[events["event"].astype(str).str.startswith("ae_")]
+    # PJP is a serious infection in the events table; its detail names it, and it has a price of its own.
+    harm = np.where(harms["detail"].astype(str).str.contains("Pneumocystis"), "pjp",
+                    harms["event"].astype(str).str.removeprefix("ae_"))
+    harm_cost = pd.Series(harm, index=harms.index, dtype=object).map(costs.adverse_event).fillna(0.0)
     points = pd.concat([
         pd.DataFrame({"replication": visits["replication"], "patient_id": visits["patient_id"],
                       "category": "clinic_visits", "day": visits["day"], "cost": costs.clinic_visit}),
+        pd.DataFrame({"replication": harms["replication"], "patient_id": harms["patient_id"],
+                      "category": "adverse_events", "day": harms["day"], "cost": harm_cost})[harm_cost > 0],
         pd.DataFrame({"replication": transitions["replication"], "patient_id": transitions["patient_id"],
                       "category": "transitions", "day": transitions["day"], "cost": one_off})[one_off > 0],
     ], ignore_index=True)

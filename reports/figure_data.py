@@ -202,6 +202,43 @@ def improvement_categories(patients: pd.DataFrame, adult_thresholds: tuple[float
     return pd.DataFrame(rows)
 
 
+HARM_NAMES = {"ae_new_diabetes": "new diabetes", "ae_serious_infection": "serious infection",
+              "ae_pjp": "PJP", "ae_fracture": "fracture", "ae_cataract": "cataract"}
+
+
+def harms_by_exposure(patients: pd.DataFrame) -> pd.DataFrame:
+    """Adverse events per 100 patient-years in thirds of the cohort by cumulative prednisone-equivalent dose per
+    year of follow-up (the dose-response the harm rates build in, seen from the tables), with the events and
+    patient-years each rate rests on."""
+    years = patients["followup_days"].to_numpy(dtype=float) / YEAR_DAYS
+    per_year = patients["pred_cum_mg"].to_numpy(dtype=float) / np.maximum(years, 1e-9)
+    cuts = np.quantile(per_year, [1 / 3, 2 / 3]) if len(per_year) else np.zeros(2)
+    third = np.searchsorted(cuts, per_year, side="right")
+    labels = [f"lowest third (< {cuts[0] / 1000:.1f} g/year)", "middle third",
+              f"highest third (>= {cuts[1] / 1000:.1f} g/year)"]
+    rows = []
+    for k, label in enumerate(labels):
+        inside = third == k
+        patient_years = years[inside].sum()
+        for column, name in HARM_NAMES.items():
+            events = int(patients[column].to_numpy()[inside].sum())
+            rows.append({"exposure": label, "harm": name, "events": events, "patient_years": patient_years,
+                         "per_100_patient_years": 100 * events / patient_years if patient_years else np.nan})
+    return pd.DataFrame(rows)
+
+
+def survival_curve(patients: pd.DataFrame) -> pd.DataFrame:
+    """Kaplan-Meier survival from diagnosis (lifelines), censored at the end of follow-up."""
+    from lifelines import KaplanMeierFitter
+
+    years = patients["followup_days"].to_numpy(dtype=float) / YEAR_DAYS
+    died = patients["died"].to_numpy(dtype=bool)
+    fitter = KaplanMeierFitter().fit(years, died)
+    curve = fitter.survival_function_.reset_index()
+    curve.columns = ["years", "survival"]
+    return curve
+
+
 def first_flare_days(events: pd.DataFrame) -> pd.DataFrame:
     """Each patient's first flare (during the taper or on maintenance) or relapse: day and where it happened."""
     t = events[events["is_transition"] & events["event"].isin(["flare", "relapse"])]

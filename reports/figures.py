@@ -145,6 +145,30 @@ def disease_course(categories: pd.DataFrame, flares: pd.DataFrame) -> Figure:
     return fig
 
 
+def harms(by_exposure: pd.DataFrame, survival: pd.DataFrame, first_year_mortality: float,
+          infection_deaths: int, deaths: int) -> Figure:
+    """Adverse events per 100 patient-years by glucocorticoid exposure; survival from diagnosis."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.6, 1]})
+    harms_shown = list(dict.fromkeys(by_exposure["harm"]))
+    thirds = list(dict.fromkeys(by_exposure["exposure"]))
+    width = 0.8 / max(len(thirds), 1)
+    for k, (third, colour) in enumerate(zip(thirds, ["#c6dbef", "#6baed6", "#08519c"])):
+        rates = by_exposure[by_exposure["exposure"] == third].set_index("harm").reindex(harms_shown)
+        left.bar(np.arange(len(harms_shown)) + (k - 1) * width, rates["per_100_patient_years"], width,
+                 color=colour, label=third)
+    left.set_xticks(range(len(harms_shown)), harms_shown, fontsize=8)
+    left.set(ylabel="events per 100 patient-years",
+             title="Glucocorticoid adverse events by cumulative dose per year")
+    left.legend(fontsize=8, title="patients by prednisone-equivalent", title_fontsize=8)
+    right.step(survival["years"], survival["survival"] * 100, where="post", color="#333333")
+    right.set(xlabel="years since diagnosis", ylabel="% alive", ylim=(0, 100), title="Survival (Kaplan-Meier)")
+    right.text(0.03, 0.05, f"first-year mortality {first_year_mortality:.1%}\n"
+                           f"deaths: {deaths:,}, of them {infection_deaths:,} from infection",
+               transform=right.transAxes, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def flows(table: pd.DataFrame) -> Figure:
     used = [s for s in STATE_NAMES if table.loc[s].sum() > 0 or table[s].sum() > 0]
     matrix = table.loc[used, used]

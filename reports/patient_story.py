@@ -95,6 +95,8 @@ def _event_entries(events: pd.DataFrame) -> list[Entry]:
             entries.append(Entry(e.day, "PJP prophylaxis stopped."))
         elif e.event == "bone_protection_start":
             entries.append(Entry(e.day, f"Bone protection: {e.detail}."))
+        elif e.event.startswith("ae_"):
+            entries.append(Entry(e.day, f"Adverse event: {e.detail}."))
     return entries
 
 
@@ -126,7 +128,9 @@ def _assessment_entries(assessments: pd.DataFrame) -> list[Entry]:
 
 
 def introduction(patient: pd.Series) -> str:
-    extras = [name for name, flag in (("interstitial lung disease", patient.has_ild),
+    extras = [name for name, flag in (("rapidly progressive interstitial lung disease (anti-MDA5)", patient.rp_ild),
+                                      ("interstitial lung disease", patient.has_ild and not patient.rp_ild),
+                                      ("an associated cancer", patient.cancer_associated),
                                       ("diabetes", patient.has_diabetes), ("osteoporosis", patient.has_osteoporosis),
                                       ("glaucoma", patient.has_glaucoma)) if flag]
     severity = "severe" if patient.severity == "severe" else "non-severe"
@@ -201,6 +205,12 @@ def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame,
         dose_ax.annotate(f"IV pulse {row.prednisone_eq_mg_per_day:g} mg/day", xy=(row.start_day / YEAR_DAYS, top),
                          xytext=(row.start_day / YEAR_DAYS + 0.05 * end_years, 0.9 * top), fontsize=8,
                          arrowprops={"arrowstyle": "->"})
+    harms = events[events.event.str.startswith("ae_")]
+    dose_ax.plot(harms.day / YEAR_DAYS, [0.93 * top] * len(harms), "X", color="#8c510a", markersize=7,
+                 linestyle="none", label="adverse event")
+    for e in harms.itertuples():
+        dose_ax.text(e.day / YEAR_DAYS, 0.88 * top, e.event.removeprefix("ae_").replace("_", " "), fontsize=7,
+                     color="#8c510a", rotation=90, va="top")
     for e in events.itertuples():
         if e.event in ("flare", "relapse"):
             dose_ax.axvline(e.day / YEAR_DAYS, color="#d62728", linestyle=":", linewidth=1)

@@ -18,7 +18,7 @@ from reports import figure_data as data
 from reports import figures
 from reports.costs import CATEGORIES, run_costs
 from reports.export import read_table, table_dataset
-from reports.summary import waits_by_drug
+from reports.summary import first_year_mortality, waits_by_drug
 from scenarios.schema import Scenario
 from simulation.model import YEAR_DAYS
 from pathway.audit import AUDIT_COLUMNS
@@ -52,7 +52,8 @@ class ReportFigure:
 
 PATIENT_COLUMNS = ["replication", "patient_id", "subtype", "tis_6_months", "tis_12_months",
                    "diagnosis_day", "followup_days", "time_to_remission_days", "pred_cum_mg",
-                   "pred_cum_mg_first_year", "days_to_pred_le_5mg", *AUDIT_COLUMNS,
+                   "pred_cum_mg_first_year", "days_to_pred_le_5mg", *AUDIT_COLUMNS, "died", "death_cause",
+                   "ae_new_diabetes", "ae_serious_infection", "ae_pjp", "ae_fracture", "ae_cataract",
                    *(f"days_in_{state}" for state in ("iv_pulse", *TREATMENT_LINE_STATES))]
 EVENT_COLUMNS = ["replication", "patient_id", "day", "event", "from_state", "to_state", "is_transition"]
 DOSE_COLUMNS = ["replication", "patient_id", "drug", "route", "start_day", "end_day", "dose",
@@ -167,6 +168,10 @@ def build_report(run_dir: Path | str) -> Path:
                                              tuple(assessment.juvenile_thresholds))
     flare_days = data.first_flare_days(events[events["patient_id"].isin(sample["patient_id"])]
                                        if scenario.region is not None else events)
+    harms_table = data.harms_by_exposure(patients)
+    survival = data.survival_curve(patients)
+    harms_table.to_csv(folder / "harms_by_exposure.csv", index=False)
+    survival.to_csv(folder / "survival.csv", index=False)
     categories.to_csv(folder / "disease_course.csv", index=False)
     flare_days.to_csv(folder / "first_flares.csv", index=False)
     note = "" if subset is None else f" (first {len(sample):,} patients)"
@@ -187,6 +192,12 @@ def build_report(run_dir: Path | str) -> Path:
          "6 and 12 months (2016 ACR/EULAR TIS; adults 20/40/60, JDM 30/45/70), among patients followed that "
          f"long. Right: when each patient's first flare or relapse came, and where{note}; numbers in "
          "figures/disease_course.csv and figures/first_flares.csv.", figures.disease_course(categories, flare_days)),
+        ("harms", "Glucocorticoid harms and survival", "Left: adverse events per 100 patient-years in thirds of "
+         "the cohort by cumulative prednisone-equivalent per year of follow-up (rates by dose band in the "
+         "scenario's [adverse_events]; PJP also counts as a serious infection). Right: survival from diagnosis; "
+         "numbers in figures/harms_by_exposure.csv and figures/survival.csv.",
+         figures.harms(harms_table, survival, first_year_mortality(patients),
+                       int((patients["death_cause"] == "serious_infection").sum()), int(patients["died"].sum()))),
         ("flows", "Flows between states", f"Number of transitions from each state to each other{note}.",
          figures.flows(flows)),
         ("resources_by_year", "Resource use per year", "IVIG, infusions and IV pulses by year since diagnosis, "

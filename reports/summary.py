@@ -62,6 +62,18 @@ def _row(metric: str, value: float, unit: str, description: str) -> dict:
 INTERVAL_METHOD = "95% CI of the mean over replications (t-distribution)"
 
 
+HARM_METRICS = {"ae_new_diabetes": "new-onset diabetes", "ae_serious_infection": "serious infections (PJP included)",
+                "ae_pjp": "Pneumocystis pneumonia", "ae_fracture": "osteoporotic fractures", "ae_cataract": "cataracts"}
+
+
+def first_year_mortality(patients: pd.DataFrame) -> float:
+    """Among patients followed from diagnosis for a year or until death (an open cohort's late arrivals and a
+    short horizon leave some out)."""
+    followed = patients["died"] | (patients["followup_days"] >= YEAR_DAYS)
+    died = patients["died"] & (patients["followup_days"] < YEAR_DAYS)
+    return died[followed].mean() if followed.any() else np.nan
+
+
 def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | None = None) -> pd.DataFrame:
     """One replication's metrics; `drugs` lists the IV drugs to report (0 where none was given)."""
     n = len(patients)
@@ -94,7 +106,14 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
              "g/patient-year", "IVIG given per patient-year"),
         _row("share_iv_pulse", (patients["days_in_iv_pulse"] > 0).mean(), "share",
              "share given an IV methylprednisolone pulse"),
+        _row("first_year_mortality", first_year_mortality(patients), "share",
+             "share of patients followed from diagnosis who died within a year of it"),
+        _row("deaths_from_infection", int((patients["death_cause"] == "serious_infection").sum()), "patients",
+             "deaths from a serious infection (PJP among them) on treatment"),
     ]
+    for harm, what in HARM_METRICS.items():
+        rows.append(_row(f"{harm}_per_100_patient_years", 100 * patients[harm].sum() / years if years else np.nan,
+                         "per 100 patient-years", f"{what} per 100 patient-years of follow-up"))
     for line in range(1, 6):
         rows.append(_row(f"share_reached_line_{line}", (patients["highest_line"] >= line).mean(), "share",
                          f"share reaching line of therapy {line} or beyond"))

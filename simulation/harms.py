@@ -217,7 +217,8 @@ class Harms:
         h.left[k] = p.stream.harm_exponential() if rule.recurrent else INF
         dose = p.gc.schedule.prednisone_eq[max(0, bisect_right(p.gc.schedule.offsets, now - p.gc.start_day) - 1)] \
             if p.gc is not None else 0.0
-        detail = f"{DETAIL_OF[rule.name]} on prednisone-equivalent {dose:g} mg/day"
+        detail = (f"{DETAIL_OF[rule.name]} on prednisone-equivalent {dose:g} mg/day" if dose > 0
+                  else f"{DETAIL_OF[rule.name]} off glucocorticoid")
         if rule.case_fatality > 0 and p.stream.harm_uniform() < rule.case_fatality:
             p.death_day = p.end_day = now
             p.death_cause = "serious_infection"
