@@ -2,7 +2,8 @@
 
 Every cost is an interval (a rate per day over [start, end): a drug's dose, a day
 in an infusion chair, a day in a state, monitoring, prophylaxis) or a point (a
-clinic visit, a one-off cost on a transition, an adverse event). Discounting is exact: an interval
+clinic visit (an assessment and its tests), a one-off cost on a transition, an adverse
+event, one of seed 001's mandatory steps). Discounting is exact: an interval
 costs rate * integral of (1 + r)^(-t / 365.25) over it, a point cost * (1 + r)^(-t /
 365.25), with t in days since diagnosis.
 """
@@ -20,7 +21,7 @@ from scenarios.schema import Costs
 from simulation.model import YEAR_DAYS
 
 CATEGORIES = ("drugs", "ivig", "infusion_chair", "monitoring", "prophylaxis", "states", "clinic_visits",
-              "transitions", "adverse_events")
+              "transitions", "adverse_events", "care")
 # Units of a dose rate per day of treatment.
 PER_DAY = {"mg/day": 1.0, "mg/week": 1 / 7, "mg/48h": 1 / 2, "g/day": 1.0}
 CLINIC_TRIGGERS = ("triage", "respond", "fail", "intolerance", "flare", "relapse", "withdraw")
@@ -98,7 +99,13 @@ def cost_items(tables: dict[str, pd.DataFrame], costs: Costs) -> tuple[pd.DataFr
         per_day[priced_states])
 
     transitions = events[events["is_transition"]]
-    visits = transitions[transitions["event"].isin(CLINIC_TRIGGERS)]
+    if "assessments" in tables:  # every assessment is a clinic visit, with its tests (CK, strength)
+        visits = tables["assessments"][["replication", "patient_id", "day"]]
+        visit_cost = costs.clinic_visit + costs.assessment_tests
+    else:  # tables from before the disease course: a visit where the clinic decided something
+        visits = transitions[transitions["event"].isin(CLINIC_TRIGGERS)]
+        visit_cost = costs.clinic_visit
+    steps = events[events["event"].astype(str).isin(costs.care_step)]
     one_off = transitions["event"].astype(str).map(costs.transition).fillna(0.0)
     harms = events[events["event"].astype(str).str.startswith("ae_")]
     # PJP is a serious infection in the events table; its detail names it, and it has a price of its own.
@@ -107,7 +114,10 @@ def cost_items(tables: dict[str, pd.DataFrame], costs: Costs) -> tuple[pd.DataFr
     harm_cost = pd.Series(harm, index=harms.index, dtype=object).map(costs.adverse_event).fillna(0.0)
     points = pd.concat([
         pd.DataFrame({"replication": visits["replication"], "patient_id": visits["patient_id"],
-                      "category": "clinic_visits", "day": visits["day"], "cost": costs.clinic_visit}),
+                      "category": "clinic_visits", "day": visits["day"], "cost": visit_cost}),
+        pd.DataFrame({"replication": steps["replication"], "patient_id": steps["patient_id"],
+                      "category": "care", "day": steps["day"],
+                      "cost": steps["event"].astype(str).map(costs.care_step).astype(float)}),
         pd.DataFrame({"replication": harms["replication"], "patient_id": harms["patient_id"],
                       "category": "adverse_events", "day": harms["day"], "cost": harm_cost})[harm_cost > 0],
         pd.DataFrame({"replication": transitions["replication"], "patient_id": transitions["patient_id"],
@@ -179,10 +189,12 @@ def run_costs(run_dir, costs: Costs, horizon_days: float) -> tuple[pd.DataFrame,
     from reports.export import read_table
 
     run_dir = Path(run_dir)
-    files = {name: run_dir / f"{name}.parquet" for name in ("patients", "events", "doses")}
+    files = {name: run_dir / f"{name}.parquet" for name in ("patients", "events", "doses", "assessments")}
+    files = {name: path for name, path in files.items() if name != "assessments" or path.exists()
+             or (run_dir / "assessments.csv").exists()}
     readers = {name: pq.ParquetFile(path) for name, path in files.items() if path.exists()}
     groups = {reader.metadata.num_row_groups for reader in readers.values()}
-    if len(readers) == 3 and len(groups) == 1:
+    if len(readers) == len(files) and len(groups) == 1:
         parts = [compute_costs({name: reader.read_row_group(i).to_pandas() for name, reader in readers.items()},
                                costs, horizon_days) for i in range(groups.pop())]
     else:

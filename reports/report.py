@@ -170,7 +170,7 @@ def build_report(run_dir: Path | str) -> Path:
                                        if scenario.region is not None else events)
     harms_table = data.harms_by_exposure(patients)
     survival = data.survival_curve(patients)
-    harms_table.to_csv(folder / "harms_by_exposure.csv", index=False)
+    harms_table.to_csv(folder / "harms.csv", index=False)
     survival.to_csv(folder / "survival.csv", index=False)
     categories.to_csv(folder / "disease_course.csv", index=False)
     flare_days.to_csv(folder / "first_flares.csv", index=False)
@@ -195,7 +195,7 @@ def build_report(run_dir: Path | str) -> Path:
         ("harms", "Glucocorticoid harms and survival", "Left: adverse events per 100 patient-years in thirds of "
          "the cohort by cumulative prednisone-equivalent per year of follow-up (rates by dose band in the "
          "scenario's [adverse_events]; PJP also counts as a serious infection). Right: survival from diagnosis; "
-         "numbers in figures/harms_by_exposure.csv and figures/survival.csv.",
+         "numbers in figures/harms.csv and figures/survival.csv.",
          figures.harms(harms_table, survival, first_year_mortality(patients),
                        int((patients["death_cause"] == "serious_infection").sum()), int(patients["died"].sum()))),
         ("flows", "Flows between states", f"Number of transitions from each state to each other{note}.",

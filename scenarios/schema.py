@@ -394,6 +394,20 @@ class Harm(Sourced):
         return self
 
 
+class Care(Sourced):
+    """Seed 001's mandatory steps (pathway/care.py): who is counselled, and whether MRI is part of the work-up."""
+
+    childbearing_age_years: Annotated[list[NonNegative], Field(min_length=2, max_length=2)]  # [from, to)
+    mri_at_diagnosis: bool
+
+    @model_validator(mode="after")
+    def _ages(self):
+        low, high = self.childbearing_age_years
+        if not low < high:
+            raise ValueError(f"childbearing_age_years must be [from, to) with from < to, got {[low, high]}")
+        return self
+
+
 class AdverseEvents(Sourced):
     """Glucocorticoid harms (none myositis-specific: each names the population its figures come from).
     PJP is a serious infection: its events count among them."""
@@ -456,6 +470,9 @@ class Costs(Sourced):
     transition: dict[str, NonNegative] = Field(default_factory=dict)
     adverse_event: dict[Literal["new_diabetes", "serious_infection", "pjp", "fracture", "cataract"],
                         NonNegative] = Field(default_factory=dict)  # per event
+    care_step: dict[Literal["vaccination_update", "hepatitis_screening", "contraception_counselling", "tpmt_test",
+                            "dexa_scan", "mri"], NonNegative] = Field(default_factory=dict)  # per step done
+    assessment_tests: NonNegative = 0.0  # creatine kinase and strength testing at each clinic assessment
 
     @model_validator(mode="after")
     def _known_states_and_triggers(self):
@@ -519,6 +536,7 @@ class Scenario(Strict):
     assessment: Assessment
     mortality: Mortality
     adverse_events: AdverseEvents
+    care: Care
     costs: Costs
     region: Region | None = None
     infusion_unit: InfusionUnit | None = None

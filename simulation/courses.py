@@ -10,6 +10,7 @@ Every course also re-plans its effect on the patient's disease (simulation/treat
 from __future__ import annotations
 
 from pathway.agents import schedule as agent_schedule
+from pathway.care import CARE_DETAIL, steps_before_agent
 from pathway.glucocorticoids import (
     cap_mg_per_day,
     induction_mg_per_kg,
@@ -82,6 +83,7 @@ class Courses:
         if not p.bone_protected:
             p.bone_protected = True
             self.recorder.event(p, now, "bone_protection_start", bone_protection(p.osteoporosis))
+            self.care_step(p, now, "dexa_scan")
         high_days = prophylaxis_needed(gc, schedule)
         if high_days > 0:
             if not p.pjp_on or p.pjp_stop_day < now:
@@ -94,6 +96,12 @@ class Courses:
         elif p.pjp_on:
             self.pjp_stop(p)
         self.harms.plan(p, now)
+
+    def care_step(self, p: Patient, day: float, step: str) -> None:
+        """One of seed 001's mandatory steps (pathway/care.py), done once per patient."""
+        if step not in p.care_done:
+            p.care_done.add(step)
+            self.recorder.event(p, day, step, CARE_DETAIL[step])
 
     def pjp_stop(self, p: Patient) -> None:
         p.pjp_on = False
@@ -123,6 +131,9 @@ class Courses:
         course = Course(drug, day, agent_schedule(rules, p.weight_kg), p.state, rules.kind == "infusions",
                         p.episode_day)
         p.agents.append(course)
+        care = self.model.scenario.care
+        for step in steps_before_agent(drug, p.sex == "female", p.age_years, care.childbearing_age_years):
+            self.care_step(p, p.today, step)
         plan_agent(self.model.disease, p, course)
         if course.infusion:
             self.visits.book_chairs(p, course)

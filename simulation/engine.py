@@ -157,6 +157,8 @@ class Engine:
             new_line = dest in self.model.lines or dest == "iv_pulse"
             if trigger == "triage":
                 self.clinic.steroid_threshold(p, p.option)
+                if self.model.scenario.care.mri_at_diagnosis:
+                    self.courses.care_step(p, now, "mri")
             self.clinic.new_episode(p, now, new_line)
 
     def _on_event(self, p: Patient, now: float) -> None:

@@ -56,6 +56,7 @@ class Patient:
         "gc_held", "patience", "measure_sensitivity",
         # Risks of death and glucocorticoid harms (simulation/mortality.py, simulation/harms.py).
         "cancer_associated", "rp_ild", "death_cause", "harm", "harm_day", "harm_index",
+        "care_done",  # seed 001's mandatory steps done (pathway/care.py)
     )
 
     def __init__(self, replication: int, patient_id: int, stream: PatientStream) -> None:
@@ -116,3 +117,4 @@ class Patient:
         self.harm = None
         self.harm_day = INF
         self.harm_index = -1
+        self.care_done: set[str] = set()

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pathway.care import CARE_STEPS
 from pathway.definition import STATE_NAMES, TRIGGERS
 from pathway.dosing import STEP_REGISTRY
 from pathway.glucocorticoids import GLUCOCORTICOIDS
@@ -27,7 +28,7 @@ from simulation.model import YEAR_DAYS
 from simulation.tables import PRED_ABOVE_LOW_MG_PER_DAY, PRED_HIGH_MG_PER_DAY, SCHEMAS, build_table
 
 CLINICAL_EVENTS = ("bone_protection_start", "pjp_prophylaxis_start", "pjp_prophylaxis_stop", "infusion",
-                   *dict.fromkeys(HARM_EVENTS.values()))
+                   *dict.fromkeys(HARM_EVENTS.values()), *CARE_STEPS)
 EVENT_NAMES = (*TRIGGERS, *CLINICAL_EVENTS)
 _EVENT_CODE = {name: i for i, name in enumerate(EVENT_NAMES)}
 _STATE_CODE = {name: i for i, name in enumerate(STATE_NAMES)}

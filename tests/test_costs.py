@@ -46,10 +46,19 @@ def test_each_category_is_the_tables_times_the_prices(run, prices, costed):
     expected_states = sum(p[f"days_in_{state}"].sum() * price for state, price in prices.state_per_day.items())
     assert by_patient.states_cost.sum() == pytest.approx(expected_states)
     transitions = e[e.is_transition]
-    visits = transitions.event.isin(["triage", "respond", "fail", "intolerance", "flare", "relapse", "withdraw"]).sum()
-    assert by_patient.clinic_visits_cost.sum() == pytest.approx(visits * prices.clinic_visit)
+    visits = len(run["assessments"])  # every assessment is a visit, with its tests
+    assert by_patient.clinic_visits_cost.sum() == pytest.approx(visits * (prices.clinic_visit + prices.assessment_tests))
     one_off = transitions.event.map(prices.transition).fillna(0).sum()
     assert by_patient.transitions_cost.sum() == pytest.approx(one_off)
+    harms = e[e.event.str.startswith("ae_")]
+    harm = np.where(harms.detail.str.contains("Pneumocystis"), "pjp", harms.event.str.removeprefix("ae_"))
+    assert by_patient.adverse_events_cost.sum() == pytest.approx(sum(prices.adverse_event[h] for h in harm))
+    steps = e[e.event.isin(list(prices.care_step))]
+    assert by_patient.care_cost.sum() == pytest.approx(steps.event.map(prices.care_step).sum())
+    # seed 001's steps: vaccines before every first immunosuppressant, hepatitis screening before methotrexate
+    on_mtx = set(d.patient_id[d.drug == "methotrexate"])
+    assert on_mtx <= set(e.patient_id[e.event == "hepatitis_screening"])
+    assert (e[e.event.isin(list(prices.care_step))].groupby(["patient_id", "event"]).size() == 1).all()
 
 
 def test_totals_add_up_by_patient_and_by_year(costed):

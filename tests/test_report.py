@@ -14,7 +14,7 @@ from pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
 from reports import figure_data as data
 from reports.export import read_table
 
-FIGURES = ("cumulative_dose", "dose_over_time", "time_in_lines", "occupancy", "time_to_event", "disease_course",
+FIGURES = ("cumulative_dose", "dose_over_time", "time_in_lines", "occupancy", "time_to_event", "disease_course", "harms",
            "flows", "resources_by_year", "costs_by_year")
 
 
@@ -126,8 +126,11 @@ def test_kaplan_meier_equals_the_plain_share_without_early_censoring():
     from tests.conftest import simulate
 
     # No deaths: everyone is followed to the horizon, so KM is the share reaching remission by each day.
-    run = simulate(patients=300, seed=2, years=2.0, overrides={"mortality": {"five_year_survival": {
-        s: 1.0 for s in ("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM", "JDM")}}})
+    run = simulate(patients=300, seed=2, years=2.0, overrides={
+        "mortality": {"five_year_survival": {s: 1.0 for s in ("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM", "JDM")},
+                      "rp_ild_six_month_mortality": 0.0},
+        "adverse_events": {"serious_infection": {"case_fatality": 0.0}, "pjp": {"case_fatality": 0.0}}})
+    assert not run["patients"].died.any()
     times = data.event_times(run["events"], run["patients"])["remission"]
     curve = data.kaplan_meier(times)
     remission = run["patients"].time_to_remission_days
