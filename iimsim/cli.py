@@ -95,6 +95,9 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
         f"mean cumulative prednisone-equivalent {key['mean_pred_cum_mg']:.0f} mg, "
         f"IVIG {key['ivig_g_total']:.0f} g, infusion chair-days {key['infusion_chair_days_total']:.0f}"
     )
+    if "mean_qalys_discounted" in key:
+        click.echo(f"  per patient, discounted: cost {key['mean_total_cost_discounted']:,.0f} {resolved.costs.currency}, "
+                   f"{key['mean_qalys_discounted']:.3f} QALYs, {key['mean_life_years_discounted']:.3f} life-years")
     if resolved.infusion_unit is not None:
         waits = ", ".join(f"{metric.removeprefix('mean_queue_wait_days_')} {value:.2f}"
                           for metric, value in key.items() if metric.startswith("mean_queue_wait_days_"))

@@ -115,7 +115,8 @@ def evpi(costs: pd.DataFrame, qalys: pd.DataFrame, grid: np.ndarray) -> pd.DataF
     - max over strategies of E[NMB], over the draws (never negative: choosing after seeing the draw cannot
     do worse on average than choosing before)."""
     nmb = _nmb_cube(costs, qalys, grid)
-    value = nmb.max(axis=2).mean(axis=1) - nmb.mean(axis=1).max(axis=1)
-    best = np.asarray(costs.columns)[nmb.mean(axis=1).argmax(axis=1)]
-    return pd.DataFrame({"threshold_per_qaly": grid, "evpi_per_patient": value,
-                         "strategy_chosen_now": best})
+    chosen = nmb.mean(axis=1).argmax(axis=1)  # the strategy with the highest expected NMB, per threshold
+    # the same quantity as the mean regret of that choice, draw by draw (each term >= 0, no rounding below 0)
+    regret = nmb.max(axis=2) - np.take_along_axis(nmb, chosen[:, None, None], axis=2)[:, :, 0]
+    return pd.DataFrame({"threshold_per_qaly": grid, "evpi_per_patient": regret.mean(axis=1),
+                         "strategy_chosen_now": np.asarray(costs.columns)[chosen]})
