@@ -38,7 +38,7 @@ ASSESSMENT_COLUMNS = ["replication", "patient_id", "day", "activity", "damage"]
 def patient_outcomes(tables: dict[str, pd.DataFrame], scenario: Scenario) -> pd.DataFrame:
     """Per patient of a batch (patients, events, doses, assessments frames): cost, life-years, QALYs."""
     horizon = scenario.simulation.horizon_years * YEAR_DAYS
-    costs, _ = compute_costs(tables, scenario.costs, horizon)
+    costs, _ = compute_costs(tables, scenario.costs, horizon, by_year=False)
     out = costs[["replication", "patient_id", "total_cost", "total_cost_discounted"]].reset_index(drop=True)
     if scenario.utilities is not None:
         qalys = compute_qalys(tables, scenario.utilities, scenario.costs.discount_rate_per_year)
