@@ -95,6 +95,9 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
         f"mean cumulative prednisone-equivalent {key['mean_pred_cum_mg']:.0f} mg, "
         f"IVIG {key['ivig_g_total']:.0f} g, infusion chair-days {key['infusion_chair_days_total']:.0f}"
     )
+    if "mean_qalys_discounted" in key:
+        click.echo(f"  per patient, discounted: cost {key['mean_total_cost_discounted']:,.0f} {resolved.costs.currency}, "
+                   f"{key['mean_qalys_discounted']:.3f} QALYs, {key['mean_life_years_discounted']:.3f} life-years")
     if resolved.infusion_unit is not None:
         waits = ", ".join(f"{metric.removeprefix('mean_queue_wait_days_')} {value:.2f}"
                           for metric, value in key.items() if metric.startswith("mean_queue_wait_days_"))
@@ -165,6 +168,9 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
 
     Runs each into OUT/NAME (tables, summary, report), then writes comparison.csv (each
     scenario minus the first: paired differences with 95% CIs), comparison.html and figures/.
+    With [utilities] in the first scenario it also writes cost_effectiveness.csv: incremental
+    discounted cost and QALYs, the ICER stated with its quadrant (dominates, is dominated, a
+    trade-off) and net monetary benefit at the scenario's thresholds, each with a 95% CI.
     """
     from reports.compare import compare
 
@@ -185,7 +191,17 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
     for row in key.itertuples():
         click.echo(f"{row.scenario} - {row.reference}: {row.metric} {row.difference:+.4g} {row.unit} "
                    f"(95% CI {row.ci_low:+.4g} to {row.ci_high:+.4g})")
-    click.echo(f"wrote {out_dir / 'comparison.html'}, {out_dir / 'comparison.csv'}", err=True)
+    wrote = [out_dir / "comparison.html", out_dir / "comparison.csv"]
+    if (out_dir / "cost_effectiveness.csv").exists():
+        import pandas as pd
+
+        from reports.compare_cea import describe
+
+        reference = _load(scenarios[0])
+        for _, row in pd.read_csv(out_dir / "cost_effectiveness.csv").iterrows():
+            click.echo(describe(row, list(reference.utilities.thresholds_per_qaly)))
+        wrote.append(out_dir / "cost_effectiveness.csv")
+    click.echo(f"wrote {', '.join(str(path) for path in wrote)}", err=True)
 
 
 def _sensitivity_scenario(scenario: str, patients: int | None, seed: int | None):
@@ -197,25 +213,42 @@ def _sensitivity_scenario(scenario: str, patients: int | None, seed: int | None)
 
 
 @main.command("psa")
-@click.argument("scenario", default="baseline")
+@click.argument("scenarios", nargs=-1)
 @click.option("--draws", type=click.IntRange(min=2), default=100, show_default=True, help="Parameter draws.")
-@click.option("--patients", type=click.IntRange(min=1), help="Patients per draw [scenario's value].")
-@click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
+@click.option("--patients", type=click.IntRange(min=1), help="Patients per draw [each scenario's value].")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed shared by all scenarios [each scenario's].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="[runs/psa-SCENARIO]")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder [runs/psa-SCENARIO, or runs/psa-A-vs-B for several].")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
-def psa_command(scenario, draws, patients, seed, workers, out_dir, force) -> None:
-    """Probabilistic sensitivity analysis over SCENARIO's [uncertainty] parameters.
+def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> None:
+    """Probabilistic sensitivity analysis over the first scenario's [uncertainty] parameters.
 
-    Writes psa_draws.csv (every draw's parameters and outcomes), psa_summary.csv (mean,
-    sd, 2.5th, 50th and 97.5th percentile of every outcome) and psa.png/.svg.
+    SCENARIOS: one or more built-in names or .toml files [baseline]. Every scenario is simulated
+    on the same parameter draws and the same patients. Writes psa_draws.csv (every draw's
+    parameters and outcomes per scenario), psa_summary.csv (mean, sd, 2.5th, 50th and 97.5th
+    percentile of every outcome per scenario) and psa.png/.svg. With two or more scenarios and
+    [utilities] it also writes the cost-effectiveness plane (ce_plane.csv, each scenario against
+    the first), the acceptability curve (ceac.csv) and the expected value of perfect information
+    (evpi.csv; for the population when the first scenario is a [region]), each with a figure.
     """
     from reports.export import OutputExistsError, staged_folder
     from reports.figures import save_figure
+    from reports.psa_cea import at_thresholds, psa_cost_effectiveness, write_psa_cea
     from reports.sensitivity import psa, psa_figure
 
-    resolved = _sensitivity_scenario(scenario, patients, seed)
-    out_dir = out_dir or Path("runs") / f"psa-{resolved.name}"
+    scenarios = scenarios or ("baseline",)
+    resolved = [_sensitivity_scenario(scenarios[0], patients, seed)]
+    overrides = {k: v for k, v in {"patients": patients, "seed": seed}.items() if v is not None}
+    resolved += [_load(name, {"simulation": {**overrides, "replications": 1}}) for name in scenarios[1:]]
+    names = [scenario.name for scenario in resolved]
+    if len(set(names)) < len(names):
+        raise UserError(f"scenarios need distinct names, got {', '.join(names)}")
+    first = resolved[0]
+    cea = len(resolved) > 1 and all(scenario.utilities is not None for scenario in resolved)
+    if len(resolved) > 1 and not cea:
+        click.echo("note: not every scenario has [utilities]: no cost-effectiveness outputs", err=True)
+    out_dir = out_dir or Path("runs") / ("psa-" + "-vs-".join(names))
     try:
         with staged_folder(out_dir, force) as staging:
             table, spread = psa(resolved, draws, workers)
@@ -223,11 +256,29 @@ def psa_command(scenario, draws, patients, seed, workers, out_dir, force) -> Non
             spread.to_csv(staging / "psa_summary.csv", index=False)
             save_figure(psa_figure(spread, table, ["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total"]),
                         staging, "psa")
+            if cea:
+                thresholds = list(first.utilities.thresholds_per_qaly)
+                population = (float(table.loc[table["scenario"] == names[0], "patients"].mean())
+                              if first.region is not None else None)
+                result = psa_cost_effectiveness(table, names, thresholds, population)
+                write_psa_cea(result, staging, first.costs.currency, thresholds, population)
     except OutputExistsError as err:
         raise UserError(str(err)) from None
+    except ValueError as err:
+        raise UserError(str(err)) from None
     shown = spread[spread.metric.isin(["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total",
-                                       "infusion_chair_days_total", "share_died"])]
+                                       "infusion_chair_days_total", "share_died", "mean_total_cost_discounted",
+                                       "mean_qalys_discounted"])]
     click.echo(shown.to_string(index=False))
+    if cea:
+        unit = first.costs.currency
+        for threshold, rows in at_thresholds(result, thresholds).groupby("threshold_per_qaly", sort=True):
+            shares = ", ".join(f"{r.strategy} {r.probability_most_cost_effective:.0%}" for r in rows.itertuples())
+            value = rows.iloc[0]
+            population_text = (f", {value.evpi_population:,.0f} {unit} for the region's patients"
+                               if population else "")
+            click.echo(f"at {threshold:,.0f} {unit}/QALY: most cost-effective in {shares} of draws; EVPI "
+                       f"{value.evpi_per_patient:,.2f} {unit} per patient{population_text}")
     click.echo(f"wrote {out_dir}", err=True)
 
 

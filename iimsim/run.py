@@ -13,7 +13,8 @@ from tqdm import tqdm
 
 from reports.export import RunOutput
 from reports.manifest import manifest
-from reports.summary import ResourceTally, summarize_replications
+from reports.patient_outcomes import OutcomeTally
+from reports.summary import ResourceTally, combine_replications, summarize_replications
 from scenarios.schema import Scenario
 from simulation.model import YEAR_DAYS
 from simulation.runner import DEFAULT_CHUNK_SIZE, cohort_size, run_cohort
@@ -42,19 +43,22 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
     total = cohort_size(scenario)
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     tallies: dict[int, ResourceTally] = {}
+    outcomes = OutcomeTally(scenario)  # cost, life-years and QALYs per patient, batch by batch
     patient_batches = []
     output = RunOutput(out_dir, table_format, force)
     with output, tqdm(total=total, unit="patient", disable=None if progress is None else not progress,
                       file=sys.stderr) as bar:
         for chunk, tables in run_cohort(scenario, workers=workers, chunk_size=chunk_size, backend=backend,
                                         scheduler=scheduler):
-            output.write_batch(tables)
+            output.write_batch({**tables, "patient_outcomes": outcomes.add(tables)})
             tallies.setdefault(chunk.replication, ResourceTally()).add(tables)
             patient_batches.append(tables["patients"])
             bar.update(chunk.patients)
         patients = pa.concat_tables(patient_batches).to_pandas(strings_to_categorical=True)
         del patient_batches
-        summary, by_replication = summarize_replications(patients, tallies)
+        _, by_replication = summarize_replications(patients, tallies)
+        by_replication = pd.concat([by_replication, outcomes.by_replication()], ignore_index=True)
+        summary = combine_replications(by_replication)
         summary.to_csv(output.path("summary.csv"), index=False)
         by_replication.to_csv(output.path("summary_by_replication.csv"), index=False)
         patient_years = float(patients["followup_days"].sum() / YEAR_DAYS)  # all replications

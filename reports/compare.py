@@ -20,6 +20,8 @@ import pandas as pd  # noqa: E402
 
 from iimsim.run import execute_run  # noqa: E402
 from reports.export import staged_folder  # noqa: E402
+from reports.cea_figures import ce_plane  # noqa: E402
+from reports.compare_cea import cost_effectiveness, describe, paired_increments  # noqa: E402
 from reports.figures import save_figure  # noqa: E402
 from reports.report import TEMPLATES  # noqa: E402
 from reports.summary import INTERVAL_METHOD, combine_replications  # noqa: E402
@@ -137,9 +139,21 @@ def compare(scenarios: list[str], out_dir: Path, patients: int | None = None, re
         figures = [("Key metrics", save_figure(metrics_figure(summaries), figures_dir, "key_metrics")),
                    ("Glucocorticoid dose over time", save_figure(dose_figure(run_dirs), figures_dir, "dose_over_time")),
                    ("Paired differences", save_figure(difference_figure(differences), figures_dir, "differences"))]
+        reference = load_scenario(scenarios[0])
+        increments = paired_increments(by_replication, names[0])
+        effectiveness, statements = pd.DataFrame(), []
+        if reference.utilities is not None and len(increments):
+            thresholds = list(reference.utilities.thresholds_per_qaly)
+            currency = reference.costs.currency
+            effectiveness = cost_effectiveness(by_replication, names[0], currency, thresholds)
+            effectiveness.to_csv(staging / "cost_effectiveness.csv", index=False)
+            increments.to_csv(figures_dir / "ce_plane.csv", index=False)
+            statements = [describe(row, thresholds) for _, row in effectiveness.iterrows()]
+            figures.append(("Cost-effectiveness plane", save_figure(
+                ce_plane(increments, currency, thresholds, "replications"), figures_dir, "ce_plane")))
         html = TEMPLATES.get_template("compare.html.j2").render(
             names=names, scenarios={n: load_scenario(s) for n, s in zip(names, scenarios)}, figures=figures,
             differences=differences.to_dict("records"), replications=replications, seed=base_seed,
-            independent=independent_seeds, interval=INTERVAL_METHOD)
+            independent=independent_seeds, interval=INTERVAL_METHOD, statements=statements)
         (staging / "comparison.html").write_text(html, "utf-8")
     return differences

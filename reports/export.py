@@ -25,6 +25,15 @@ from simulation.tables import CORE_TABLES, SCHEMAS
 FORMATS = ("parquet", "csv")
 
 
+def schema_of(name: str) -> pa.Schema:
+    """A table's schema: the simulation's tables, or those the reports add to a run (patient_outcomes)."""
+    if name in SCHEMAS:
+        return SCHEMAS[name]
+    from reports.patient_outcomes import PATIENT_OUTCOME_SCHEMA
+
+    return {"patient_outcomes": PATIENT_OUTCOME_SCHEMA}[name]
+
+
 class OutputExistsError(FileExistsError):
     pass
 
@@ -76,9 +85,9 @@ class RunOutput:
         """The core tables are always written; the infusion unit's only by runs that have one."""
         path = self.staging / f"{name}.{self.format}"
         if self.format == "parquet":
-            self._writers[name] = pq.ParquetWriter(path, SCHEMAS[name], compression="zstd")
+            self._writers[name] = pq.ParquetWriter(path, schema_of(name), compression="zstd")
         else:
-            self._writers[name] = pacsv.CSVWriter(path, SCHEMAS[name])
+            self._writers[name] = pacsv.CSVWriter(path, schema_of(name))
         self.rows.setdefault(name, 0)
 
     def write_batch(self, tables: dict[str, pa.Table]) -> None:
@@ -124,7 +133,7 @@ def table_dataset(run_dir: Path | str, name: str) -> ds.Dataset:
             if table_format == "parquet":
                 return ds.dataset(path, format="parquet")
             # An empty field is null; an empty string is written quoted ("").
-            options = pacsv.ConvertOptions(column_types=SCHEMAS[name], strings_can_be_null=True,
+            options = pacsv.ConvertOptions(column_types=schema_of(name), strings_can_be_null=True,
                                            quoted_strings_can_be_null=False)
             return ds.dataset(path, format=ds.CsvFileFormat(convert_options=options))
     raise FileNotFoundError(f"{run_dir} has no {name} table ({' or '.join(FORMATS)})")

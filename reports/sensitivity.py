@@ -21,12 +21,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from reports.costs import compute_costs  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+from reports.patient_outcomes import OutcomeTally  # noqa: E402
 from reports.summary import ResourceTally, summarize  # noqa: E402
 from scenarios.loader import deep_merge  # noqa: E402
 from scenarios.schema import Distribution, Scenario  # noqa: E402
-from simulation.model import YEAR_DAYS  # noqa: E402
-from simulation.runner import collect_tables  # noqa: E402
+from simulation.runner import run_cohort  # noqa: E402
 
 # Spawn key of the parameter draws: apart from patients' and arrivals' streams.
 PSA_STREAM = 2**62 + 1
@@ -61,16 +62,16 @@ def with_values(scenario: Scenario, values: dict[str, float]) -> Scenario:
 
 
 def outcomes(scenario: Scenario) -> dict[str, float]:
-    """The summary metrics of one simulated cohort, and its mean cost per patient."""
-    tables = collect_tables(scenario)
-    tally = ResourceTally()
-    tally.add(tables)
-    frames = {name: table.to_pandas() for name, table in tables.items()}
-    summary = summarize(frames["patients"], tally)
-    by_patient, _ = compute_costs(frames, scenario.costs, scenario.simulation.horizon_years * YEAR_DAYS)
-    return {**dict(zip(summary["metric"], summary["value"])),
-            "mean_total_cost": float(by_patient["total_cost"].mean()),
-            "mean_total_cost_discounted": float(by_patient["total_cost_discounted"].mean())}
+    """The summary metrics of one simulated cohort (replications pooled), with its mean cost, life-years and
+    QALYs per patient; computed chunk by chunk as a run does."""
+    tally, per_patient, patients = ResourceTally(), OutcomeTally(scenario), []
+    for _, tables in run_cohort(scenario):
+        tally.add(tables)
+        per_patient.add(tables)
+        patients.append(tables["patients"])
+    summary = summarize(pa.concat_tables(patients).to_pandas(), tally)
+    means = per_patient.by_replication().groupby("metric", sort=False)["value"].mean()
+    return {**dict(zip(summary["metric"], summary["value"])), **{k: float(v) for k, v in means.items()}}
 
 
 def _outcomes_of(args: tuple[str, dict[str, float]]) -> dict[str, float]:
@@ -78,12 +79,17 @@ def _outcomes_of(args: tuple[str, dict[str, float]]) -> dict[str, float]:
     return outcomes(with_values(Scenario.model_validate_json(scenario_json), values))
 
 
-def _map(jobs: list[dict[str, float]], scenario: Scenario, workers: int) -> list[dict[str, float]]:
-    args = [(scenario.model_dump_json(), values) for values in jobs]
+def _map_pairs(pairs: list[tuple[Scenario, dict[str, float]]], workers: int) -> list[dict[str, float]]:
+    """Outcomes of each (scenario, parameter values) job, in order."""
+    args = [(scenario.model_dump_json(), values) for scenario, values in pairs]
     if workers <= 1:
         return [_outcomes_of(a) for a in args]
     with ProcessPoolExecutor(workers) as pool:
         return list(pool.map(_outcomes_of, args))
+
+
+def _map(jobs: list[dict[str, float]], scenario: Scenario, workers: int) -> list[dict[str, float]]:
+    return _map_pairs([(scenario, values) for values in jobs], workers)
 
 
 def parameter_draws(scenario: Scenario, draws: int) -> pd.DataFrame:
@@ -96,17 +102,33 @@ def parameter_draws(scenario: Scenario, draws: int) -> pd.DataFrame:
                          for path, d in scenario.uncertainty.parameters.items()})
 
 
-def psa(scenario: Scenario, draws: int, workers: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(every draw's parameters and outcomes, the spread of every outcome across draws)."""
-    parameters = parameter_draws(scenario, draws)
-    results = pd.DataFrame(_map(parameters.to_dict("records"), scenario, workers))
-    table = pd.concat([parameters.rename(columns=lambda c: f"param:{c}"), results], axis=1)
-    table.insert(0, "draw", np.arange(draws))
-    spread = pd.DataFrame({
-        "metric": results.columns, "mean": results.mean().to_numpy(), "sd": results.std(ddof=1).to_numpy(),
-        "p2_5": results.quantile(0.025).to_numpy(), "median": results.median().to_numpy(),
-        "p97_5": results.quantile(0.975).to_numpy()})
-    return table, spread
+def psa(scenarios: Scenario | list[Scenario], draws: int, workers: int = 1
+        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every draw's parameters and outcomes, one row per draw and scenario; the spread of every outcome
+    across draws, per scenario). The draws come from the first scenario's [uncertainty] and every scenario
+    gets the same ones, with the same seed: the same patients and chance events."""
+    scenarios = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
+    parameters = parameter_draws(scenarios[0], draws)
+    records = parameters.to_dict("records")
+    try:
+        for scenario in scenarios[1:]:
+            with_values(scenario, records[0])
+    except ValueError as err:
+        raise ValueError(f"scenario {scenario.name!r} does not take the first scenario's [uncertainty] "
+                         f"parameters: {err}") from None
+    results = pd.DataFrame(_map_pairs([(scenario, values) for scenario in scenarios for values in records], workers))
+    frames, spreads = [], []
+    for index, scenario in enumerate(scenarios):
+        part = results.iloc[index * draws:(index + 1) * draws].reset_index(drop=True)
+        table = pd.concat([parameters.rename(columns=lambda c: f"param:{c}"), part], axis=1)
+        table.insert(0, "scenario", scenario.name)
+        table.insert(0, "draw", np.arange(draws))
+        frames.append(table)
+        spreads.append(pd.DataFrame({
+            "scenario": scenario.name, "metric": part.columns, "mean": part.mean().to_numpy(),
+            "sd": part.std(ddof=1).to_numpy(), "p2_5": part.quantile(0.025).to_numpy(),
+            "median": part.median().to_numpy(), "p97_5": part.quantile(0.975).to_numpy()}))
+    return pd.concat(frames, ignore_index=True), pd.concat(spreads, ignore_index=True)
 
 
 def one_way(scenario: Scenario, outcome: str, parameters: list[str] | None = None, workers: int = 1
@@ -153,13 +175,21 @@ def tornado(table: pd.DataFrame) -> plt.Figure:
 
 
 def psa_figure(spread_table: pd.DataFrame, draws: pd.DataFrame, metrics: list[str]) -> plt.Figure:
+    """Each outcome's spread across draws, one colour per scenario (dashed: 2.5th and 97.5th percentiles)."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.5))
+    names = list(dict.fromkeys(draws["scenario"]))
     for ax, metric in zip(np.atleast_1d(axes), metrics):
-        ax.hist(draws[metric], bins=20, color="#9ecae1", edgecolor="white")
-        row = spread_table.set_index("metric").loc[metric]
-        for q in ("p2_5", "p97_5"):
-            ax.axvline(row[q], color="#08519c", linestyle="--")
-        ax.set_title(metric, fontsize=9)
+        for i, name in enumerate(names):
+            colour = plt.cm.tab10.colors[i % 10]
+            ax.hist(draws.loc[draws["scenario"] == name, metric], bins=20, color=colour, alpha=0.5,
+                    edgecolor="white", label=name)
+            row = spread_table[spread_table["scenario"] == name].set_index("metric").loc[metric]
+            for q in ("p2_5", "p97_5"):
+                ax.axvline(row[q], color=colour, linestyle="--")
+        ax.set(title=metric, ylabel="draws")
+        ax.title.set_fontsize(9)
+    if len(names) > 1:
+        np.atleast_1d(axes)[0].legend(fontsize=8)
     fig.suptitle("Outcomes across parameter draws (dashed: 2.5th and 97.5th percentiles)")
     fig.tight_layout()
     return fig

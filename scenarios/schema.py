@@ -487,6 +487,55 @@ class Costs(Sourced):
         return self
 
 
+# The lowest EQ-5D-3L index (UK time trade-off value set): no utility may fall below it.
+LOWEST_UTILITY = -0.594
+
+
+class AdverseEventDisutility(Strict):
+    """What one adverse event costs in quality of life: a one-off QALY loss, or a utility decrement held for
+    `duration_days` (for the rest of follow-up when omitted), with its source or reasoning."""
+
+    source: Annotated[str, Field(min_length=1)]
+    qaly_loss: NonNegative | None = None
+    utility_decrement: Annotated[float, Field(ge=0.0, le=1.0 - LOWEST_UTILITY)] | None = None
+    duration_days: PositiveDays | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if (self.qaly_loss is None) == (self.utility_decrement is None):
+            raise ValueError("give either qaly_loss (a one-off loss) or utility_decrement (a loss over "
+                             "duration_days), not both and not neither")
+        if self.qaly_loss is not None and self.duration_days is not None:
+            raise ValueError("duration_days goes with utility_decrement, not with a one-off qaly_loss")
+        return self
+
+
+class Utilities(Sourced):
+    """Health-state utility from the disease (activity and damage, 0-1 each; the dead have 0) and disutilities
+    of adverse events, for QALYs; thresholds (per QALY, in the costs' currency) for net monetary benefit."""
+
+    utility_no_activity: Annotated[float, Field(ge=LOWEST_UTILITY, le=1.0)]  # in remission, no damage
+    decrement_per_unit_activity: NonNegative  # utility lost from activity 0 to 1
+    decrement_per_unit_damage: NonNegative  # utility lost from damage 0 to 1 (all strength lost)
+    # Between two clinic visits: "linear" interpolates activity and damage (the disease moves smoothly, as
+    # first-order lags), "step" holds the value the last visit saw.
+    between_assessments: Literal["linear", "step"] = "linear"
+    adverse_events: dict[str, AdverseEventDisutility] = Field(default_factory=dict)
+    thresholds_per_qaly: Annotated[list[Positive], Field(min_length=1)] = Field(
+        default_factory=lambda: [20000.0, 30000.0])
+
+    @model_validator(mode="after")
+    def _bounded(self):
+        worst = self.utility_no_activity - self.decrement_per_unit_activity - self.decrement_per_unit_damage
+        if worst < LOWEST_UTILITY:
+            raise ValueError(f"utility at activity 1 and damage 1 would be {worst:g}, below the lowest EQ-5D "
+                             f"value {LOWEST_UTILITY:g}: lower the decrements")
+        for name in self.adverse_events:
+            if not name.startswith("ae_"):
+                raise ValueError(f"adverse_events: {name!r} is not an adverse event (names start with ae_)")
+        return self
+
+
 class Distribution(Strict):
     """A parameter's uncertainty: beta(alpha, beta), gamma(shape, scale), lognormal(mu, sigma of the log),
     or uniform(low, high)."""
@@ -541,6 +590,7 @@ class Scenario(Strict):
     region: Region | None = None
     infusion_unit: InfusionUnit | None = None
     uncertainty: Uncertainty | None = None
+    utilities: Utilities | None = None
 
     @model_validator(mode="after")
     def _infusion_unit_serves_a_region(self):

@@ -28,8 +28,8 @@ def test_run_writes_tables_summary_and_manifest(tmp_path):
     result = invoke("run", "baseline", "--patients", 150, "--seed", 3, "--years", 2, "--out", out, report=True)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "assessments.parquet", "doses.parquet", "events.parquet", "figures", "manifest.json", "patient_costs.parquet", "patients.parquet",
-        "report.html", "summary.csv", "summary_by_replication.csv"]
+        "assessments.parquet", "doses.parquet", "events.parquet", "figures", "manifest.json", "patient_costs.parquet",
+        "patient_outcomes.parquet", "patients.parquet", "report.html", "summary.csv", "summary_by_replication.csv"]
     patients = read_table(out, "patients").to_pandas()
     assert len(patients) == 150
     summary = pd.read_csv(out / "summary.csv").set_index("metric")
@@ -46,7 +46,7 @@ def test_run_writes_tables_summary_and_manifest(tmp_path):
 def test_csv_and_parquet_hold_the_same_tables(tmp_path):
     invoke("run", "--patients", 40, "--seed", 8, "--out", tmp_path / "p")
     invoke("run", "--patients", 40, "--seed", 8, "--out", tmp_path / "c", "--format", "csv")
-    for name in ("patients", "events", "doses", "assessments"):
+    for name in ("patients", "events", "doses", "assessments", "patient_outcomes"):
         a = read_table(tmp_path / "p", name).to_pandas()
         b = read_table(tmp_path / "c", name).to_pandas()
         pd.testing.assert_frame_equal(a, b, check_exact=False)
@@ -168,6 +168,7 @@ def test_every_baseline_section_names_its_source():
                                            and name != "source"),
                 scenario.costs, scenario.uncertainty,
                 *scenario.agents.values(),
+                scenario.utilities, *scenario.utilities.adverse_events.values(),
                 *(getattr(scenario.lines, name) for name in type(scenario.lines).model_fields)]
     for section in sections:
         assert section.source.strip()

@@ -24,7 +24,7 @@ def test_identical_scenarios_differ_by_exactly_zero(tmp_path):
     assert (table.difference.fillna(0) == 0).all()
     assert (table.ci_low.fillna(0) == 0).all() and (table.ci_high.fillna(0) == 0).all()
     html = (tmp_path / "cmp" / "comparison.html").read_text()
-    assert "Common random numbers" in html and html.count('class="report-figure"') == 3
+    assert "Common random numbers" in html and html.count('class="report-figure"') == 4
 
 
 def test_common_random_numbers_shrink_the_variance_of_differences(tmp_path):

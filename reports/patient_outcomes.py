@@ -1,0 +1,126 @@
+"""The patient_outcomes table: per patient discounted cost, life-years and QALYs, built batch by batch.
+
+A run computes it chunk by chunk as the tables stream to disk (a patient never spans chunks), keeping only
+running sums per replication for the summary metrics, so memory does not grow with the cohort. Costs are
+those of `reports.costs` (the same total as patient_costs.parquet); QALYs those of `reports.qalys` (empty
+without a [utilities] section).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from reports.costs import compute_costs, daily_discount, discounted_days
+from reports.qalys import compute_qalys
+from scenarios.schema import Scenario
+from simulation.model import YEAR_DAYS
+
+OUTCOME_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+    ("replication", pa.int32(), "replication number, from 0"),
+    ("patient_id", pa.int64(), "patient number within the replication, from 0"),
+    ("total_cost", pa.float64(), "cost over follow-up, in the scenario's currency (as patient_costs.parquet)"),
+    ("total_cost_discounted", pa.float64(), "the same, discounted to diagnosis at the scenario's rate"),
+    ("life_years", pa.float64(), "years from diagnosis to death or the end of follow-up"),
+    ("life_years_discounted", pa.float64(), "the same, discounted to diagnosis"),
+    ("qalys", pa.float64(), "quality-adjusted life-years over follow-up: health-state utility (from activity "
+                            "and damage) minus adverse-event losses; empty without [utilities]"),
+    ("qalys_discounted", pa.float64(), "the same, discounted to diagnosis"),
+    ("ae_qaly_loss", pa.float64(), "QALYs lost to adverse events (already taken off qalys)"),
+    ("ae_qaly_loss_discounted", pa.float64(), "the same, discounted to diagnosis"),
+]
+PATIENT_OUTCOME_SCHEMA = pa.schema([pa.field(name, kind) for name, kind, _ in OUTCOME_COLUMNS])
+VALUE_COLUMNS = [name for name, _, _ in OUTCOME_COLUMNS[2:]]
+ASSESSMENT_COLUMNS = ["replication", "patient_id", "day", "activity", "damage"]
+
+
+def patient_outcomes(tables: dict[str, pd.DataFrame], scenario: Scenario) -> pd.DataFrame:
+    """Per patient of a batch (patients, events, doses, assessments frames): cost, life-years, QALYs."""
+    horizon = scenario.simulation.horizon_years * YEAR_DAYS
+    costs, _ = compute_costs(tables, scenario.costs, horizon, by_year=False)
+    out = costs[["replication", "patient_id", "total_cost", "total_cost_discounted"]].reset_index(drop=True)
+    if scenario.utilities is not None:
+        qalys = compute_qalys(tables, scenario.utilities, scenario.costs.discount_rate_per_year)
+        for column in VALUE_COLUMNS[2:]:
+            out[column] = qalys[column].to_numpy()
+    else:
+        followup = tables["patients"]["followup_days"].to_numpy(dtype=float)
+        delta = daily_discount(scenario.costs.discount_rate_per_year)
+        out["life_years"] = followup / YEAR_DAYS
+        out["life_years_discounted"] = discounted_days(np.zeros(len(followup)), followup, delta) / YEAR_DAYS
+        for column in VALUE_COLUMNS[4:]:
+            out[column] = np.nan
+    return out[[name for name, _, _ in OUTCOME_COLUMNS]]
+
+
+def _frames(tables: dict[str, pa.Table]) -> dict[str, pd.DataFrame]:
+    return {"patients": tables["patients"].to_pandas(), "events": tables["events"].to_pandas(),
+            "doses": tables["doses"].to_pandas(),
+            "assessments": tables["assessments"].select(ASSESSMENT_COLUMNS).to_pandas()}
+
+
+class OutcomeTally:
+    """Each batch's patient outcomes as an Arrow table to write, and running sums per replication."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.sums: dict[int, np.ndarray] = {}
+        self.counts: dict[int, int] = {}
+
+    def add(self, tables: dict[str, pa.Table]) -> pa.Table:
+        frame = patient_outcomes(_frames(tables), self.scenario)
+        for replication, rows in frame.groupby("replication", sort=True):
+            values = rows[VALUE_COLUMNS].to_numpy(dtype=float)
+            self.sums[int(replication)] = self.sums.get(int(replication), 0.0) + values.sum(axis=0)
+            self.counts[int(replication)] = self.counts.get(int(replication), 0) + len(rows)
+        return pa.Table.from_pandas(frame, schema=PATIENT_OUTCOME_SCHEMA, preserve_index=False)
+
+    def means(self) -> pd.DataFrame:
+        """Mean per patient of every outcome, one row per replication."""
+        rows = [dict(zip(VALUE_COLUMNS, self.sums[r] / self.counts[r]), replication=r) for r in sorted(self.sums)]
+        return pd.DataFrame(rows, columns=["replication", *VALUE_COLUMNS])
+
+    def by_replication(self) -> pd.DataFrame:
+        """Summary metrics per replication (summary_by_replication.csv's columns)."""
+        return outcome_metrics(self.means(), self.scenario)
+
+
+def outcome_metrics(means: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Cost, life-years, QALYs and net monetary benefit per patient, one row per replication and metric."""
+    currency = scenario.costs.currency
+    per_patient = f"{currency}/patient"
+    specs = [
+        ("mean_total_cost", "total_cost", per_patient, "mean cost per patient over follow-up"),
+        ("mean_total_cost_discounted", "total_cost_discounted", per_patient,
+         "mean cost per patient, discounted to diagnosis"),
+        ("mean_life_years", "life_years", "years/patient", "mean life-years per patient over follow-up"),
+        ("mean_life_years_discounted", "life_years_discounted", "years/patient",
+         "mean life-years per patient, discounted"),
+    ]
+    if scenario.utilities is not None:
+        specs += [
+            ("mean_qalys", "qalys", "QALYs/patient", "mean quality-adjusted life-years per patient"),
+            ("mean_qalys_discounted", "qalys_discounted", "QALYs/patient", "mean QALYs per patient, discounted"),
+            ("mean_ae_qaly_loss_discounted", "ae_qaly_loss_discounted", "QALYs/patient",
+             "mean QALYs lost to adverse events per patient, discounted"),
+        ]
+    rows = []
+    for row in means.itertuples(index=False):
+        values = row._asdict()
+        for metric, column, unit, description in specs:
+            rows.append({"replication": values["replication"], "metric": metric, "value": values[column],
+                         "unit": unit, "description": description})
+        if scenario.utilities is not None:
+            for threshold in scenario.utilities.thresholds_per_qaly:
+                rows.append({"replication": values["replication"], "metric": nmb_metric(threshold),
+                             "value": threshold * values["qalys_discounted"] - values["total_cost_discounted"],
+                             "unit": per_patient,
+                             "description": f"net monetary benefit per patient at {threshold:,.0f} {currency} "
+                                            "per QALY: threshold x discounted QALYs - discounted cost"})
+    return pd.DataFrame(rows, columns=["replication", "metric", "value", "unit", "description"])
+
+
+def nmb_metric(threshold: float) -> str:
+    """The summary metric's name for net monetary benefit at a threshold (per QALY)."""
+    return f"net_monetary_benefit_at_{threshold:.0f}"
