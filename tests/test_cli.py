@@ -163,7 +163,7 @@ def test_every_baseline_section_names_its_source():
     scenario = load_scenario("baseline")
     sections = [scenario.cohort, scenario.cohort.severity, scenario.cohort.comorbidity, scenario.glucocorticoids,
                 scenario.regimen, scenario.maintenance, scenario.disease, scenario.assessment, scenario.mortality,
-                scenario.adverse_events, *(getattr(scenario.adverse_events, name)
+                scenario.adverse_events, scenario.care, *(getattr(scenario.adverse_events, name)
                                            for name in type(scenario.adverse_events).model_fields if name != "sources"
                                            and name != "source"),
                 scenario.costs, scenario.uncertainty,

@@ -22,7 +22,10 @@ UTILITIES = {"utility_no_activity": 0.8, "decrement_per_unit_activity": 0.4, "de
 
 
 def scenario(rate=0.0, **utilities):
-    return load_scenario("baseline", {"costs": {"discount_rate_per_year": rate},
+    # Only IVIG and its chair-days are priced here: visits, their tests and adverse events cost nothing.
+    free = {"clinic_visit": 0.0, "assessment_tests": 0.0,
+            "adverse_event": {h: 0.0 for h in ("new_diabetes", "serious_infection", "pjp", "fracture", "cataract")}}
+    return load_scenario("baseline", {"costs": {"discount_rate_per_year": rate, **free},
                                       "utilities": {**UTILITIES, **utilities}})
 
 
