@@ -77,7 +77,7 @@ def cumulative_hazard(pieces: list[tuple[float, float]], day: float) -> float:
 
 
 def compile_mortality(scenario: Scenario) -> MortalityRules:
-    m, cohort = scenario.mortality, scenario.cohort
+    m = scenario.mortality
     rp_six_months = m.rp_ild_six_month_mortality
     rules = MortalityRules(
         base_per_day={}, first_year_ratio=m.first_year_hazard_ratio, ild_ratio=m.ild_hazard_ratio,
