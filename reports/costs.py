@@ -192,9 +192,10 @@ def run_costs(run_dir, costs: Costs, horizon_days: float) -> tuple[pd.DataFrame,
     from reports.export import read_table
 
     run_dir = Path(run_dir)
-    files = {name: run_dir / f"{name}.parquet" for name in ("patients", "events", "doses", "assessments")}
-    files = {name: path for name, path in files.items() if name != "assessments" or path.exists()
-             or (run_dir / "assessments.csv").exists()}
+    names = ["patients", "events", "doses"]
+    if any((run_dir / f"assessments.{ext}").exists() for ext in ("parquet", "csv")):
+        names.append("assessments")  # runs since the disease course: visits are assessments
+    files = {name: run_dir / f"{name}.parquet" for name in names}
     readers = {name: pq.ParquetFile(path) for name, path in files.items() if path.exists()}
     groups = {reader.metadata.num_row_groups for reader in readers.values()}
     if len(readers) == len(files) and len(groups) == 1:

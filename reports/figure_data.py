@@ -228,15 +228,8 @@ def harms_by_exposure(patients: pd.DataFrame) -> pd.DataFrame:
 
 
 def survival_curve(patients: pd.DataFrame) -> pd.DataFrame:
-    """Kaplan-Meier survival from diagnosis (lifelines), censored at the end of follow-up."""
-    from lifelines import KaplanMeierFitter
-
-    years = patients["followup_days"].to_numpy(dtype=float) / YEAR_DAYS
-    died = patients["died"].to_numpy(dtype=bool)
-    fitter = KaplanMeierFitter().fit(years, died)
-    curve = fitter.survival_function_.reset_index()
-    curve.columns = ["years", "survival"]
-    return curve
+    """Share dead by each day since diagnosis (`kaplan_meier`), censored at the end of follow-up."""
+    return kaplan_meier(pd.DataFrame({"duration_days": patients["followup_days"], "observed": patients["died"]}))
 
 
 def first_flare_days(events: pd.DataFrame) -> pd.DataFrame:

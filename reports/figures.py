@@ -160,7 +160,7 @@ def harms(by_exposure: pd.DataFrame, survival: pd.DataFrame, first_year_mortalit
     left.set(ylabel="events per 100 patient-years",
              title="Glucocorticoid adverse events by cumulative dose per year")
     left.legend(fontsize=8, title="patients by prednisone-equivalent", title_fontsize=8)
-    right.step(survival["years"], survival["survival"] * 100, where="post", color="#333333")
+    right.step(survival["day"] / YEAR_DAYS, (1 - survival["share_reached"]) * 100, where="post", color="#333333")
     right.set(xlabel="years since diagnosis", ylabel="% alive", ylim=(0, 100), title="Survival (Kaplan-Meier)")
     right.text(0.03, 0.05, f"first-year mortality {first_year_mortality:.1%}\n"
                            f"deaths: {deaths:,}, of them {infection_deaths:,} from infection",

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from pathway.care import CARE_STEPS  # noqa: E402
 from pathway.glucocorticoids import GLUCOCORTICOIDS  # noqa: E402
 from reports.figures import STATE_COLOURS, save_figure  # noqa: E402
 from reports.report import TEMPLATES  # noqa: E402
@@ -95,6 +96,8 @@ def _event_entries(events: pd.DataFrame) -> list[Entry]:
             entries.append(Entry(e.day, "PJP prophylaxis stopped."))
         elif e.event == "bone_protection_start":
             entries.append(Entry(e.day, f"Bone protection: {e.detail}."))
+        elif e.event in CARE_STEPS:
+            entries.append(Entry(e.day, f"{e.detail[0].upper()}{e.detail[1:]}."))
         elif e.event.startswith("ae_"):
             entries.append(Entry(e.day, f"Adverse event: {e.detail}."))
     return entries
