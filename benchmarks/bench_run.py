@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from iimsim.run import execute_run  # noqa: E402
-from reports.manifest import machine  # noqa: E402
-from scenarios import load_scenario  # noqa: E402
+from iimsim.reports.manifest import machine  # noqa: E402
+from iimsim.scenarios import load_scenario  # noqa: E402
 
 
 def cpu_seconds() -> float:

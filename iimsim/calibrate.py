@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from reports.sensitivity import override
-from reports.validation import TARGETS, Target, merged, simulate_targets
-from scenarios import load_scenario
+from iimsim.scenarios.loader import override
+from iimsim.reports.validation import TARGETS, Target, merged, simulate_targets
+from iimsim.scenarios import load_scenario
 
 PARAMETERS: tuple[str, ...] = (
     "disease.gc_max_effect",

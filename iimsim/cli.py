@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from scenarios import ScenarioError, builtin_names, load_scenario, to_toml
-from scenarios.schema import SUBTYPES, guideline_departures
+from iimsim.scenarios import ScenarioError, builtin_names, load_scenario, to_toml
+from iimsim.scenarios.schema import SUBTYPES, guideline_departures
 
 
 class UserError(click.ClickException):
@@ -70,7 +70,7 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
     run leaves nothing behind.
     """
     from iimsim.run import execute_run
-    from reports.export import OutputExistsError
+    from iimsim.reports.export import OutputExistsError
 
     overrides = {k: v for k, v in {"patients": patients, "seed": seed, "horizon_years": years,
                                    "replications": replications}.items() if v is not None}
@@ -110,7 +110,7 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report_command(run_dir: Path) -> None:
     """Rebuild report.html and figures/ in RUN_DIR from its saved tables."""
-    from reports.report import build_report
+    from iimsim.reports.report import build_report
 
     missing = [name for name in ("manifest.json", "summary.csv") if not (run_dir / name).exists()]
     if missing:
@@ -136,8 +136,8 @@ def patient(scenario, seed, patient_id, subtype, severity, weight_kg, years, out
     """
     import pyarrow as pa
 
-    from reports.patient_story import write_story
-    from simulation.runner import simulate_patient
+    from iimsim.reports.patient_story import write_story
+    from iimsim.simulation.runner import simulate_patient
 
     overrides = {k: v for k, v in {"seed": seed, "horizon_years": years}.items() if v is not None}
     resolved = _load(scenario, {"simulation": overrides} if overrides else None)
@@ -172,14 +172,14 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
     discounted cost and QALYs, the ICER stated with its quadrant (dominates, is dominated, a
     trade-off) and net monetary benefit at the scenario's thresholds, each with a 95% CI.
     """
-    from reports.compare import compare
+    from iimsim.reports.compare import compare
 
     if len(scenarios) < 2:
         raise UserError("compare needs at least two scenarios")
     for name in scenarios:
         _load(name)
     out_dir = out_dir or Path("runs") / ("compare-" + "-vs-".join(_load(s).name for s in scenarios))
-    from reports.export import OutputExistsError
+    from iimsim.reports.export import OutputExistsError
 
     try:
         differences = compare(list(scenarios), out_dir, patients, replications, seed, workers, independent_seeds,
@@ -195,7 +195,7 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
     if (out_dir / "cost_effectiveness.csv").exists():
         import pandas as pd
 
-        from reports.compare_cea import describe
+        from iimsim.reports.compare_cea import describe
 
         reference = _load(scenarios[0])
         for _, row in pd.read_csv(out_dir / "cost_effectiveness.csv").iterrows():
@@ -232,10 +232,10 @@ def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> No
     the first), the acceptability curve (ceac.csv) and the expected value of perfect information
     (evpi.csv; for the population when the first scenario is a [region]), each with a figure.
     """
-    from reports.export import OutputExistsError, staged_folder
-    from reports.figures import save_figure
-    from reports.psa_cea import at_thresholds, psa_cost_effectiveness, write_psa_cea
-    from reports.sensitivity import psa, psa_figure
+    from iimsim.reports.export import OutputExistsError, staged_folder
+    from iimsim.reports.figures import save_figure
+    from iimsim.reports.psa_cea import at_thresholds, psa_cost_effectiveness, write_psa_cea
+    from iimsim.reports.sensitivity import psa, psa_figure
 
     scenarios = scenarios or ("baseline",)
     resolved = [_sensitivity_scenario(scenarios[0], patients, seed)]
@@ -294,9 +294,9 @@ def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> No
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 def oneway_command(scenario, parameters, outcome, patients, seed, workers, out_dir, force) -> None:
     """One-way sensitivity: each parameter at its 2.5th and 97.5th percentile; a tornado figure."""
-    from reports.export import OutputExistsError, staged_folder
-    from reports.figures import save_figure
-    from reports.sensitivity import one_way, tornado
+    from iimsim.reports.export import OutputExistsError, staged_folder
+    from iimsim.reports.figures import save_figure
+    from iimsim.reports.sensitivity import one_way, tornado
 
     resolved = _sensitivity_scenario(scenario, patients, seed)
     out_dir = out_dir or Path("runs") / f"oneway-{resolved.name}"
@@ -331,7 +331,7 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
     Prints and writes a table: target, published value and definition, population, source,
     simulated value with 95% CI, tolerance and whether it is met.
     """
-    from reports.validation import to_markdown, validate
+    from iimsim.reports.validation import to_markdown, validate
 
     resolved = _load(scenario)
     out_dir = out_dir or Path("runs") / f"validation-{resolved.name}"
@@ -350,7 +350,7 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
     simulated = table["within_tolerance"].notna().sum()
     click.echo(f"{met} of {simulated} simulated targets within tolerance; wrote {out_dir / 'validation.csv'}", err=True)
     if (out_dir / "manifest.json").exists() and (out_dir / "summary.csv").exists():
-        from reports.report import build_report
+        from iimsim.reports.report import build_report
 
         click.echo(f"rebuilt {build_report(out_dir)} with the validation table", err=True)
 
@@ -374,7 +374,7 @@ def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_
     `iimsim validate` then checks the targets kept out of the fit.
     """
     from iimsim.calibrate import PARAMETERS, calibrate, write_values
-    from reports.validation import TARGETS
+    from iimsim.reports.validation import TARGETS
 
     _load(scenario)
     fitted = [t for t in TARGETS if t.fitted]
@@ -424,8 +424,8 @@ def scenario_show(name: str) -> None:
               help="Write to a file [stdout; pathway.svg or pathway.png for images].")
 def diagram(diagram_format: str, run_dir: Path | None, output: Path | None) -> None:
     """Draw the pathway machine (states, transitions, triggers) from its one definition."""
-    from reports.diagram import GraphvizMissing
-    from reports.diagram import diagram as draw
+    from iimsim.reports.diagram import GraphvizMissing
+    from iimsim.reports.diagram import diagram as draw
 
     try:
         content = draw(diagram_format, run_dir)

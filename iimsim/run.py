@@ -11,13 +11,13 @@ import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
-from reports.export import RunOutput
-from reports.manifest import manifest
-from reports.patient_outcomes import OutcomeTally
-from reports.summary import ResourceTally, combine_replications, summarize_replications
-from scenarios.schema import Scenario
-from simulation.model import YEAR_DAYS
-from simulation.runner import DEFAULT_CHUNK_SIZE, cohort_size, run_cohort
+from iimsim.reports.export import RunOutput
+from iimsim.reports.manifest import manifest
+from iimsim.reports.patient_outcomes import OutcomeTally
+from iimsim.reports.summary import ResourceTally, combine_replications, summarize_replications
+from iimsim.scenarios.schema import Scenario
+from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.runner import DEFAULT_CHUNK_SIZE, cohort_size, run_cohort
 
 
 
@@ -71,7 +71,7 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
              "patient_years": patient_years},
         ))
         if report:
-            from reports.report import build_report
+            from iimsim.reports.report import build_report
 
             del patients  # the report reads what it needs from the saved tables
             output.close_tables()

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pathway.dosing import DoseStep, Schedule, hash_once
+from iimsim.pathway.dosing import DoseStep, Schedule, hash_once
 
 RATE_UNIT = {"mg": "mg/day", "g": "g/day"}
 

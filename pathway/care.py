@@ -8,7 +8,7 @@ DEXA scan" (seed 001, Prevention of Treatment Complications). Each step is done 
 
 from __future__ import annotations
 
-from scenarios.schema import DRUGS
+from iimsim.scenarios.schema import DRUGS
 
 # Drugs that suppress the immune system (IVIG modulates it; placebo is a trial's control).
 IMMUNOSUPPRESSANTS = frozenset(DRUGS) - {"ivig", "placebo"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pathway.definition import TREATMENT_LINE_STATES
+from iimsim.pathway.definition import TREATMENT_LINE_STATES
 
 LINE_STATES = frozenset(TREATMENT_LINE_STATES)
 # Decisions that are not machine triggers: what the taper does.

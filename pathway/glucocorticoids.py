@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pathway.dosing import DoseStep, Schedule, hash_once
+from iimsim.pathway.dosing import DoseStep, Schedule, hash_once
 
 PREDNISOLONE = "prednisolone"
 METHYLPREDNISOLONE = "methylprednisolone"

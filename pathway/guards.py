@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pathway.rules import escalation_allowed
+from iimsim.pathway.rules import escalation_allowed
 
 Guard = Callable[[Any], bool]
 

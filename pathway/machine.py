@@ -21,8 +21,8 @@ from functools import lru_cache
 from transitions import Event, Machine, Transition
 from transitions.core import EventData
 
-from pathway.definition import STATES, TRANSITIONS, TRIGGERS
-from pathway.guards import GUARDS
+from iimsim.pathway.definition import STATES, TRANSITIONS, TRIGGERS
+from iimsim.pathway.guards import GUARDS
 
 INITIAL_STATE = "diagnosis"
 

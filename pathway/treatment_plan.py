@@ -23,13 +23,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from pathway.rules import ivig_from_outset, keeps_background_agent, supportive_care_floor_mg_per_day
-from simulation.model import RunModel
-from simulation.streams import CHOICE, INTOLERANCE_TIME, INTOLERANT, IVIG
+from iimsim.pathway.rules import ivig_from_outset, keeps_background_agent, supportive_care_floor_mg_per_day
+from iimsim.simulation.model import RunModel
+from iimsim.simulation.streams import CHOICE, INTOLERANCE_TIME, INTOLERANT, IVIG
 
 if TYPE_CHECKING:
-    from simulation.courses import Courses
-    from simulation.patient import Patient
+    from iimsim.simulation.courses import Courses
+    from iimsim.simulation.patient import Patient
 
 INF = math.inf
 

@@ -19,14 +19,14 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from iimsim.run import execute_run  # noqa: E402
-from reports.export import staged_folder  # noqa: E402
-from reports.cea_figures import ce_plane  # noqa: E402
-from reports.compare_cea import cost_effectiveness, describe, paired_increments  # noqa: E402
-from reports.figures import save_figure  # noqa: E402
-from reports.report import TEMPLATES  # noqa: E402
-from reports.summary import INTERVAL_METHOD, combine_replications  # noqa: E402
-from scenarios import load_scenario  # noqa: E402
-from simulation.model import YEAR_DAYS  # noqa: E402
+from iimsim.reports.export import staged_folder  # noqa: E402
+from iimsim.reports.cea_figures import ce_plane  # noqa: E402
+from iimsim.reports.compare_cea import cost_effectiveness, describe, paired_increments  # noqa: E402
+from iimsim.reports.figures import save_figure  # noqa: E402
+from iimsim.reports.report import TEMPLATES  # noqa: E402
+from iimsim.reports.summary import INTERVAL_METHOD, combine_replications  # noqa: E402
+from iimsim.scenarios import load_scenario  # noqa: E402
+from iimsim.simulation.model import YEAR_DAYS  # noqa: E402
 
 # Seeds of independent runs (for contrast with common random numbers) are spread this far apart.
 INDEPENDENT_SEED_STRIDE = 1_000_003

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports.cea import fieller_interval, verdict
-from reports.patient_outcomes import nmb_metric
-from reports.summary import mean_and_interval
+from iimsim.reports.cea import fieller_interval, verdict
+from iimsim.reports.patient_outcomes import nmb_metric
+from iimsim.reports.summary import mean_and_interval
 
 COST, QALYS = "mean_total_cost_discounted", "mean_qalys_discounted"
 INCREMENT_COLUMNS = ["scenario", "reference", "replication", "incremental_cost", "incremental_qalys"]

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pathway.glucocorticoids import GLUCOCORTICOIDS
-from scenarios.schema import Costs
-from simulation.model import YEAR_DAYS
+from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.scenarios.schema import Costs
+from iimsim.simulation.model import YEAR_DAYS
 
 CATEGORIES = ("drugs", "ivig", "infusion_chair", "monitoring", "prophylaxis", "states", "clinic_visits",
               "transitions", "adverse_events", "care")
@@ -189,7 +189,7 @@ def run_costs(run_dir, costs: Costs, horizon_days: float) -> tuple[pd.DataFrame,
 
     import pyarrow.parquet as pq
 
-    from reports.export import read_table
+    from iimsim.reports.export import read_table
 
     run_dir = Path(run_dir)
     names = ["patients", "events", "doses"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from pathway.machine import EdgeNotes, StateNotes, to_dot
-from reports.export import read_table
+from iimsim.pathway.machine import EdgeNotes, StateNotes, to_dot
+from iimsim.reports.export import read_table
 
 
 class GraphvizMissing(RuntimeError):
@@ -44,7 +44,7 @@ def render(dot_source: str, image_format: str) -> bytes:
 
 def diagram(image_format: str, run_dir: Path | str | None = None) -> bytes:
     """The diagram in any format: json, mermaid, dot (text) or svg, png (Graphviz)."""
-    from pathway.machine import DIAGRAM_FORMATS
+    from iimsim.pathway.machine import DIAGRAM_FORMATS
 
     notes = run_notes(run_dir) if run_dir is not None else (None, None)
     if image_format in DIAGRAM_FORMATS:

@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from simulation.tables import CORE_TABLES, SCHEMAS
+from iimsim.simulation.tables import CORE_TABLES, SCHEMAS
 
 FORMATS = ("parquet", "csv")
 
@@ -29,7 +29,7 @@ def schema_of(name: str) -> pa.Schema:
     """A table's schema: the simulation's tables, or those the reports add to a run (patient_outcomes)."""
     if name in SCHEMAS:
         return SCHEMAS[name]
-    from reports.patient_outcomes import PATIENT_OUTCOME_SCHEMA
+    from iimsim.reports.patient_outcomes import PATIENT_OUTCOME_SCHEMA
 
     return {"patient_outcomes": PATIENT_OUTCOME_SCHEMA}[name]
 

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
-from pathway.audit import AUDIT_COLUMNS
-from pathway.definition import LINE_OF_STATE, STATE_NAMES, TREATMENT_LINE_STATES
-from pathway.glucocorticoids import GLUCOCORTICOIDS
-from simulation.model import YEAR_DAYS
+from iimsim.pathway.audit import AUDIT_COLUMNS
+from iimsim.pathway.definition import LINE_OF_STATE, STATE_NAMES, TREATMENT_LINE_STATES
+from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.simulation.model import YEAR_DAYS
 
 GRID_STEP_DAYS = 7.0
 # Figures of time courses use at most this many patients (the first ones of each run).

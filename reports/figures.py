@@ -15,9 +15,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from pathway.definition import STATE_NAMES  # noqa: E402
-from reports.figure_data import TIME_TO_EVENT  # noqa: E402
-from simulation.model import YEAR_DAYS  # noqa: E402
+from iimsim.pathway.definition import STATE_NAMES  # noqa: E402
+from iimsim.reports.figure_data import TIME_TO_EVENT  # noqa: E402
+from iimsim.simulation.model import YEAR_DAYS  # noqa: E402
 
 STATE_COLOURS = {
     "diagnosis": "#bbbbbb", "iv_pulse": "#6baed6", "first_line": "#9ecae1", "second_line": "#fdae6b",

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from reports.costs import compute_costs, daily_discount, discounted_days
-from reports.qalys import compute_qalys
-from scenarios.schema import Scenario
-from simulation.model import YEAR_DAYS
+from iimsim.reports.costs import compute_costs, daily_discount, discounted_days
+from iimsim.reports.qalys import compute_qalys
+from iimsim.scenarios.schema import Scenario
+from iimsim.simulation.model import YEAR_DAYS
 
 OUTCOME_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("replication", pa.int32(), "replication number, from 0"),

@@ -18,12 +18,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from pathway.care import CARE_STEPS  # noqa: E402
-from pathway.glucocorticoids import GLUCOCORTICOIDS  # noqa: E402
-from reports.figures import STATE_COLOURS, save_figure  # noqa: E402
-from reports.report import TEMPLATES  # noqa: E402
-from scenarios.schema import SUBTYPE_NAMES  # noqa: E402
-from simulation.model import YEAR_DAYS  # noqa: E402
+from iimsim.pathway.care import CARE_STEPS  # noqa: E402
+from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS  # noqa: E402
+from iimsim.reports.figures import STATE_COLOURS, save_figure  # noqa: E402
+from iimsim.reports.report import TEMPLATES  # noqa: E402
+from iimsim.scenarios.schema import SUBTYPE_NAMES  # noqa: E402
+from iimsim.simulation.model import YEAR_DAYS  # noqa: E402
 
 INFUSED = ("rituximab", "cyclophosphamide", "tocilizumab")
 STATE_WORDS = {

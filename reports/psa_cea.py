@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports.cea import acceptability, evpi, threshold_grid
-from reports.cea_figures import ce_plane, ceac
-from reports.cea_figures import evpi as evpi_figure
-from reports.figures import save_figure
+from iimsim.reports.cea import acceptability, evpi, threshold_grid
+from iimsim.reports.cea_figures import ce_plane, ceac
+from iimsim.reports.cea_figures import evpi as evpi_figure
+from iimsim.reports.figures import save_figure
 
 COST, QALYS = "mean_total_cost_discounted", "mean_qalys_discounted"
 

@@ -14,15 +14,15 @@ import jinja2
 import pandas as pd
 import pyarrow.compute as pc
 
-from reports import figure_data as data
-from reports import figures
-from reports.costs import CATEGORIES, run_costs
-from reports.export import read_table, table_dataset
-from reports.summary import first_year_mortality, waits_by_drug
-from scenarios.schema import Scenario
-from simulation.model import YEAR_DAYS
-from pathway.audit import AUDIT_COLUMNS
-from pathway.definition import TREATMENT_LINE_STATES
+from iimsim.reports import figure_data as data
+from iimsim.reports import figures
+from iimsim.reports.costs import CATEGORIES, run_costs
+from iimsim.reports.export import read_table, table_dataset
+from iimsim.reports.summary import first_year_mortality, waits_by_drug
+from iimsim.scenarios.schema import Scenario
+from iimsim.simulation.model import YEAR_DAYS
+from iimsim.pathway.audit import AUDIT_COLUMNS
+from iimsim.pathway.definition import TREATMENT_LINE_STATES
 
 def format_number(value: float, unit: str = "") -> str:
     """A metric for people: shares as percentages, large numbers with thousands separators."""

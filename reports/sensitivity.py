@@ -23,11 +23,11 @@ from scipy import stats  # noqa: E402
 
 import pyarrow as pa  # noqa: E402
 
-from reports.patient_outcomes import OutcomeTally  # noqa: E402
-from reports.summary import ResourceTally, summarize  # noqa: E402
-from scenarios.loader import deep_merge  # noqa: E402
-from scenarios.schema import Distribution, Scenario  # noqa: E402
-from simulation.runner import run_cohort  # noqa: E402
+from iimsim.reports.patient_outcomes import OutcomeTally  # noqa: E402
+from iimsim.reports.summary import ResourceTally, summarize  # noqa: E402
+from iimsim.scenarios.loader import deep_merge, override  # noqa: E402
+from iimsim.scenarios.schema import Distribution, Scenario  # noqa: E402
+from iimsim.simulation.runner import run_cohort  # noqa: E402
 
 # Spawn key of the parameter draws: apart from patients' and arrivals' streams.
 PSA_STREAM = 2**62 + 1
@@ -43,15 +43,6 @@ def frozen(distribution: Distribution):
     if d.distribution == "lognormal":
         return stats.lognorm(d.sigma, scale=np.exp(d.mu))
     return stats.uniform(d.low, d.high - d.low)
-
-
-def override(path: str, value: float) -> dict:
-    """A nested override setting one parameter: "a.b.c" -> {"a": {"b": {"c": value}}}."""
-    *parents, leaf = path.split(".")
-    node: dict = {leaf: value}
-    for part in reversed(parents):
-        node = {part: node}
-    return node
 
 
 def with_values(scenario: Scenario, values: dict[str, float]) -> Scenario:

@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
-from pathway.audit import AUDIT_COLUMNS
-from pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
-from simulation.model import YEAR_DAYS
+from iimsim.pathway.audit import AUDIT_COLUMNS
+from iimsim.pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
+from iimsim.simulation.model import YEAR_DAYS
 
 
 class ResourceTally:

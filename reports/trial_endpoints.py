@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from simulation.model import YEAR_DAYS
+from iimsim.simulation.model import YEAR_DAYS
 
 Tables = dict[str, pd.DataFrame]
 

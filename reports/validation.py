@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
-from scenarios import load_scenario
-from scenarios.loader import deep_merge
-from scenarios.schema import DRUGS, SUBTYPES, Scenario
-from reports.summary import mean_and_interval
-from simulation.runner import collect_tables
-from reports.trial_endpoints import (  # noqa: F401  (the measures are the targets' vocabulary)
+from iimsim.scenarios import load_scenario
+from iimsim.scenarios.loader import deep_merge
+from iimsim.scenarios.schema import DRUGS, SUBTYPES, Scenario
+from iimsim.reports.summary import mean_and_interval
+from iimsim.simulation.runner import collect_tables
+from iimsim.reports.trial_endpoints import (  # noqa: F401  (the measures are the targets' vocabulary)
     Tables,
     at_week,
     by_week,

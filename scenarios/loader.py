@@ -16,9 +16,9 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
-from scenarios.schema import Scenario
+from iimsim.scenarios.schema import Scenario
 
-BUILTIN_PACKAGE = "scenarios.builtin"
+BUILTIN_PACKAGE = "iimsim.scenarios.builtin"
 
 
 class ScenarioError(ValueError):
@@ -61,6 +61,15 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
         else:
             merged[key] = value
     return merged
+
+
+def override(path: str, value: Any) -> dict[str, Any]:
+    """A nested override setting one parameter: "a.b.c" -> {"a": {"b": {"c": value}}}."""
+    *parents, leaf = path.split(".")
+    node: dict[str, Any] = {leaf: value}
+    for part in reversed(parents):
+        node = {part: node}
+    return node
 
 
 def resolve_scenario_dict(name_or_path: str, _relative_to: Path | None = None,

@@ -476,7 +476,7 @@ class Costs(Sourced):
 
     @model_validator(mode="after")
     def _known_states_and_triggers(self):
-        from pathway.definition import STATE_NAMES, TRIGGERS
+        from iimsim.pathway.definition import STATE_NAMES, TRIGGERS
 
         for state in self.state_per_day:
             if state not in STATE_NAMES:

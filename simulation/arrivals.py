@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenarios.schema import Scenario
-from simulation.model import YEAR_DAYS
+from iimsim.scenarios.schema import Scenario
+from iimsim.simulation.model import YEAR_DAYS
 
 # Spawn key of the arrivals stream: beyond any patient id, so never a patient's stream.
 ARRIVALS_STREAM = 2**62

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from pathway.response_criteria import ImprovementDefinition, total_improvement_score
+from iimsim.pathway.response_criteria import ImprovementDefinition, total_improvement_score
 
 
 class Baseline:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import math
 
-from pathway.clinic import LINE_STATES, Seen, decide
-from simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, tis
-from simulation.cohort import TruncatedNormal
-from simulation.disease import DiseaseCourse
-from simulation.model import RunModel, exponential_days
-from simulation.patient import Patient
-from simulation.streams import DISEASE_SLOTS, normal_quantile
-from simulation.treatment_effects import agent_target
+from iimsim.pathway.clinic import LINE_STATES, Seen, decide
+from iimsim.simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, tis
+from iimsim.simulation.cohort import TruncatedNormal
+from iimsim.simulation.disease import DiseaseCourse
+from iimsim.simulation.model import RunModel, exponential_days
+from iimsim.simulation.patient import Patient
+from iimsim.simulation.streams import DISEASE_SLOTS, normal_quantile
+from iimsim.simulation.treatment_effects import agent_target
 
 INF = math.inf
 SLOT = {name: i for i, name in enumerate(DISEASE_SLOTS)}

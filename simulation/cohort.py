@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from itertools import accumulate
 from statistics import NormalDist
 
-from pathway.rules import SEVERE_FEATURES, is_juvenile, is_severe
-from scenarios.schema import SUBTYPES, Cohort, Normal
-from simulation.streams import ATTRIBUTE_SLOTS
+from iimsim.pathway.rules import SEVERE_FEATURES, is_juvenile, is_severe
+from iimsim.scenarios.schema import SUBTYPES, Cohort, Normal
+from iimsim.simulation.streams import ATTRIBUTE_SLOTS
 
 SLOT = {name: i for i, name in enumerate(ATTRIBUTE_SLOTS)}
 

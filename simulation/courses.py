@@ -9,20 +9,20 @@ Every course also re-plans its effect on the patient's disease (simulation/treat
 
 from __future__ import annotations
 
-from pathway.agents import schedule as agent_schedule
-from pathway.care import CARE_DETAIL, steps_before_agent
-from pathway.glucocorticoids import (
+from iimsim.pathway.agents import schedule as agent_schedule
+from iimsim.pathway.care import CARE_DETAIL, steps_before_agent
+from iimsim.pathway.glucocorticoids import (
     cap_mg_per_day,
     induction_mg_per_kg,
     oral_dose_mg_per_day,
     oral_schedule,
     prophylaxis_needed,
 )
-from pathway.rules import bone_protection, steroid_risk
-from simulation.model import RunModel
-from simulation.patient import Course, Patient
-from simulation.treatment_effects import plan_agent, plan_glucocorticoid, stop_agent, stop_glucocorticoid
-from simulation.unit_visits import UnitVisits, cancel_visits
+from iimsim.pathway.rules import bone_protection, steroid_risk
+from iimsim.simulation.model import RunModel
+from iimsim.simulation.patient import Course, Patient
+from iimsim.simulation.treatment_effects import plan_agent, plan_glucocorticoid, stop_agent, stop_glucocorticoid
+from iimsim.simulation.unit_visits import UnitVisits, cancel_visits
 
 
 class Courses:

@@ -17,19 +17,19 @@ IV rows are given as visits that queue for a chair (unit_visits.py).
 
 from __future__ import annotations
 
-from pathway.audit import audit_flags
-from pathway.clinic import HOLD, OBSERVE, TAPER
-from pathway.machine import Firer
-from pathway.rules import is_juvenile
-from pathway.treatment_plan import TreatmentPlan
-from simulation.clinic_visits import Clinic
-from simulation.cohort import CohortSampler
-from simulation.courses import Courses
-from simulation.harms import Harms
-from simulation.cohort import SLOT
-from simulation.model import RunModel
-from simulation.patient import STATE_INDEX, Course, Patient
-from simulation.streams import SWITCH_CHOICE, PatientStream
+from iimsim.pathway.audit import audit_flags
+from iimsim.pathway.clinic import HOLD, OBSERVE, TAPER
+from iimsim.pathway.machine import Firer
+from iimsim.pathway.rules import is_juvenile
+from iimsim.pathway.treatment_plan import TreatmentPlan
+from iimsim.simulation.clinic_visits import Clinic
+from iimsim.simulation.cohort import CohortSampler
+from iimsim.simulation.courses import Courses
+from iimsim.simulation.harms import Harms
+from iimsim.simulation.cohort import SLOT
+from iimsim.simulation.model import RunModel
+from iimsim.simulation.patient import STATE_INDEX, Course, Patient
+from iimsim.simulation.streams import SWITCH_CHOICE, PatientStream
 
 __all__ = ["Course", "Engine", "Patient"]
 

@@ -20,10 +20,10 @@ import weakref
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from pathway.dosing import Schedule
-from pathway.glucocorticoids import GlucocorticoidRules, prophylaxis_needed
-from scenarios.schema import AdverseEvents, Harm
-from simulation.mortality import YEAR_DAYS
+from iimsim.pathway.dosing import Schedule
+from iimsim.pathway.glucocorticoids import GlucocorticoidRules, prophylaxis_needed
+from iimsim.scenarios.schema import AdverseEvents, Harm
+from iimsim.simulation.mortality import YEAR_DAYS
 
 INF = math.inf
 HARMS = ("new_diabetes", "serious_infection", "pjp", "fracture", "cataract")

@@ -6,16 +6,16 @@ import math
 import weakref
 from dataclasses import dataclass, field
 
-from pathway.agents import AgentRules, OptionTable
-from pathway.audit import AuditRules
-from pathway.clinic import ClinicRules, LineWindows
-from pathway.dosing import Schedule
-from pathway.response_criteria import CoreSetMeasure, ImprovementDefinition, ResponseCriteria
-from pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
-from pathway.glucocorticoids import GlucocorticoidRules
-from scenarios.schema import SUBTYPES, Normal, Scenario
-from simulation.harms import HarmRule, compile_harms
-from simulation.mortality import YEAR_DAYS, MortalityRules, compile_mortality
+from iimsim.pathway.agents import AgentRules, OptionTable
+from iimsim.pathway.audit import AuditRules
+from iimsim.pathway.clinic import ClinicRules, LineWindows
+from iimsim.pathway.dosing import Schedule
+from iimsim.pathway.response_criteria import CoreSetMeasure, ImprovementDefinition, ResponseCriteria
+from iimsim.pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
+from iimsim.pathway.glucocorticoids import GlucocorticoidRules
+from iimsim.scenarios.schema import SUBTYPES, Normal, Scenario
+from iimsim.simulation.harms import HarmRule, compile_harms
+from iimsim.simulation.mortality import YEAR_DAYS, MortalityRules, compile_mortality
 
 
 

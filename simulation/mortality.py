@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from itertools import product
 from statistics import NormalDist
 
-from scenarios.schema import SUBTYPES, Scenario
+from iimsim.scenarios.schema import SUBTYPES, Scenario
 
 YEAR_DAYS = 365.25
 RP_ILD_DAYS = 26 * 7.0  # the early window of anti-MDA5 rapidly progressive ILD

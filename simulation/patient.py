@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import simpy
 
-from pathway.definition import STATE_NAMES
-from pathway.dosing import Schedule
-from simulation.streams import PatientStream
+from iimsim.pathway.definition import STATE_NAMES
+from iimsim.pathway.dosing import Schedule
+from iimsim.simulation.streams import PatientStream
 
 STATE_INDEX = {name: i for i, name in enumerate(STATE_NAMES)}
 INF = math.inf

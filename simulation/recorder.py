@@ -17,15 +17,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pathway.care import CARE_STEPS
-from pathway.definition import STATE_NAMES, TRIGGERS
-from pathway.dosing import STEP_REGISTRY
-from pathway.glucocorticoids import GLUCOCORTICOIDS
-from simulation.assessment import score_rows
-from simulation.harms import EVENT_OF as HARM_EVENTS
-from simulation.harms import HARMS
-from simulation.model import YEAR_DAYS
-from simulation.tables import PRED_ABOVE_LOW_MG_PER_DAY, PRED_HIGH_MG_PER_DAY, SCHEMAS, build_table
+from iimsim.pathway.care import CARE_STEPS
+from iimsim.pathway.definition import STATE_NAMES, TRIGGERS
+from iimsim.pathway.dosing import STEP_REGISTRY
+from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.simulation.assessment import score_rows
+from iimsim.simulation.harms import EVENT_OF as HARM_EVENTS
+from iimsim.simulation.harms import HARMS
+from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import PRED_ABOVE_LOW_MG_PER_DAY, PRED_HIGH_MG_PER_DAY, SCHEMAS, build_table
 
 CLINICAL_EVENTS = ("bone_protection_start", "pjp_prophylaxis_start", "pjp_prophylaxis_stop", "infusion",
                    *dict.fromkeys(HARM_EVENTS.values()), *CARE_STEPS)

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 import simpy
 
-from scenarios.schema import Scenario
-from simulation.arrivals import diagnosis_days
-from simulation.engine import Engine
-from simulation.model import RunModel
-from simulation.recorder import BatchRecorder
-from simulation.unit import InfusionUnit
+from iimsim.scenarios.schema import Scenario
+from iimsim.simulation.arrivals import diagnosis_days
+from iimsim.simulation.engine import Engine
+from iimsim.simulation.model import RunModel
+from iimsim.simulation.recorder import BatchRecorder
+from iimsim.simulation.unit import InfusionUnit
 
 DEFAULT_CHUNK_SIZE = 2000
 

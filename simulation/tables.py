@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from pathway.audit import AUDIT_COLUMNS
-from pathway.definition import STATE_NAMES
-from pathway.dosing import LOW_DOSE_MG_PER_DAY
-from pathway.rules import SEVERE_FEATURES
+from iimsim.pathway.audit import AUDIT_COLUMNS
+from iimsim.pathway.definition import STATE_NAMES
+from iimsim.pathway.dosing import LOW_DOSE_MG_PER_DAY
+from iimsim.pathway.rules import SEVERE_FEATURES
 
 # Thresholds that define columns of the patients table (not clinical parameters).
 PRED_HIGH_MG_PER_DAY = 20.0

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 
-from scenarios.schema import DRUGS
-from simulation.model import DiseaseRules
-from simulation.patient import Course, Patient
-from simulation.streams import normal_quantile
+from iimsim.scenarios.schema import DRUGS
+from iimsim.simulation.model import DiseaseRules
+from iimsim.simulation.patient import Course, Patient
+from iimsim.simulation.streams import normal_quantile
 
 DRUG_INDEX = {drug: i for i, drug in enumerate(DRUGS)}
 

@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow as pa
 import simpy
 
-from scenarios.schema import InfusionUnit as UnitSettings
-from simulation.tables import build_table
+from iimsim.scenarios.schema import InfusionUnit as UnitSettings
+from iimsim.simulation.tables import build_table
 
 HOURS_PER_DAY = 24.0
 # Clock tolerance, days (under a second): sums of float offsets land a hair either side of an opening.

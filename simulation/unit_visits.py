@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from simulation.patient import INF, Course, Patient
-from simulation.treatment_effects import plan_agent, plan_glucocorticoid
-from simulation.unit import InfusionUnit, Visit
+from iimsim.simulation.patient import INF, Course, Patient
+from iimsim.simulation.treatment_effects import plan_agent, plan_glucocorticoid
+from iimsim.simulation.unit import InfusionUnit, Visit
 
 if TYPE_CHECKING:
-    from simulation.courses import Courses
+    from iimsim.simulation.courses import Courses
 
 
 

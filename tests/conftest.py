@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
-from scenarios import load_scenario
-from scenarios.loader import deep_merge
-from simulation.runner import collect_tables
+from iimsim.scenarios import load_scenario
+from iimsim.scenarios.loader import deep_merge
+from iimsim.simulation.runner import collect_tables
 
 
 # CI explores the same examples every time (a failure there is reproducible); local runs explore anew.

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import scenarios
+import iimsim.scenarios
 from iimsim.calibrate import calibrate, write_values
-from scenarios import load_scenario
+from iimsim.scenarios import load_scenario
 
-BASELINE = Path(scenarios.__file__).parent / "builtin" / "baseline.toml"
+BASELINE = Path(iimsim.scenarios.__file__).parent / "builtin" / "baseline.toml"
 
 
 def test_the_search_never_ends_worse_than_it_started():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from iimsim.cli import main
-from reports.cea import acceptability, evpi, fieller_interval, threshold_grid, verdict
+from iimsim.reports.cea import acceptability, evpi, fieller_interval, threshold_grid, verdict
 
 
 @pytest.mark.parametrize("cost, qalys, quadrant, words", [

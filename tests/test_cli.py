@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from iimsim.cli import main
-from reports.export import read_table
-from scenarios import load_scenario, to_toml
-from scenarios.loader import validate
+from iimsim.reports.export import read_table
+from iimsim.scenarios import load_scenario, to_toml
+from iimsim.scenarios.loader import validate
 
 
 def invoke(*args, report: bool = False):

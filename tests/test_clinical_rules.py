@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
 from tests.conftest import simulate
 
 SPARING = {"methotrexate", "azathioprine", "mycophenolate", "tacrolimus", "ciclosporin"}

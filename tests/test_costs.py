@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from reports.costs import CATEGORIES, compute_costs, discounted_days, daily_discount
-from scenarios import load_scenario
+from iimsim.reports.costs import CATEGORIES, compute_costs, discounted_days, daily_discount
+from iimsim.scenarios import load_scenario
 from tests.conftest import simulate
 
 HORIZON = 5 * 365.25

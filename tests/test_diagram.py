@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from iimsim.cli import main
-from pathway.definition import STATE_NAMES, TRANSITIONS
+from iimsim.pathway.definition import STATE_NAMES, TRANSITIONS
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +40,9 @@ def test_svg_and_png_are_drawn_by_graphviz(tmp_path, fmt, magic):
 
 
 def test_without_graphviz_svg_says_how_to_install_it(monkeypatch, tmp_path):
-    import reports.diagram
+    import iimsim.reports.diagram
 
-    monkeypatch.setattr(reports.diagram.shutil, "which", lambda name: None)
+    monkeypatch.setattr(iimsim.reports.diagram.shutil, "which", lambda name: None)
     result = diagram("--format", "svg", "--output", tmp_path / "x.svg")
     assert result.exit_code == 2
     assert "graphviz" in result.output and "--format mermaid" in result.output
@@ -58,7 +58,7 @@ def test_run_annotations_count_patients_and_shares(run_dir):
         if "note" in t:
             shares.setdefault(t["source"], 0)
             shares[t["source"]] += int(t["note"].split("(")[1].rstrip(")").replace(",", ""))
-    from reports.export import read_table
+    from iimsim.reports.export import read_table
 
     events = read_table(run_dir, "events").to_pandas()
     exits = events[events.is_transition].from_state.value_counts()

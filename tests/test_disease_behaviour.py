@@ -9,11 +9,11 @@ import simpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pathway.glucocorticoids import GLUCOCORTICOIDS
-from scenarios import load_scenario
-from simulation.engine import Engine
-from simulation.model import RunModel
-from simulation.recorder import BatchRecorder
+from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.scenarios import load_scenario
+from iimsim.simulation.engine import Engine
+from iimsim.simulation.model import RunModel
+from iimsim.simulation.recorder import BatchRecorder
 from tests.conftest import simulate
 
 

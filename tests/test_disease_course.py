@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pathway.clinic import HOLD, TAPER, ClinicRules, LineWindows, Seen, decide
-from pathway.response_criteria import improvement_category, total_improvement_score
-from scenarios import load_scenario
-from simulation.assessment import first_rise
-from simulation.disease import DiseaseCourse, Effect
-from simulation.model import RunModel
+from iimsim.pathway.clinic import HOLD, TAPER, ClinicRules, LineWindows, Seen, decide
+from iimsim.pathway.response_criteria import improvement_category, total_improvement_score
+from iimsim.scenarios import load_scenario
+from iimsim.simulation.assessment import first_rise
+from iimsim.simulation.disease import DiseaseCourse, Effect
+from iimsim.simulation.model import RunModel
 
 MODEL = RunModel.compile(load_scenario("baseline"))
 
@@ -170,7 +170,7 @@ def test_the_recorded_tis_is_the_one_the_clinician_decided_on(activity, measured
     """Rows are scored vectorised when the table is built; decisions score one visit: the same number."""
     import numpy as np
 
-    from simulation.assessment import Baseline, score_rows, tis
+    from iimsim.simulation.assessment import Baseline, score_rows, tis
 
     visits = MODEL.visits
     sensitivity = (visits.sensitivity[0], *(s * f for s, f in zip(visits.sensitivity[1:], spread)))

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from pathway.glucocorticoids import (
+from iimsim.pathway.glucocorticoids import (
     GlucocorticoidRules,
     induction_mg_per_kg,
     oral_dose_mg_per_day,
@@ -13,7 +13,7 @@ from pathway.glucocorticoids import (
     prophylaxis_needed,
     taper_doses_mg_per_day,
 )
-from scenarios import load_scenario
+from iimsim.scenarios import load_scenario
 from tests.conftest import simulate
 
 

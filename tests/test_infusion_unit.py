@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenarios import load_scenario
-from scenarios.loader import ScenarioError, deep_merge
-from simulation.runner import collect_tables
+from iimsim.scenarios import load_scenario
+from iimsim.scenarios.loader import ScenarioError, deep_merge
+from iimsim.simulation.runner import collect_tables
 from tests.conftest import simulate
 
 YEARS = 3.0

@@ -5,8 +5,8 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pathway.definition import STATE_NAMES
-from pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.pathway.definition import STATE_NAMES
+from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
 from tests.conftest import simulate
 
 scenario_changes = st.fixed_dictionaries({}, optional={
@@ -134,8 +134,8 @@ def test_different_seeds_differ():
 
 
 def test_same_tables_on_the_dask_backend():
-    from scenarios import load_scenario
-    from simulation.runner import collect_tables
+    from iimsim.scenarios import load_scenario
+    from iimsim.simulation.runner import collect_tables
 
     scenario = load_scenario("baseline", {"simulation": {"patients": 240, "seed": 13, "replications": 2}})
     serial = collect_tables(scenario, workers=1, chunk_size=60)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import simulate
-from scenarios import load_scenario
-from simulation.harms import Exposure
-from simulation.mortality import YEAR_DAYS, compile_mortality, cumulative_hazard, _risk_mix
+from iimsim.scenarios import load_scenario
+from iimsim.simulation.harms import Exposure
+from iimsim.simulation.mortality import YEAR_DAYS, compile_mortality, cumulative_hazard, _risk_mix
 
 HARM_COLUMNS = ["ae_new_diabetes", "ae_serious_infection", "ae_fracture", "ae_cataract"]
 
@@ -108,6 +108,6 @@ def test_rapidly_progressive_ild_is_severe_and_dies_early():
 
 
 def test_a_harm_section_with_a_rate_missing_is_refused():
-    from scenarios.loader import ScenarioError
+    from iimsim.scenarios.loader import ScenarioError
     with pytest.raises(ScenarioError, match="rate_per_100_patient_years"):
         load_scenario("baseline", {"adverse_events": {"fracture": {"rate_per_100_patient_years": [0.5, 0.8]}}})

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from pathway.definition import STATE_NAMES, TRANSITIONS, TRIGGERS
-from pathway.machine import Firer, to_dot, to_json, to_mermaid
+from iimsim.pathway.definition import STATE_NAMES, TRANSITIONS, TRIGGERS
+from iimsim.pathway.machine import Firer, to_dot, to_json, to_mermaid
 
 
 def patient(state="diagnosis", **facts):
@@ -93,7 +93,7 @@ def test_a_trigger_with_no_transition_from_the_state_is_an_error(fire):
 
 
 def test_the_direct_machine_refuses_callbacks_it_would_not_run():
-    from pathway.machine import PathwayMachine, _refuse_callbacks
+    from iimsim.pathway.machine import PathwayMachine, _refuse_callbacks
     machine = PathwayMachine(model=None, states=["a", "b"], initial="a", auto_transitions=False,
                              transitions=[{"trigger": "go", "source": "a", "dest": "b", "after": "log"}])
     with pytest.raises(TypeError, match="no callbacks"):

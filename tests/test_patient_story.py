@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from iimsim.cli import main
-from scenarios import load_scenario
-from simulation.runner import simulate_patient
+from iimsim.scenarios import load_scenario
+from iimsim.simulation.runner import simulate_patient
 from tests.conftest import simulate
 
 

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iimsim.cli import main
-from reports.cea import verdict
-from reports.patient_outcomes import patient_outcomes
-from reports.qalys import compute_qalys, discounted_linear
-from scenarios import load_scenario
+from iimsim.reports.cea import verdict
+from iimsim.reports.patient_outcomes import patient_outcomes
+from iimsim.reports.qalys import compute_qalys, discounted_linear
+from iimsim.scenarios import load_scenario
 
 YEAR = 365.25
 UTILITIES = {"utility_no_activity": 0.8, "decrement_per_unit_activity": 0.4, "decrement_per_unit_damage": 0.3,

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from iimsim.cli import main
-from scenarios import load_scenario
-from simulation.arrivals import diagnosis_days
+from iimsim.scenarios import load_scenario
+from iimsim.simulation.arrivals import diagnosis_days
 from tests.conftest import simulate
 
 YEAR = 365.25

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from iimsim.cli import main
-from pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
-from reports import figure_data as data
-from reports.export import read_table
+from iimsim.pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
+from iimsim.reports import figure_data as data
+from iimsim.reports.export import read_table
 
 FIGURES = ("cumulative_dose", "dose_over_time", "time_in_lines", "occupancy", "time_to_event", "disease_course", "harms",
            "flows", "resources_by_year", "costs_by_year")

@@ -5,8 +5,8 @@ import pytest
 from click.testing import CliRunner
 
 from iimsim.cli import main
-from reports import sensitivity as sa
-from scenarios import load_scenario
+from iimsim.reports import sensitivity as sa
+from iimsim.scenarios import load_scenario
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ from click.testing import CliRunner
 from scipy import stats
 
 from iimsim.cli import main
-from reports import validation as v
-from reports.summary import mean_and_interval
-from scenarios import load_scenario
-from scenarios.loader import deep_merge
-from simulation.runner import collect_tables
+from iimsim.reports import validation as v
+from iimsim.reports.summary import mean_and_interval
+from iimsim.scenarios import load_scenario
+from iimsim.scenarios.loader import deep_merge
+from iimsim.simulation.runner import collect_tables
 
 
 @pytest.fixture(scope="module")
