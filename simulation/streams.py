@@ -31,8 +31,8 @@ N_ATTRIBUTES = 16  # one slot spare, so adding an attribute later keeps episode 
 # responsiveness, the same spontaneous flares, the same measurement error at their k-th visit)
 # however their treatment differs.
 DISEASE_SLOTS = ("untreated_activity", "autoantibody", "refractory", "gc_response", "agent_response",
-                 "monocyclic", "withdrawal", "patience")
-N_DISEASE = 10  # two slots spare
+                 "monocyclic", "withdrawal", "patience", "suppression_ceiling")
+N_DISEASE = 10  # one slot spare
 N_DRUG_RESPONSE = 12  # one uniform per drug (scenarios.schema.DRUGS order), one spare
 N_MEASURE_RESPONSE = 8  # one per core-set measure: how closely it follows the patient's disease; spares
 N_FLARE_GAPS = 8  # uniforms for the gaps between spontaneous flares
