@@ -34,6 +34,9 @@ PARAMETERS: tuple[str, ...] = (
     "disease.fluctuation_sd",
     "assessment.measure_response_sd",
     "disease.damage_per_active_year",
+    "disease.suppression_ceiling",
+    "disease.suppression_ceiling_sd",
+    "assessment.expectation_percent",
 )
 
 

@@ -60,6 +60,16 @@ PLACEBO = {"agents": {"placebo": {
 STABLE_BACKGROUND = {"glucocorticoids": {"escalation_mg_per_kg_per_day": 0.01, "escalation_hold_days": 168.0}}
 
 
+def protocol_until(line: str, weeks: float) -> dict:
+    """A placebo-controlled add-on trial keeps its treatment to the time point unless the patient worsens
+    (ProDERM switched placebo patients to IVIG only on confirmed deterioration, Aggarwal et al., Arthritis Res Ther
+    2023, figure 1; rescue, a flare, still ends follow-up): the line does not fail for too little improvement
+    before then, on any clinician's clock (the windows at 1.5 times the time point, at least the line's year)."""
+    days = max(365.0, 1.5 * 7.0 * weeks)
+    return {"lines": {line: {"minimal_improvement_by_days": days, "failure_assessment_days": days,
+                             "max_days_on_line": days}}}
+
+
 def only_option(line: str, drug: str) -> dict:
     """`line` gives `drug` alone, whatever the scenario's options (option weights merge, so the rest are zeroed)."""
     weights = {**{d: 0.0 for d in DRUGS if d != "placebo"}, drug: 1.0}
@@ -77,9 +87,10 @@ def merged(*parts: dict) -> dict:
     return out
 
 
-def added_at(line: str, drug: str, ivig: bool = False) -> dict:
-    """A trial at `line`: `drug` (or placebo) added to the background agent, IVIG to all or none."""
-    return merged(PLACEBO, STABLE_BACKGROUND, only_option(line, drug), ivig_at(line, 1.0 if ivig else 0.0))
+def added_at(line: str, drug: str, weeks: float, ivig: bool = False) -> dict:
+    """A trial at `line` to `weeks`: `drug` (or placebo) added to the background agent, IVIG to all or none."""
+    return merged(PLACEBO, STABLE_BACKGROUND, only_option(line, drug), ivig_at(line, 1.0 if ivig else 0.0),
+                  protocol_until(line, weeks))
 
 
 def first_line_for(subtype: str, option: dict[str, float]) -> dict:
@@ -94,8 +105,8 @@ def years(horizon: float) -> dict:
     return {"simulation": {"horizon_years": horizon}}
 
 
-PRODERM_ARMS = {"ivig": merged(only("DM"), added_at("second_line", "placebo", ivig=True), years(2.0)),
-                "placebo": merged(only("DM"), added_at("second_line", "placebo", ivig=False), years(2.0))}
+PRODERM_ARMS = {"ivig": merged(only("DM"), added_at("second_line", "placebo", 16, ivig=True), years(2.0)),
+                "placebo": merged(only("DM"), added_at("second_line", "placebo", 16, ivig=False), years(2.0))}
 PRODERM = ("adults with active DM despite background therapy", "Aggarwal et al., ProDERM, NEJM 2022",
            "DM patients failing first line enter second line with IVIG (or placebo) added to their agent and "
            "glucocorticoid dose; TIS from entry at the visit nearest week 16; escalation counts as non-response")
@@ -103,13 +114,13 @@ PRODERM_NOTE = ("The placebo arm improves because background therapy keeps actin
                 "the taper held while not improving) and because a line starts when the disease is at its "
                 "worst: entry at a failing visit regresses to the mean (measurement error and flares subside).")
 RIM_ARM = {"rituximab": merged(only("DM", "PM", "JDM"), third_line_with("rituximab"), STABLE_BACKGROUND,
-                               ivig_at("third_line", 0.0),
+                               ivig_at("third_line", 0.0), protocol_until("third_line", 44),
                                    {"simulation": {"horizon_years": 4.0}})}
-ABATACEPT_ARMS = {"abatacept": merged(only(*ADULT_DM_PM), added_at("third_line", "abatacept"),
+ABATACEPT_ARMS = {"abatacept": merged(only(*ADULT_DM_PM), added_at("third_line", "abatacept", 24),
                                           {"simulation": {"horizon_years": 4.0}}),
-                  "placebo": merged(only(*ADULT_DM_PM), added_at("third_line", "placebo"),
+                  "placebo": merged(only(*ADULT_DM_PM), added_at("third_line", "placebo", 24),
                                         {"simulation": {"horizon_years": 4.0}})}
-TOCILIZUMAB_ARMS = {"tocilizumab": merged(only(*ADULT_DM_PM), added_at("third_line", "tocilizumab"),
+TOCILIZUMAB_ARMS = {"tocilizumab": merged(only(*ADULT_DM_PM), added_at("third_line", "tocilizumab", 24),
                                               {"simulation": {"horizon_years": 4.0}}),
                     "placebo": ABATACEPT_ARMS["placebo"]}
 # PRINTO's protocol taper, in every arm (Giancane et al., Pediatr Rheumatol 2019;17:24, on the trial's

@@ -9,8 +9,9 @@ patient's diagnosis and the start of the current line (a trial's baseline).
 
 Expectation (the placebo effect): when a line of treatment starts, the measures that carry it (patient-reported
 ones) show an improvement beyond the disease's, `expectation_percent` points at the start, waning
-exponentially. Each assessment carries the expectation then (0-1, `expectation`), and each baseline its own;
-a measure's improvement gains its points times their difference.
+exponentially. Each assessment carries the expectation then (0-1, `expectation`); a baseline carries none (the
+diagnosis comes before any treatment; a line starts when the one before was judged to have failed, or the disease
+flared, which is when a patient stops expecting that treatment to work).
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ from pathway.response_criteria import ImprovementDefinition, total_improvement_s
 class Baseline:
     """What a line (or the disease) started from: the reference for improvement."""
 
-    __slots__ = ("activity", "measured", "damage", "expectation")
+    __slots__ = ("activity", "measured", "damage")
 
-    def __init__(self, activity: float, measured: float, damage: float, expectation: float = 0.0) -> None:
+    def __init__(self, activity: float, measured: float, damage: float) -> None:
         self.activity = max(activity, 1e-6)
         self.measured = max(measured, 1e-6)
         self.damage = damage
-        self.expectation = expectation  # the expectation effect's level (0-1) when the baseline was measured
 
 
 def measured_activity(true_activity: float, noise_sd: float, z: float) -> float:
@@ -44,10 +44,10 @@ def improvements_percent(visits, sensitivity: tuple[float, ...], activity: float
     """Each core-set measure's relative improvement from `baseline` (percent). The first is the physician's
     global activity as measured then and now; each other shows a share of the true relative fall (its
     `sensitivity` in this patient), held back by damage since the baseline, with its own error on the change
-    (`z[2:]`); each gains its expectation points times the expectation now less at the baseline."""
+    (`z[2:]`); each gains its expectation points times the expectation now (0-1)."""
     fall = 1.0 - activity / baseline.activity
     new_damage = damage - baseline.damage
-    expected = expectation - baseline.expectation
+    expected = expectation
     out = [100.0 * (1.0 - measured / baseline.measured) + visits.expectation_percent[0] * expected]
     for k in range(1, len(sensitivity)):
         out.append(100.0 * (sensitivity[k] * fall - visits.damage_weight[k] * new_damage)
@@ -68,7 +68,7 @@ def score_rows(visits, sensitivity: np.ndarray, activity: np.ndarray, measured: 
     order, so a row's TIS is the one the clinician's decision used): TIS, IMACS improvement, PRINTO20.
     `baseline` is (activity, measured, damage) per row; `sensitivity` and `z` hold each row's measures'
     sensitivities and errors (visit draws 2+), from the second measure on; `expectation` is each row's
-    expectation less its baseline's (none if not given)."""
+    expectation (0-1; none if not given)."""
     base_activity, base_measured, base_damage = baseline
     fall = 1.0 - activity / base_activity
     new_damage = damage - base_damage

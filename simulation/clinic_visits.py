@@ -100,19 +100,19 @@ class Clinic:
     def new_episode(self, p: Patient, now: float, new_line: bool) -> None:
         """A line, remission, withdrawal or supportive care begins: improvement and flares are judged
         from here (a line's start is a trial's baseline). Measured now unless a visit just did."""
-        # (the expectation the previous line left, before this one's starts)
-        expectation = self._expectation(p, now)
+        # (a line's baseline carries no expectation: see simulation/assessment.py)
+        expectation = 0.0 if new_line else self._expectation(p, now)
         if p.last_visit_day != now:
             activity, measured, z = self._measure(p, now)
             if p.baseline_diagnosis is None:
                 p.baseline_diagnosis = Baseline(activity, measured, 0.0)
             if new_line:
-                p.baseline_line = Baseline(activity, measured, p.disease.damage, expectation)
+                p.baseline_line = Baseline(activity, measured, p.disease.damage)
             self._record(p, now, "baseline", activity, measured, z, "baseline", p.state, self.courses.gc_dose(p, now),
                          expectation)
             p.visit_drift_z = z[0]
         elif new_line:
-            p.baseline_line = Baseline(p.last_activity, p.last_measured, p.disease.damage, expectation)
+            p.baseline_line = Baseline(p.last_activity, p.last_measured, p.disease.damage)
         if new_line:
             p.line_start_day, p.flares_on_line = now, 0
         p.previous_measured = p.lowest_measured = p.last_measured
