@@ -60,16 +60,6 @@ PLACEBO = {"agents": {"placebo": {
 STABLE_BACKGROUND = {"glucocorticoids": {"escalation_mg_per_kg_per_day": 0.01, "escalation_hold_days": 168.0}}
 
 
-def protocol_until(line: str, weeks: float) -> dict:
-    """A placebo-controlled add-on trial keeps its treatment to the time point unless the patient worsens
-    (ProDERM switched placebo patients to IVIG only on confirmed deterioration, Aggarwal et al., Arthritis Res Ther
-    2023, figure 1; rescue, a flare, still ends follow-up): the line does not fail for too little improvement
-    before then, on any clinician's clock (the windows at 1.5 times the time point, at least the line's year)."""
-    days = max(365.0, 1.5 * 7.0 * weeks)
-    return {"lines": {line: {"minimal_improvement_by_days": days, "failure_assessment_days": days,
-                             "max_days_on_line": days}}}
-
-
 def only_option(line: str, drug: str) -> dict:
     """`line` gives `drug` alone, whatever the scenario's options (option weights merge, so the rest are zeroed)."""
     weights = {**{d: 0.0 for d in DRUGS if d != "placebo"}, drug: 1.0}
@@ -87,10 +77,9 @@ def merged(*parts: dict) -> dict:
     return out
 
 
-def added_at(line: str, drug: str, weeks: float, ivig: bool = False) -> dict:
-    """A trial at `line` to `weeks`: `drug` (or placebo) added to the background agent, IVIG to all or none."""
-    return merged(PLACEBO, STABLE_BACKGROUND, only_option(line, drug), ivig_at(line, 1.0 if ivig else 0.0),
-                  protocol_until(line, weeks))
+def added_at(line: str, drug: str, ivig: bool = False) -> dict:
+    """A trial at `line`: `drug` (or placebo) added to the background agent, IVIG to all or none."""
+    return merged(PLACEBO, STABLE_BACKGROUND, only_option(line, drug), ivig_at(line, 1.0 if ivig else 0.0))
 
 
 def first_line_for(subtype: str, option: dict[str, float]) -> dict:
@@ -105,8 +94,8 @@ def years(horizon: float) -> dict:
     return {"simulation": {"horizon_years": horizon}}
 
 
-PRODERM_ARMS = {"ivig": merged(only("DM"), added_at("second_line", "placebo", 16, ivig=True), years(2.0)),
-                "placebo": merged(only("DM"), added_at("second_line", "placebo", 16, ivig=False), years(2.0))}
+PRODERM_ARMS = {"ivig": merged(only("DM"), added_at("second_line", "placebo", ivig=True), years(2.0)),
+                "placebo": merged(only("DM"), added_at("second_line", "placebo", ivig=False), years(2.0))}
 PRODERM = ("adults with active DM despite background therapy", "Aggarwal et al., ProDERM, NEJM 2022",
            "DM patients failing first line enter second line with IVIG (or placebo) added to their agent and "
            "glucocorticoid dose; TIS from entry at the visit nearest week 16; escalation counts as non-response")
@@ -114,21 +103,22 @@ PRODERM_NOTE = ("The placebo arm improves because background therapy keeps actin
                 "the taper held while not improving) and because a line starts when the disease is at its "
                 "worst: entry at a failing visit regresses to the mean (measurement error and flares subside).")
 RIM_ARM = {"rituximab": merged(only("DM", "PM", "JDM"), third_line_with("rituximab"), STABLE_BACKGROUND,
-                               ivig_at("third_line", 0.0), protocol_until("third_line", 44),
+                               ivig_at("third_line", 0.0),
                                    {"simulation": {"horizon_years": 4.0}})}
-ABATACEPT_ARMS = {"abatacept": merged(only(*ADULT_DM_PM), added_at("third_line", "abatacept", 24),
+ABATACEPT_ARMS = {"abatacept": merged(only(*ADULT_DM_PM), added_at("third_line", "abatacept"),
                                           {"simulation": {"horizon_years": 4.0}}),
-                  "placebo": merged(only(*ADULT_DM_PM), added_at("third_line", "placebo", 24),
+                  "placebo": merged(only(*ADULT_DM_PM), added_at("third_line", "placebo"),
                                         {"simulation": {"horizon_years": 4.0}})}
-TOCILIZUMAB_ARMS = {"tocilizumab": merged(only(*ADULT_DM_PM), added_at("third_line", "tocilizumab", 24),
+TOCILIZUMAB_ARMS = {"tocilizumab": merged(only(*ADULT_DM_PM), added_at("third_line", "tocilizumab"),
                                               {"simulation": {"horizon_years": 4.0}}),
                     "placebo": ABATACEPT_ARMS["placebo"]}
 # PRINTO's protocol taper, in every arm (Giancane et al., Pediatr Rheumatol 2019;17:24, on the trial's
 # protocol: after methylprednisolone pulses, prednisone 2 mg/kg/day, down to 1 mg/kg/day by month 2, 0.5 by month 4
 # and 0.2 by month 6, each step taken only if the core-set measures improve). The scenario's ladder is in mg/day:
 # this is that taper for a child of 28 kg (the cohort's mean JDM weight): 55 mg held 4 weeks, then 40, 30, 25, 20,
-# 15 and 2.5 mg steps every 2.5 weeks (30 mg at week 6.5, 15 at week 14, 5 at week 24), slower than seed 001's
-# ladder (20 mg by week 10). The clinic still holds a step while the patient is not improving, as the protocol did.
+# 15 and 2.5 mg steps every 2.5 weeks (30 mg at week 6.5, 15 at week 14, 5 at week 24), a little slower than seed
+# 001's ladder (25 mg at week 8, 12.5 at week 16, 2.5 at week 24); heavier children's mg/kg protocol would be slower
+# still. The clinic still holds a step while the patient is not improving, as the protocol did.
 PRINTO_PROTOCOL = {"glucocorticoids": {"initial_hold_days": 28.0, "taper_ladder_mg_per_day": [40.0, 30.0, 25.0, 20.0,
                                                                                               15.0],
                                        "ladder_step_days": 17.5, "low_dose_step_days": 17.5}}

@@ -8,8 +8,6 @@ with "illustrative") and may name per-field sources in `sources`.
 
 from __future__ import annotations
 
-import math
-
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -269,8 +267,9 @@ class Disease(Sourced):
     gc_max_effect: NonNegative
     gc_half_effect_mg_per_day: Positive
     gc_onset_days: PositiveDays
-    # Most the treatments together can suppress (log units; an Emax-like ceiling on their combined suppression).
-    suppression_ceiling: Positive = math.inf
+    # Most the treatments together can suppress (log units; an Emax-like ceiling on their combined suppression);
+    # 0, the default, means none (a finite default keeps the scenario's JSON, sent to workers, exact).
+    suppression_ceiling: NonNegative = 0.0
     suppression_ceiling_sd: NonNegative = 0.0  # per patient, lognormal sd of the ceiling
     flare_rate_per_year: BySubtype[NonNegative]
     flare_size: NonNegative

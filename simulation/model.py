@@ -92,7 +92,7 @@ class DiseaseRules:
             drug_response_sd=d.drug_response_sd, fluctuation_sd=d.fluctuation_sd,
             fluctuation_days=d.fluctuation_days,
             gc_max_effect=d.gc_max_effect, gc_half_effect_mg_per_day=d.gc_half_effect_mg_per_day,
-            gc_tau_days=d.gc_onset_days / 3, suppression_ceiling=d.suppression_ceiling,
+            gc_tau_days=d.gc_onset_days / 3, suppression_ceiling=d.suppression_ceiling or math.inf,  # 0: no ceiling
             suppression_ceiling_sd=d.suppression_ceiling_sd,
             flare_rate_per_day={s: d.flare_rate_per_year.of(s) / YEAR_DAYS for s in SUBTYPES},
             flare_size=d.flare_size, flare_tau_days=d.flare_resolution_days / 3,

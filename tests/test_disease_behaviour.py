@@ -211,7 +211,9 @@ def test_expectation_moves_what_is_measured_after_a_line_starts_not_the_disease(
     lines = ("first_line", "second_line", "third_line", "refractory_combination", "refractory_alternative")
     no_windows = {"lines": {line: {"minimal_improvement_by_days": 5000.0, "failure_assessment_days": 5000.0}
                             for line in lines}}
-    hopeful = simulate("baseline", patients=300, seed=31, years=2.0, overrides=no_windows)
+    hope = {"assessment": {"expectation_percent": 20.0, "measures": {"patient_global": {"expectation_weight": 1.0},
+                                                                     "haq": {"expectation_weight": 1.0}}}}
+    hopeful = simulate("baseline", patients=300, seed=31, years=2.0, overrides={**no_windows, **hope})
     plain = simulate("baseline", patients=300, seed=31, years=2.0,
                      overrides={**no_windows, "assessment": {"expectation_percent": 0.0}})
     a, b = hopeful["assessments"], plain["assessments"]

@@ -100,14 +100,8 @@ def test_rescue_after_the_time_point_does_not_undo_the_endpoint():
     assert v.at_week("second_line", 18, "tis_from_line_start", 20)(t) == pytest.approx(1 / 3)
 
 
-def test_add_on_trials_keep_their_treatment_to_the_time_point_and_printo_follows_its_protocol_taper():
-    """ProDERM's and the abatacept trial's arms do not fail a line for too little improvement before their time
-    point (only worsening ends follow-up); PRINTO's arms taper prednisone more slowly than seed 001's ladder."""
-    for arms, line, weeks in ((v.PRODERM_ARMS, "second_line", 16), (v.ABATACEPT_ARMS, "third_line", 24),
-                              (v.RIM_ARM, "third_line", 44)):
-        for overrides in arms.values():
-            section = getattr(load_scenario("baseline", overrides).lines, line)
-            assert section.minimal_improvement_by_days > 7 * weeks and section.failure_assessment_days > 7 * weeks
+def test_printo_follows_its_protocol_taper():
+    """PRINTO's arms taper prednisone by the trial's protocol, more slowly than seed 001's ladder."""
     from pathway.glucocorticoids import GlucocorticoidRules, taper_doses_mg_per_day
 
     def dose_at(scenario, day):
