@@ -35,6 +35,13 @@ PARAMETERS: tuple[str, ...] = (
     "assessment.measure_response_sd",
     "disease.damage_per_active_year",
 )
+# Mechanisms a scenario may switch on (off by default: no ceiling, no expectation effect); fitted only when the
+# scenario sets them (a finite value above zero), from that value.
+OPTIONAL_PARAMETERS: tuple[str, ...] = (
+    "disease.suppression_ceiling",
+    "disease.suppression_ceiling_sd",
+    "assessment.expectation_percent",
+)
 
 
 @dataclass
@@ -52,6 +59,12 @@ def _get(scenario, path: str) -> float:
     for part in path.split("."):
         node = node[part]
     return float(node)
+
+
+def parameters_for(scenario: str) -> tuple[str, ...]:
+    """The free parameters to fit in `scenario`: the core ones and the optional mechanisms it switches on."""
+    base = load_scenario(scenario)
+    return PARAMETERS + tuple(path for path in OPTIONAL_PARAMETERS if 0.0 < _get(base, path) < math.inf)
 
 
 def calibrate(scenario: str = "baseline", parameters: tuple[str, ...] = PARAMETERS, patients: int = 1000,

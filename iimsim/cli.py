@@ -373,14 +373,15 @@ def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_
     at every evaluation), prints the fitted values and how far each fitted target is from its value;
     `iimsim validate` then checks the targets kept out of the fit.
     """
-    from iimsim.calibrate import PARAMETERS, calibrate, write_values
+    from iimsim.calibrate import calibrate, parameters_for, write_values
     from iimsim.reports.validation import TARGETS
 
     _load(scenario)
+    parameters = parameters_for(scenario)
     fitted = [t for t in TARGETS if t.fitted]
-    click.echo("parameters: " + ", ".join(PARAMETERS), err=True)
+    click.echo("parameters: " + ", ".join(parameters), err=True)
     click.echo("targets: " + ", ".join(t.key for t in fitted), err=True)
-    result = calibrate(scenario, PARAMETERS, patients, 1, seed, max_evaluations, workers,
+    result = calibrate(scenario, parameters, patients, 1, seed, max_evaluations, workers,
                        progress=lambda text: click.echo(text, err=True))
     for path, value in result.parameters.items():
         click.echo(f"{path} = {value:.4g}  (was {result.start[path]:.4g})")

@@ -55,7 +55,7 @@ ENDPOINT_LOOKBACK_DAYS = 91.0
 
 def _at_time_point(t: Tables, line: str, days: float) -> tuple[pd.Series, pd.DataFrame]:
     entry, a = _trial_assessments(t, line, days + ENDPOINT_AFTER_DAYS)
-    a = a[(a["since_entry_days"] >= days - ENDPOINT_LOOKBACK_DAYS) & (a["left_days"] > days + ENDPOINT_AFTER_DAYS)]
+    a = a[(a["since_entry_days"] >= days - ENDPOINT_LOOKBACK_DAYS) & (a["left_days"] > days)]
     return entry, a.loc[a.groupby("patient_id")["since_entry_days"].idxmax()]
 
 

@@ -112,12 +112,26 @@ ABATACEPT_ARMS = {"abatacept": merged(only(*ADULT_DM_PM), added_at("third_line",
 TOCILIZUMAB_ARMS = {"tocilizumab": merged(only(*ADULT_DM_PM), added_at("third_line", "tocilizumab"),
                                               {"simulation": {"horizon_years": 4.0}}),
                     "placebo": ABATACEPT_ARMS["placebo"]}
-PRINTO_ARMS = {"prednisone": merged(only("JDM"), COUNTERFACTUAL_MONOTHERAPY, years(1.0)),
-               "ciclosporin": merged(only("JDM"), first_line_for("JDM", {"ciclosporin": 1.0}), years(1.0)),
-               "methotrexate": merged(only("JDM"), first_line_for("JDM", {"methotrexate": 1.0}), years(1.0))}
+# PRINTO's protocol taper, in every arm (Giancane et al., Pediatr Rheumatol 2019;17:24, on the trial's
+# protocol: after methylprednisolone pulses, prednisone 2 mg/kg/day, down to 1 mg/kg/day by month 2, 0.5 by month 4
+# and 0.2 by month 6, each step taken only if the core-set measures improve). The scenario's ladder is in mg/day:
+# this is that taper for a child of 28 kg (the cohort's mean JDM weight): 55 mg held 4 weeks, then 40, 30, 25, 20,
+# 15 and 2.5 mg steps every 2.5 weeks (30 mg at week 6.5, 15 at week 14, 5 at week 24), a little slower than seed
+# 001's ladder (25 mg at week 8, 12.5 at week 16, 2.5 at week 24); heavier children's mg/kg protocol would be slower
+# still. The clinic still holds a step while the patient is not improving, as the protocol did.
+PRINTO_PROTOCOL = {"glucocorticoids": {"initial_hold_days": 28.0, "taper_ladder_mg_per_day": [40.0, 30.0, 25.0, 20.0,
+                                                                                              15.0],
+                                       "ladder_step_days": 17.5, "low_dose_step_days": 17.5}}
+PRINTO_ARMS = {"prednisone": merged(only("JDM"), COUNTERFACTUAL_MONOTHERAPY, PRINTO_PROTOCOL, years(1.0)),
+               "ciclosporin": merged(only("JDM"), first_line_for("JDM", {"ciclosporin": 1.0}), PRINTO_PROTOCOL,
+                                     years(1.0)),
+               "methotrexate": merged(only("JDM"), first_line_for("JDM", {"methotrexate": 1.0}), PRINTO_PROTOCOL,
+                                      years(1.0))}
 PRINTO = ("new-onset JDM", "Ruperto et al., Lancet 2016",
-          "JDM patients from diagnosis, first line with the arm's agent (none: the monotherapy counterfactual); "
-          "PRINTO20 against diagnosis at the visit nearest week 26; escalation counts as non-response")
+          "JDM patients from diagnosis, first line with the arm's agent (none: the monotherapy counterfactual) "
+          "and the trial's protocol taper (2 mg/kg/day to 1 by month 2, 0.5 by month 4, 0.2 by month 6: "
+          "Giancane et al. 2019); PRINTO20 against diagnosis at the visit nearest week 26; escalation counts as "
+          "non-response")
 LIM_ARM = {"ivig": merged(only("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS"), NON_SEVERE, years(0.5),
                               {"teaching_counterfactual": True, "regimen": {"induction_glucocorticoid": False},
                                **only_option("first_line", "ivig")})}

@@ -269,6 +269,10 @@ class Disease(Sourced):
     gc_max_effect: NonNegative
     gc_half_effect_mg_per_day: Positive
     gc_onset_days: PositiveDays
+    # Most the treatments together can suppress (log units; an Emax-like ceiling on their combined suppression);
+    # 0, the default, means none (a finite default keeps the scenario's JSON, sent to workers, exact).
+    suppression_ceiling: NonNegative = 0.0
+    suppression_ceiling_sd: NonNegative = 0.0  # per patient, lognormal sd of the ceiling
     flare_rate_per_year: BySubtype[NonNegative]
     flare_size: NonNegative
     flare_resolution_days: PositiveDays
@@ -296,6 +300,7 @@ class CoreSetMeasureSpec(Strict):
     sensitivity: NonNegative  # share of the relative fall in activity that this measure shows
     noise_percent: NonNegative  # sd of its measurement error, in percentage points of improvement
     damage_weight: NonNegative = 0.0  # how much damage holds this measure back
+    expectation_weight: NonNegative = 0.0  # how much of the expectation effect this measure shows (0: none)
 
     @model_validator(mode="after")
     def _bands(self):
@@ -330,6 +335,10 @@ class Assessment(Sourced):
     juvenile_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]
     activity_noise: NonNegative  # sd of the physician's global activity, on the 0-1 activity scale
     measure_response_sd: NonNegative  # per patient, how closely each other measure follows the disease (lognormal sd)
+    # Expectation (placebo) effect: when a new line of treatment starts, the measures with an expectation_weight
+    # improve by this many percentage points beyond what the disease does, waning with this time constant.
+    expectation_percent: NonNegative = 0.0
+    expectation_waning_days: PositiveDays = 56.0
     remission_activity: Probability
     remission_max_prednisone_mg_per_day: NonNegative
     low_activity: Probability

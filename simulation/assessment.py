@@ -6,6 +6,12 @@ share (`sensitivity`) of the relative fall in activity since a baseline, held ba
 damage accrued since then, plus its own noise. The Total Improvement Score is then
 scored by the 2016 criteria (`pathway.response_criteria`) against two baselines: the
 patient's diagnosis and the start of the current line (a trial's baseline).
+
+Expectation (the placebo effect): when a line of treatment starts, the measures that carry it (patient-reported
+ones) show an improvement beyond the disease's, `expectation_percent` points at the start, waning
+exponentially. Each assessment carries the expectation then (0-1, `expectation`); a baseline carries none (the
+diagnosis comes before any treatment; a line starts when the one before was judged to have failed, or the disease
+flared, which is when a patient stops expecting that treatment to work).
 """
 
 from __future__ import annotations
@@ -34,42 +40,45 @@ def measured_activity(true_activity: float, noise_sd: float, z: float) -> float:
 
 
 def improvements_percent(visits, sensitivity: tuple[float, ...], activity: float, measured: float, damage: float,
-                         baseline: Baseline, z: list[float]) -> list[float]:
+                         baseline: Baseline, z: list[float], expectation: float = 0.0) -> list[float]:
     """Each core-set measure's relative improvement from `baseline` (percent). The first is the physician's
     global activity as measured then and now; each other shows a share of the true relative fall (its
     `sensitivity` in this patient), held back by damage since the baseline, with its own error on the change
-    (`z[2:]`)."""
+    (`z[2:]`); each gains its expectation points times the expectation now (0-1)."""
     fall = 1.0 - activity / baseline.activity
     new_damage = damage - baseline.damage
-    out = [100.0 * (1.0 - measured / baseline.measured)]
+    expected = expectation
+    out = [100.0 * (1.0 - measured / baseline.measured) + visits.expectation_percent[0] * expected]
     for k in range(1, len(sensitivity)):
         out.append(100.0 * (sensitivity[k] * fall - visits.damage_weight[k] * new_damage)
-                   + visits.noise_percent[k] * z[k + 1])
+                   + visits.noise_percent[k] * z[k + 1] + visits.expectation_percent[k] * expected)
     return out
 
 
 def tis(visits, sensitivity: tuple[float, ...], activity: float, measured: float, damage: float,
-        baseline: Baseline, z: list[float]) -> float:
-    return total_improvement_score(visits.criteria,
-                                   improvements_percent(visits, sensitivity, activity, measured, damage, baseline, z))
+        baseline: Baseline, z: list[float], expectation: float = 0.0) -> float:
+    return total_improvement_score(visits.criteria, improvements_percent(visits, sensitivity, activity, measured,
+                                                                         damage, baseline, z, expectation))
 
 
 def score_rows(visits, sensitivity: np.ndarray, activity: np.ndarray, measured: np.ndarray, damage: np.ndarray,
                baseline: tuple[np.ndarray, np.ndarray, np.ndarray],
-               z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               z: np.ndarray, expectation: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`improvements_percent` and the scores for many assessments at once (the same arithmetic, in the same
     order, so a row's TIS is the one the clinician's decision used): TIS, IMACS improvement, PRINTO20.
     `baseline` is (activity, measured, damage) per row; `sensitivity` and `z` hold each row's measures'
-    sensitivities and errors (visit draws 2+), from the second measure on."""
+    sensitivities and errors (visit draws 2+), from the second measure on; `expectation` is each row's
+    expectation (0-1; none if not given)."""
     base_activity, base_measured, base_damage = baseline
     fall = 1.0 - activity / base_activity
     new_damage = damage - base_damage
     n, m = len(activity), len(visits.sensitivity)
+    expected = np.zeros(n) if expectation is None else expectation
     improvements = np.empty((n, m))
-    improvements[:, 0] = 100.0 * (1.0 - measured / base_measured)
+    improvements[:, 0] = 100.0 * (1.0 - measured / base_measured) + visits.expectation_percent[0] * expected
     for k in range(1, m):
         improvements[:, k] = (100.0 * (sensitivity[:, k - 1] * fall - visits.damage_weight[k] * new_damage)
-                              + visits.noise_percent[k] * z[:, k - 1])
+                              + visits.noise_percent[k] * z[:, k - 1] + visits.expectation_percent[k] * expected)
     tis_score = np.zeros(n)
     for k, measure in enumerate(visits.criteria.measures):
         points = np.asarray(measure.points)

@@ -14,7 +14,7 @@ import math
 from iimsim.pathway.clinic import LINE_STATES, Seen, decide
 from iimsim.simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, tis
 from iimsim.simulation.cohort import TruncatedNormal
-from iimsim.simulation.disease import DiseaseCourse
+from iimsim.simulation.disease import DiseaseCourse, unsaturated
 from iimsim.simulation.model import RunModel, exponential_days
 from iimsim.simulation.patient import Patient
 from iimsim.simulation.streams import DISEASE_SLOTS, normal_quantile
@@ -58,8 +58,10 @@ class Clinic:
         p.measure_sensitivity = (v.sensitivity[0], *(
             sensitivity * math.exp(v.measure_response_sd * normal_quantile(uk))
             for sensitivity, uk in zip(v.sensitivity[1:], p.stream.measure_response)))
+        ceiling = r.suppression_ceiling * math.exp(r.suppression_ceiling_sd
+                                                   * normal_quantile(u[SLOT["suppression_ceiling"]]))
         d = p.disease = DiseaseCourse(p.untreated_activity, r.damage_per_active_year, r.decline_per_year[p.subtype],
-                                      r.fluctuation_sd, r.fluctuation_days)
+                                      r.fluctuation_sd, r.fluctuation_days, ceiling)
         if u[SLOT["monocyclic"]] < r.p_monocyclic[p.subtype]:
             d.effect("burnout", r.burnout_tau_days, 0.0).plan(0.0, [(0.0, r.burnout_effect)])
         p.flare_day = exponential_days(p.stream.flare_gap(0), r.flare_rate_per_day[p.subtype])
@@ -67,7 +69,9 @@ class Clinic:
     def steroid_threshold(self, p: Patient, option: tuple[str, ...]) -> None:
         """At diagnosis, with the first line's agents: the dose below which the disease rebounds on these agents
         at full effect (none if they suffice alone, or if no dose of glucocorticoid would)."""
-        needed = math.log(p.untreated_activity / self.visits.clinic.remission_activity)
+        # (the treatments' combined suppression needed, before the ceiling: inf if even that cannot reach it)
+        needed = unsaturated(math.log(p.untreated_activity / self.visits.clinic.remission_activity),
+                             p.disease.ceiling)
         needed -= sum(agent_target(self.rules, p, drug) for drug in option)
         most = p.gc_response * self.rules.gc_max_effect
         p.steroid_dependent = 0.0 < needed < most
@@ -82,23 +86,34 @@ class Clinic:
         p.disease.accrue_damage(now, activity)
         return activity, measured_activity(activity, self.visits.activity_noise, z[1]), z
 
+    def _expectation(self, p: Patient, now: float) -> float:
+        """The expectation effect's level (0-1): 1 as a line of treatment starts, waning since; none before
+        the first line."""
+        if p.baseline_line is None:
+            return 0.0
+        return math.exp(-(now - p.line_start_day) / self.visits.expectation_waning_days)
+
     def _record(self, p: Patient, now: float, kind: str, activity: float, measured: float, z: list[float],
-                decision: str, state: str, dose: float) -> None:
+                decision: str, state: str, dose: float, expectation: float) -> None:
         """The assessment's row: what was measured, against which baselines, with which errors; the
         recorder scores every row at once (simulation/assessment.py: score_rows)."""
-        self.recorder.assessment(p, now, state, kind, activity, measured, p.disease.damage, dose, decision, z)
+        self.recorder.assessment(p, now, state, kind, activity, measured, p.disease.damage, dose, decision, z,
+                                 expectation)
         p.last_activity, p.last_measured, p.last_visit_day = activity, measured, now
 
     def new_episode(self, p: Patient, now: float, new_line: bool) -> None:
         """A line, remission, withdrawal or supportive care begins: improvement and flares are judged
         from here (a line's start is a trial's baseline). Measured now unless a visit just did."""
+        # (a line's baseline carries no expectation: see simulation/assessment.py)
+        expectation = 0.0 if new_line else self._expectation(p, now)
         if p.last_visit_day != now:
             activity, measured, z = self._measure(p, now)
             if p.baseline_diagnosis is None:
                 p.baseline_diagnosis = Baseline(activity, measured, 0.0)
             if new_line:
                 p.baseline_line = Baseline(activity, measured, p.disease.damage)
-            self._record(p, now, "baseline", activity, measured, z, "baseline", p.state, self.courses.gc_dose(p, now))
+            self._record(p, now, "baseline", activity, measured, z, "baseline", p.state, self.courses.gc_dose(p, now),
+                         expectation)
             p.visit_drift_z = z[0]
         elif new_line:
             p.baseline_line = Baseline(p.last_activity, p.last_measured, p.disease.damage)
@@ -115,8 +130,10 @@ class Clinic:
         line = self.model.lines.get(state)
         # The line's windows on this clinician's clock: a patient one gives longer counts days more slowly.
         days_on_line = (now - p.line_start_day) / p.patience
+        expectation = self._expectation(p, now)
         # The line's TIS matters only once its early window has passed (the recorder scores every row).
-        tis_line = (tis(self.visits, p.measure_sensitivity, activity, measured, p.disease.damage, p.baseline_line, z)
+        tis_line = (tis(self.visits, p.measure_sensitivity, activity, measured, p.disease.damage, p.baseline_line, z,
+                        expectation)
                     if line is not None and days_on_line >= line.windows.minimal_improvement_by_days else 100.0)
         seen = Seen(activity=measured, previous_activity=p.previous_measured, lowest_activity=p.lowest_measured,
                     tis_from_line_start=tis_line, prednisone_mg_per_day=dose, days_on_line=days_on_line,
@@ -125,7 +142,7 @@ class Clinic:
                                     and now - p.episode_day >= self.model.withdrawal_after_days))
         minimal, moderate, _ = self.visits.criteria.thresholds(p.juvenile)
         decision = decide(self.visits.clinic, state, seen, line.windows if line else None, minimal, moderate)
-        self._record(p, now, kind, activity, measured, z, decision, state, dose)
+        self._record(p, now, kind, activity, measured, z, decision, state, dose, expectation)
         p.previous_measured = measured
         p.lowest_measured = min(p.lowest_measured, measured)
         p.visit_drift_z = z[0]

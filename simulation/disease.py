@@ -3,7 +3,13 @@
 Activity `a` is on a 0-1 scale (1 = the worst the disease gets). Its logarithm is the
 patient's untreated level less the suppression each treatment gives:
 
-    log a(t) = log a_untreated - sum over effects of level_e(t)     (a capped at 1)
+    log a(t) = log a_untreated - ceiling(sum over treatments of level_e(t))
+                              - sum over the disease's own effects of level_e(t)     (a capped at 1)
+
+Treatments' suppression combines on the log scale and saturates (an Emax-like ceiling, `ceiling(s) =
+s * C / (s + C)`): a patient already heavily suppressed gains less from one more drug, so no combination
+takes activity below `a_untreated * exp(-C)`. The disease's own effects (a flare, burning out) are not
+treatment and are not capped.
 
 Each effect (the glucocorticoid, each steroid-sparing agent, IVIG, the disease burning
 out, a spontaneous flare) has a level that moves towards its target with its own time
@@ -20,6 +26,23 @@ can still be weak from.
 from __future__ import annotations
 
 import math
+
+# Effects that are the disease's own course, not treatment: outside the suppression ceiling.
+UNTREATED_EFFECTS = frozenset(("flare", "burnout"))
+
+
+def saturated(suppression: float, ceiling: float) -> float:
+    """Combined treatment suppression (log units) after the ceiling: s * C / (s + C), never above C."""
+    if suppression <= 0.0 or ceiling == math.inf:
+        return suppression
+    return suppression * ceiling / (suppression + ceiling)
+
+
+def unsaturated(effective: float, ceiling: float) -> float:
+    """The combined suppression needed for `effective` after the ceiling (inf if at or above it)."""
+    if effective <= 0.0 or ceiling == math.inf:
+        return effective
+    return math.inf if effective >= ceiling else effective * ceiling / (ceiling - effective)
 
 
 class Effect:
@@ -78,11 +101,13 @@ class DiseaseCourse:
     """A patient's disease: untreated level, the effects acting on it, damage."""
 
     __slots__ = ("log_untreated", "effects", "damage", "damage_day", "damage_activity",
-                 "damage_per_active_year", "decline_per_year", "swing", "swing_day", "swing_sd", "swing_days")
+                 "damage_per_active_year", "decline_per_year", "swing", "swing_day", "swing_sd", "swing_days",
+                 "ceiling")
 
     def __init__(self, untreated_activity: float, damage_per_active_year: float, decline_per_year: float,
-                 swing_sd: float = 0.0, swing_days: float = 60.0) -> None:
+                 swing_sd: float = 0.0, swing_days: float = 60.0, ceiling: float = math.inf) -> None:
         self.log_untreated = math.log(untreated_activity)
+        self.ceiling = ceiling  # most the treatments together can suppress (log units)
         # Waxing and waning: a mean-reverting swing of log activity, known exactly at each visit (an
         # Ornstein-Uhlenbeck process sampled where it is observed), its expectation in between.
         self.swing, self.swing_day, self.swing_sd, self.swing_days = 0.0, 0.0, swing_sd, swing_days
@@ -105,13 +130,19 @@ class DiseaseCourse:
         log_a = self.log_untreated
         if self.swing:
             log_a += self.swing * math.exp((self.swing_day - day) / self.swing_days)
-        for e in self.effects.values():
+        treated = 0.0
+        for name, e in self.effects.items():
             if e.next < len(e.changes) and e.changes[e.next][0] <= day:
-                log_a -= e.level_at(day)
+                level = e.level_at(day)
             elif e.level != e.target:  # the common case inline: no change of plan before `day`
-                log_a -= e.target + (e.level - e.target) * math.exp((e.day - day) / e.tau_days)
+                level = e.target + (e.level - e.target) * math.exp((e.day - day) / e.tau_days)
             else:
-                log_a -= e.target
+                level = e.target
+            if name in UNTREATED_EFFECTS:
+                log_a -= level
+            else:
+                treated += level
+        log_a -= saturated(treated, self.ceiling)
         return 1.0 if log_a >= 0.0 else math.exp(log_a)
 
     def activity_now(self, day: float, z: float = 0.0) -> float:
@@ -123,6 +154,7 @@ class DiseaseCourse:
             self.swing = self.swing * kept + self.swing_sd * math.sqrt(1.0 - kept * kept) * z
             self.swing_day = day
         log_a = self.log_untreated + self.swing
+        treated = 0.0
         spent = None
         for name, e in self.effects.items():
             pending = e.next < len(e.changes)
@@ -133,11 +165,15 @@ class DiseaseCourse:
                 e.day = day
             else:
                 e.day = day
-            log_a -= e.level
+            if name in UNTREATED_EFFECTS:
+                log_a -= e.level
+            else:
+                treated += e.level
             if not pending and e.target == 0.0 and -1e-6 < e.level < 1e-6:
                 spent = [*(spent or ()), name]
         for name in spent or ():
             del self.effects[name]
+        log_a -= saturated(treated, self.ceiling)
         return 1.0 if log_a >= 0.0 else math.exp(log_a)
 
     def accrue_damage(self, day: float, activity: float) -> float:

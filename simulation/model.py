@@ -68,6 +68,8 @@ class DiseaseRules:
     gc_max_effect: float
     gc_half_effect_mg_per_day: float
     gc_tau_days: float
+    suppression_ceiling: float
+    suppression_ceiling_sd: float
     flare_rate_per_day: dict[str, float]
     flare_size: float
     flare_tau_days: float
@@ -96,7 +98,8 @@ class DiseaseRules:
             drug_response_sd=d.drug_response_sd, fluctuation_sd=d.fluctuation_sd,
             fluctuation_days=d.fluctuation_days,
             gc_max_effect=d.gc_max_effect, gc_half_effect_mg_per_day=d.gc_half_effect_mg_per_day,
-            gc_tau_days=d.gc_onset_days / 3,
+            gc_tau_days=d.gc_onset_days / 3, suppression_ceiling=d.suppression_ceiling or math.inf,  # 0: no ceiling
+            suppression_ceiling_sd=d.suppression_ceiling_sd,
             flare_rate_per_day={s: d.flare_rate_per_year.of(s) / YEAR_DAYS for s in SUBTYPES},
             flare_size=d.flare_size, flare_tau_days=d.flare_resolution_days / 3,
             p_monocyclic=by(d.p_monocyclic), burnout_effect=d.burnout_effect, burnout_tau_days=d.burnout_days,
@@ -135,6 +138,8 @@ class VisitRules:
     sensitivity: tuple[float, ...]
     noise_percent: tuple[float, ...]
     damage_weight: tuple[float, ...]
+    expectation_percent: tuple[float, ...]  # each measure's improvement from expectation as a line starts
+    expectation_waning_days: float
     activity_noise: float
     measure_response_sd: float
     clinic: ClinicRules
@@ -162,6 +167,8 @@ class VisitRules:
             sensitivity=tuple(m.sensitivity for _, m in measures),
             noise_percent=tuple(m.noise_percent for _, m in measures),
             damage_weight=tuple(m.damage_weight for _, m in measures),
+            expectation_percent=tuple(a.expectation_percent * m.expectation_weight for _, m in measures),
+            expectation_waning_days=a.expectation_waning_days,
             activity_noise=a.activity_noise,
             measure_response_sd=a.measure_response_sd,
             clinic=ClinicRules(a.remission_activity, a.remission_max_prednisone_mg_per_day, a.low_activity,

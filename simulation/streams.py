@@ -32,8 +32,8 @@ N_ATTRIBUTES = 16  # the last (cancer) was a spare slot, so adding it kept every
 # responsiveness, the same spontaneous flares, the same measurement error at their k-th visit)
 # however their treatment differs.
 DISEASE_SLOTS = ("untreated_activity", "autoantibody", "refractory", "gc_response", "agent_response",
-                 "monocyclic", "withdrawal", "patience", "rp_ild")
-N_DISEASE = 10  # one slot spare
+                 "monocyclic", "withdrawal", "patience", "rp_ild", "suppression_ceiling")
+N_DISEASE = 10  # all used
 N_DRUG_RESPONSE = 12  # one uniform per drug (scenarios.schema.DRUGS order), one spare
 N_MEASURE_RESPONSE = 8  # one per core-set measure: how closely it follows the patient's disease; spares
 N_FLARE_GAPS = 8  # uniforms for the gaps between spontaneous flares

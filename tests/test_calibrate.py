@@ -39,3 +39,13 @@ def test_fitted_values_are_written_with_the_calibration_as_their_source(tmp_path
     base = load_scenario("baseline")
     assert scenario.agents["ivig"].full_effect_days == base.agents["ivig"].full_effect_days
     assert scenario.glucocorticoids == base.glucocorticoids
+
+
+def test_optional_mechanisms_are_fitted_only_where_a_scenario_switches_them_on(tmp_path):
+    from iimsim.calibrate import OPTIONAL_PARAMETERS, PARAMETERS, parameters_for
+
+    assert parameters_for("baseline") == PARAMETERS  # the baseline leaves the ceiling and expectation off
+    path = tmp_path / "with_ceiling.toml"
+    text = BASELINE.read_text("utf-8").replace("\ngc_onset_days = ", "\nsuppression_ceiling = 3.0\ngc_onset_days = ", 1)
+    path.write_text(text, "utf-8")
+    assert parameters_for(str(path)) == (*PARAMETERS, OPTIONAL_PARAMETERS[0])

@@ -202,3 +202,30 @@ def test_withdrawal_comes_after_a_stable_year_in_remission(baseline_run):
     assert (days >= load_scenario("baseline").maintenance.withdrawal_after_days - 1e-9).all()
     decided = a[a.decision == "withdraw"]
     assert (decided.activity_measured <= RunModel.compile(load_scenario("baseline")).visits.clinic.remission_activity).all()
+
+
+def test_expectation_moves_what_is_measured_after_a_line_starts_not_the_disease():
+    """The same patients with and without the expectation effect, on lines whose decisions never read the TIS
+    (no improvement windows): the disease, the measured activity and every decision are the same; the TIS from
+    the line's start is higher early in a line, and the gain wanes."""
+    lines = ("first_line", "second_line", "third_line", "refractory_combination", "refractory_alternative")
+    no_windows = {"lines": {line: {"minimal_improvement_by_days": 5000.0, "failure_assessment_days": 5000.0}
+                            for line in lines}}
+    hope = {"assessment": {"expectation_percent": 20.0, "measures": {"patient_global": {"expectation_weight": 1.0},
+                                                                     "haq": {"expectation_weight": 1.0}}}}
+    hopeful = simulate("baseline", patients=300, seed=31, years=2.0, overrides={**no_windows, **hope})
+    plain = simulate("baseline", patients=300, seed=31, years=2.0,
+                     overrides={**no_windows, "assessment": {"expectation_percent": 0.0}})
+    a, b = hopeful["assessments"], plain["assessments"]
+    assert len(a) == len(b)
+    for column in ("day", "activity", "activity_measured", "decision", "state"):
+        assert (a[column].to_numpy() == b[column].to_numpy()).all()
+    gain = a.tis_from_line_start.to_numpy() - b.tis_from_line_start.to_numpy()
+    assert (gain >= 0).all() and gain.max() > 0
+    # patient global and HAQ can add at most their 10 points each
+    assert gain.max() <= 20.0
+    entry = hopeful["events"]
+    entry = entry[entry.is_transition & entry.to_state.isin(lines)].groupby("patient_id")["day"].min()
+    since = a.day.to_numpy() - entry.reindex(a.patient_id).to_numpy()
+    early, late = (since > 0) & (since <= 90), since > 365
+    assert gain[early].mean() > gain[late].mean()

@@ -16,6 +16,10 @@ from iimsim.simulation.disease import DiseaseCourse, Effect
 from iimsim.simulation.model import RunModel
 
 MODEL = RunModel.compile(load_scenario("baseline"))
+# The expectation effect switched on (the baseline may leave it off): 20 points on the patient-reported measures.
+EXPECTATION = {"assessment": {"expectation_percent": 20.0, "measures": {"patient_global": {"expectation_weight": 1.0},
+                                                                        "haq": {"expectation_weight": 1.0}}}}
+EXPECTING = RunModel.compile(load_scenario("baseline", EXPECTATION))
 
 
 def euler_level(tau: float, plan: list[tuple[float, float]], day: float, step: float = 0.01) -> float:
@@ -65,6 +69,45 @@ def test_treatment_lowers_activity_and_stopping_it_lets_the_disease_return():
     assert d.activity(0.0) == pytest.approx(0.6)
     assert d.activity(60.0) == pytest.approx(0.6 * math.exp(-1.5), rel=1e-6)
     assert d.activity(200.0) == pytest.approx(0.6, rel=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ceiling=st.floats(0.3, 5.0), levels=st.lists(st.floats(0.0, 6.0), min_size=1, max_size=4),
+       day=st.floats(0.0, 400.0))
+def test_combined_suppression_never_exceeds_the_ceiling(ceiling, levels, day):
+    """However many treatments act and however strong, activity stays above untreated x exp(-ceiling); the
+    look-ahead and the observed day agree; one more drug adds less to a patient already suppressed."""
+    from iimsim.simulation.disease import saturated, unsaturated
+
+    d = DiseaseCourse(0.6, 0.0, 0.0, ceiling=ceiling)
+    for i, level in enumerate(levels):
+        d.effect(f"agent{i}", 5.0 + 10 * i, 0.0).plan(0.0, [(0.0, level)])
+    ahead = d.activity(day)
+    assert ahead >= 0.6 * math.exp(-ceiling) * (1 - 1e-9)
+    assert d.activity_now(day) == pytest.approx(ahead, rel=1e-9)
+    assert saturated(sum(levels), ceiling) < ceiling
+    # the gain from a further 0.5 falls as the suppression already given grows
+    assert saturated(1.5, ceiling) - saturated(1.0, ceiling) < saturated(0.5, ceiling) - saturated(0.0, ceiling)
+    assert unsaturated(saturated(sum(levels), ceiling), ceiling) == pytest.approx(sum(levels), rel=1e-6, abs=1e-9)
+
+
+def test_the_ceiling_caps_treatment_not_the_disease_own_course():
+    """A flare raises activity above the ceiling's floor and burning out lowers it below: neither is treatment."""
+    d = DiseaseCourse(0.6, 0.0, 0.0, ceiling=1.0)
+    d.effect("glucocorticoid", 1.0, 0.0).plan(0.0, [(0.0, 50.0)])
+    floor = 0.6 * math.exp(-50.0 / 51.0)
+    assert d.activity(30.0) == pytest.approx(floor, rel=1e-6)
+    d.effect("burnout", 1.0, 0.0).plan(0.0, [(0.0, 1.0)])
+    assert d.activity(30.0) == pytest.approx(floor * math.exp(-1.0), rel=1e-6)
+    d.effect("flare", 20.0, 30.0).kick(30.0, -2.0)
+    assert d.activity(30.0) == pytest.approx(floor * math.exp(1.0), rel=1e-6)
+
+
+def test_without_a_ceiling_suppression_adds():
+    d = DiseaseCourse(0.6, 0.0, 0.0)
+    d.effect("a", 1.0, 0.0).plan(0.0, [(0.0, 1.0)])
+    d.effect("b", 1.0, 0.0).plan(0.0, [(0.0, 2.0)])
+    assert d.activity(100.0) == pytest.approx(0.6 * math.exp(-3.0), rel=1e-9)
 
 
 def test_a_flare_kick_raises_activity_and_it_subsides():
@@ -165,18 +208,37 @@ def test_clinic_on_maintenance_and_off_treatment():
 @settings(max_examples=40, deadline=None)
 @given(activity=st.floats(0.001, 1.0), measured=st.floats(0.0, 1.0), base=st.floats(0.01, 1.0),
        damage=st.floats(0.0, 0.5), z=st.lists(st.floats(-3, 3), min_size=8, max_size=8),
-       spread=st.lists(st.floats(0.3, 2.0), min_size=5, max_size=5))
-def test_the_recorded_tis_is_the_one_the_clinician_decided_on(activity, measured, base, damage, z, spread):
+       spread=st.lists(st.floats(0.3, 2.0), min_size=5, max_size=5), expectation=st.floats(0.0, 1.0))
+def test_the_recorded_tis_is_the_one_the_clinician_decided_on(activity, measured, base, damage, z, spread,
+                                                                expectation):
     """Rows are scored vectorised when the table is built; decisions score one visit: the same number."""
     import numpy as np
 
     from iimsim.simulation.assessment import Baseline, score_rows, tis
 
-    visits = MODEL.visits
+    visits = EXPECTING.visits
     sensitivity = (visits.sensitivity[0], *(s * f for s, f in zip(visits.sensitivity[1:], spread)))
     baseline = Baseline(base, base, 0.0)
-    one = tis(visits, sensitivity, activity, measured, damage, baseline, z)
+    one = tis(visits, sensitivity, activity, measured, damage, baseline, z, expectation)
     rows, _, _ = score_rows(visits, np.array([sensitivity[1:]]), np.array([activity]), np.array([measured]),
                             np.array([damage]), (np.array([baseline.activity]), np.array([baseline.measured]),
-                                                 np.array([0.0])), np.array([z[2:2 + len(sensitivity) - 1]]))
+                                                 np.array([0.0])), np.array([z[2:2 + len(sensitivity) - 1]]),
+                            np.array([expectation]))
     assert rows[0] == one
+
+
+def test_expectation_improves_the_patient_reported_measures_only():
+    """With the disease unchanged, the expectation as a line starts moves the patient global and HAQ, by the
+    scenario's points; the physician's global, strength, enzymes and extramuscular activity do not move."""
+    from iimsim.simulation.assessment import Baseline, improvements_percent
+
+    visits = EXPECTING.visits
+    names = list(load_scenario("baseline").assessment.measures)
+    baseline = Baseline(0.4, 0.4, 0.0)
+    z = [0.0] * 8
+    still = improvements_percent(visits, visits.sensitivity, 0.4, 0.4, 0.0, baseline, z, 0.0)
+    hopeful = improvements_percent(visits, visits.sensitivity, 0.4, 0.4, 0.0, baseline, z, 1.0)
+    assert still == pytest.approx([0.0] * len(names))
+    moved = {name for name, x in zip(names, hopeful) if x != 0.0}
+    assert moved == {"patient_global", "haq"}
+    assert hopeful[names.index("haq")] == pytest.approx(20.0)

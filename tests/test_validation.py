@@ -77,14 +77,43 @@ def trial_tables() -> dict[str, pd.DataFrame]:
 
 def test_trial_endpoints_read_the_time_point_and_count_rescue_as_failure():
     t = trial_tables()
-    # week 16 after entry (day 292): patient 1 at TIS 45; patient 2 escalated at +120 days, within the window;
-    # patient 3 flared (rescue): one responder of three at TIS >= 20
+    # week 16 after entry (day 292): patient 1 at TIS 45; patient 2 at TIS 10 (escalating at +120 days, after the
+    # time point); patient 3 flared (rescue): one responder of three at TIS >= 20
     assert v.at_week("second_line", 16, "tis_from_line_start", 20)(t) == pytest.approx(1 / 3)
     # week 8 (day 236): patient 1 at 25 and patient 2 at 35 (not yet escalated); patient 3 had flared
     assert v.at_week("second_line", 8, "tis_from_line_start", 20)(t) == pytest.approx(2 / 3)
     # by week 10 anyone improving (IMACS) while on the line: patient 2 (day 208); patient 3's 70 came after rescue
     assert v.by_week("second_line", 10, "imacs_improvement")(t) == pytest.approx(1 / 3)
     assert v.median_weeks_to("second_line", 44, "imacs_improvement")(t) == pytest.approx((28 / 7 + 84 / 7) / 2)
+
+
+def test_rescue_after_the_time_point_does_not_undo_the_endpoint():
+    """A trial measures its endpoint at the time point; therapy changed after it (here at +120 days, after week
+    16's visit) does not make a responder a non-responder, while a change before it does."""
+    t = trial_tables()
+    a = t["assessments"]
+    a.loc[(a.patient_id == 2) & (a.day == 292.0), "tis_from_line_start"] = 50.0  # patient 2 responds at week 16
+    assert v.at_week("second_line", 16, "tis_from_line_start", 20)(t) == pytest.approx(2 / 3)
+    # at week 17 (+119 days, inside the window that ends when patient 2 escalates at +120) the same
+    assert v.at_week("second_line", 17, "tis_from_line_start", 20)(t) == pytest.approx(2 / 3)
+    # at week 18 (+126) patient 2 had already escalated: a non-responder
+    assert v.at_week("second_line", 18, "tis_from_line_start", 20)(t) == pytest.approx(1 / 3)
+
+
+def test_printo_follows_its_protocol_taper():
+    """PRINTO's arms taper prednisone by the trial's protocol, more slowly than seed 001's ladder."""
+    from iimsim.pathway.glucocorticoids import GlucocorticoidRules, taper_doses_mg_per_day
+
+    def dose_at(scenario, day):
+        rules = GlucocorticoidRules.from_scenario(scenario.glucocorticoids)
+        steps = taper_doses_mg_per_day(rules, 55.0, rules.initial_hold_days, rules.maintenance_mg_per_day)
+        return [dose for offset, dose in steps if offset <= day][-1]
+
+    seed_ladder, printo = load_scenario("baseline"), load_scenario("baseline", v.PRINTO_ARMS["prednisone"])
+    # the protocol: about 1 mg/kg (28 mg for 28 kg) at month 2, 0.5 (14 mg) at month 4, 0.2 (5.6 mg) at month 6
+    assert dose_at(printo, 56) == pytest.approx(30.0) and dose_at(printo, 112) == pytest.approx(15.0)
+    assert 2.5 <= dose_at(printo, 182) <= 5.6
+    assert dose_at(seed_ladder, 112) < dose_at(printo, 112)
 
 
 def test_trial_arms_are_the_same_patients():
