@@ -1,41 +1,41 @@
-"""Benchmark `iimsim run`: patient-years simulated per CPU-second, and peak memory.
+"""Benchmark the whole `iimsim run` command: patient-years per CPU-second, peak memory, and the yardstick.
 
-    python benchmarks/bench_run.py                      # baseline, 20,000 patients x 5 years
-    python benchmarks/bench_run.py --patients 1000000   # the memory target: peak under 2 GB
+    python benchmarks/bench_run.py                      # baseline, 20,000 patients x 5 years, against naive_simpy
+    python benchmarks/bench_run.py --patients 1000000 --repeat 1 --no-naive   # the memory target: under 2 GB
     python benchmarks/bench_run.py --scenario infusion_unit --population 20000000   # patients sharing chairs
 
-It runs exactly what `iimsim run` runs (full clinical model, all tables written
-to disk as Parquet) and counts CPU time of this process and any workers.
+Each run is the command a user types, `iimsim run SCENARIO --patients N --years Y --workers W --no-report`
+(start-up, the full clinical model, every table written as Parquet), timed as a whole process: its CPU is the
+operating system's account of the process and its workers. Unless `--no-naive`, each run is paired with
+`../shared/reference/naive_simpy.py N Y OUT` (a plain SimPy + transitions model of the pathway written the way
+a newcomer would), run in turn, and the CPU ratio is taken pair by pair so drift in a shared machine's speed
+hits both alike.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from iimsim.run import execute_run  # noqa: E402
-from iimsim.reports.manifest import machine  # noqa: E402
-from iimsim.scenarios import load_scenario  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+NAIVE = ROOT.parent / "shared" / "reference" / "naive_simpy.py"
+sys.path.insert(0, str(ROOT))
 
 
-def cpu_seconds() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def peak_memory_mb() -> float:
-    """Peak resident set of this process and of the largest worker (ru_maxrss is in KiB on Linux)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+def run_measured(command: list[str]) -> tuple[float, float]:
+    """Run a command to its end; its CPU seconds (with its workers) and its peak resident memory in MB."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {process.returncode}")
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
 def main() -> None:
@@ -49,34 +49,57 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--format", default="parquet", choices=["parquet", "csv"])
     parser.add_argument("--repeat", type=int, default=3,
-                        help="runs to time; CPU speed on shared machines varies, so median and best are shown")
+                        help="runs to time; CPU speed on shared machines varies, so median and range are shown")
+    parser.add_argument("--no-naive", action="store_true",
+                        help="skip the paired runs of ../shared/reference/naive_simpy.py (the yardstick)")
     args = parser.parse_args()
+    pair_naive = not args.no_naive and args.population is None and NAIVE.exists()
 
-    changes = {"simulation": {"patients": args.patients, "horizon_years": args.years}}
-    if args.population is not None:
-        changes["region"] = {"population": args.population}
-    scenario = load_scenario(args.scenario, changes)
-    cpus, walls = [], []
-    for attempt in range(args.repeat):
+    cpus, peaks, naive_cpus = [], [], []
+    for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            cpu0, wall0 = cpu_seconds(), time.perf_counter()
-            result = execute_run(scenario, Path(tmp) / "run", workers=args.workers, table_format=args.format,
-                                 progress=False)
-            cpus.append(cpu_seconds() - cpu0)
-            walls.append(time.perf_counter() - wall0)
+            if pair_naive:
+                naive_cpus.append(run_measured([sys.executable, str(NAIVE), str(args.patients), str(args.years),
+                                                f"{tmp}/naive"])[0])
+            scenario_args = ["--patients", str(args.patients)]
+            if args.population is not None:
+                scenario = Path(tmp) / "scenario.toml"
+                scenario.write_text(_with_population(args.scenario, args.population))
+                scenario_args = []
+            cpu, peak = run_measured([sys.executable, "-m", "iimsim.cli", "run",
+                                      str(scenario) if args.population is not None else args.scenario,
+                                      *scenario_args, "--years", str(args.years), "--workers", str(args.workers),
+                                      "--format", args.format, "--no-report", "--out", f"{tmp}/run"])
+            cpus.append(cpu)
+            peaks.append(peak)
+            manifest = json.loads((Path(tmp) / "run" / "manifest.json").read_text())
             size_mb = sum(p.stat().st_size for p in (Path(tmp) / "run").iterdir()) / 2**20
-    info = machine()
-    rates = sorted(result.patient_years / cpu for cpu in cpus)
-    print(f"scenario {args.scenario}: {result.patients:,} patients x {args.years:g} years, "
-          f"workers {args.workers}, {args.format}, {args.repeat} runs")
-    print(f"patient-years simulated: {result.patient_years:,.0f} per run (deaths end follow-up early)")
-    print(f"wall time per run: {', '.join(f'{w:.1f}' for w in walls)} s; "
-          f"CPU time per run: {', '.join(f'{c:.1f}' for c in cpus)} s")
+    patient_years = manifest["run"]["patient_years"]
+    patients = manifest["scenario"]["simulation"]["patients"] if args.population is None else None
+    rates = sorted(patient_years / cpu for cpu in cpus)
+    print(f"scenario {args.scenario}: {patients or 'region'} patients x {args.years:g} years, "
+          f"workers {args.workers}, {args.format}, {args.repeat} runs of the whole command")
+    print(f"patient-years simulated: {patient_years:,.0f} per run (deaths end follow-up early)")
+    print(f"CPU time per run: {', '.join(f'{c:.1f}' for c in cpus)} s")
     print(f"patient-years per CPU-second: median {statistics.median(rates):,.0f}, best {rates[-1]:,.0f}, "
           f"worst {rates[0]:,.0f}")
-    print(f"patients per CPU-second: median {result.patients / statistics.median(cpus):,.0f}")
-    print(f"peak memory: {peak_memory_mb():,.0f} MB; output on disk: {size_mb:,.0f} MB")
+    if naive_cpus:
+        ratios = sorted(naive / own for naive, own in zip(naive_cpus, cpus))
+        print(f"naive_simpy.py {args.patients} {args.years:g}: CPU per run {', '.join(f'{c:.1f}' for c in naive_cpus)} s")
+        print(f"naive CPU / iimsim CPU: median {statistics.median(ratios):.2f} of paired runs (range "
+              f"{ratios[0]:.2f} to {ratios[-1]:.2f}; above 1, iimsim uses that many times less CPU)")
+    print(f"peak memory (largest process): {max(peaks):,.0f} MB; output on disk: {size_mb:,.0f} MB")
+    from iimsim.reports.manifest import machine
+
+    info = machine()
     print(f"machine: {info['cpu']}, {info['cpu_count']} CPUs, Python {info['python']}, {info['platform']}")
+
+
+def _with_population(scenario: str, population: int) -> str:
+    """A region scenario as TOML with its population changed."""
+    from iimsim.scenarios import load_scenario, to_toml
+
+    return to_toml(load_scenario(scenario, {"region": {"population": population}}))
 
 
 if __name__ == "__main__":
