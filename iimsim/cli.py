@@ -172,7 +172,7 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
     discounted cost and QALYs, the ICER stated with its quadrant (dominates, is dominated, a
     trade-off) and net monetary benefit at the scenario's thresholds, each with a 95% CI.
     """
-    from iimsim.reports.compare import compare
+    from iimsim.experiments.compare import compare
 
     if len(scenarios) < 2:
         raise UserError("compare needs at least two scenarios")
@@ -235,7 +235,7 @@ def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> No
     from iimsim.reports.export import OutputExistsError, staged_folder
     from iimsim.reports.figures import save_figure
     from iimsim.reports.psa_cea import at_thresholds, psa_cost_effectiveness, write_psa_cea
-    from iimsim.reports.sensitivity import psa, psa_figure
+    from iimsim.experiments.sensitivity import psa, psa_figure
 
     scenarios = scenarios or ("baseline",)
     resolved = [_sensitivity_scenario(scenarios[0], patients, seed)]
@@ -296,7 +296,7 @@ def oneway_command(scenario, parameters, outcome, patients, seed, workers, out_d
     """One-way sensitivity: each parameter at its 2.5th and 97.5th percentile; a tornado figure."""
     from iimsim.reports.export import OutputExistsError, staged_folder
     from iimsim.reports.figures import save_figure
-    from iimsim.reports.sensitivity import one_way, tornado
+    from iimsim.experiments.sensitivity import one_way, tornado
 
     resolved = _sensitivity_scenario(scenario, patients, seed)
     out_dir = out_dir or Path("runs") / f"oneway-{resolved.name}"
@@ -331,7 +331,7 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
     Prints and writes a table: target, published value and definition, population, source,
     simulated value with 95% CI, tolerance and whether it is met.
     """
-    from iimsim.reports.validation import to_markdown, validate
+    from iimsim.experiments.validation import to_markdown, validate
 
     resolved = _load(scenario)
     out_dir = out_dir or Path("runs") / f"validation-{resolved.name}"
@@ -373,8 +373,8 @@ def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_
     at every evaluation), prints the fitted values and how far each fitted target is from its value;
     `iimsim validate` then checks the targets kept out of the fit.
     """
-    from iimsim.calibrate import calibrate, parameters_for, write_values
-    from iimsim.reports.validation import TARGETS
+    from iimsim.experiments.calibrate import calibrate, parameters_for, write_values
+    from iimsim.experiments.validation import TARGETS
 
     _load(scenario)
     parameters = parameters_for(scenario)

@@ -4,7 +4,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from iimsim.cli import main
-from iimsim.reports.compare import compare
+from iimsim.experiments.compare import compare
 
 
 def per_replication_differences(out, a, b, metric):

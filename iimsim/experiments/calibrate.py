@@ -1,6 +1,6 @@
 """Calibration: fit the disease model's free parameters to the published targets marked `fitted`.
 
-The parameters are scenario paths; the targets are the validation table's (reports/validation.py),
+The parameters are scenario paths; the targets are the validation table's (experiments/validation.py),
 each simulated as published (trials as trials). The objective is the sum over fitted targets of
 their miss in tolerances, squared, on the same patients at every evaluation (common random
 numbers make it smooth enough for Nelder-Mead, searched on the log scale so values stay positive).
@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from iimsim.scenarios.loader import override
-from iimsim.reports.validation import TARGETS, Target, merged, simulate_targets
+from iimsim.experiments.validation import TARGETS, Target, merged, simulate_targets
 from iimsim.scenarios import load_scenario
 
 PARAMETERS: tuple[str, ...] = (
