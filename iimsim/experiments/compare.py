@@ -3,157 +3,52 @@
 Every scenario runs with the same seed, so replication r of each sees the same
 patients and the same chance events wherever the pathways agree; the difference
 of a metric is taken within each replication, then averaged with a t-interval.
-That pairing removes the patient-to-patient noise the scenarios share.
+That pairing removes the patient-to-patient noise the scenarios share. The runs
+are read and drawn by `iimsim.reports.comparison`.
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from iimsim.run import execute_run  # noqa: E402
-from iimsim.reports.export import staged_folder  # noqa: E402
-from iimsim.reports.cea_figures import ce_plane  # noqa: E402
-from iimsim.reports.compare_cea import cost_effectiveness, describe, paired_increments  # noqa: E402
-from iimsim.reports.figures import save_figure  # noqa: E402
-from iimsim.reports.report import TEMPLATES  # noqa: E402
-from iimsim.reports.summary import INTERVAL_METHOD, combine_replications  # noqa: E402
-from iimsim.scenarios import load_scenario  # noqa: E402
-from iimsim.simulation.model import YEAR_DAYS  # noqa: E402
+from iimsim.api import resolve
+from iimsim.reports.comparison import by_replication, paired_differences, unique_names, write_comparison
+from iimsim.reports.export import staged_folder
+from iimsim.run import execute_run
+from iimsim.scenarios.schema import Scenario
 
 # Seeds of independent runs (for contrast with common random numbers) are spread this far apart.
 INDEPENDENT_SEED_STRIDE = 1_000_003
-KEY_METRICS = ("share_reached_remission", "median_time_to_remission_days", "mean_pred_cum_mg",
-               "mean_pred_cum_mg_first_year", "mean_days_pred_ge_20mg", "share_reached_line_3", "share_died",
-               "ivig_g_total", "infusion_chair_days_total")
 
 
-def _names(scenarios: list[str]) -> list[str]:
-    """Folder names for the scenarios' runs, unique even when two share a name."""
-    names, seen = [], {}
-    for scenario in scenarios:
-        name = load_scenario(scenario).name
-        seen[name] = seen.get(name, 0) + 1
-        names.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
-    return names
+def compare(scenarios: Sequence[str | Path | Scenario], out_dir: Path | str | None = None,
+            patients: int | None = None, replications: int = 5, seed: int | None = None, workers: int = 1,
+            independent_seeds: bool = False, force: bool = False, command: list[str] | None = None,
+            progress: bool = False) -> pd.DataFrame:
+    """Run every scenario and return the paired differences against the first.
 
-
-def paired_differences(by_replication: dict[str, pd.DataFrame], reference: str) -> pd.DataFrame:
-    """Each scenario minus the reference, replication by replication, as mean and 95% CI per metric."""
-    ref = by_replication[reference].set_index(["metric", "replication"])["value"]
-    rows = []
-    for name, table in by_replication.items():
-        if name == reference:
-            continue
-        other = table.set_index(["metric", "replication"])
-        diff = (other["value"] - ref.reindex(other.index)).rename("value").reset_index()
-        diff = diff.merge(table[["metric", "unit", "description"]].drop_duplicates("metric"), on="metric")
-        combined = combine_replications(diff[["replication", "metric", "value", "unit", "description"]])
-        means = {n: t.groupby("metric", sort=False)["value"].mean() for n, t in ((reference, by_replication[reference]),
-                                                                               (name, table))}
-        combined = combined.rename(columns={"value": "difference"}).assign(
-            scenario=name, reference=reference,
-            reference_value=lambda f: f["metric"].map(means[reference]),
-            scenario_value=lambda f: f["metric"].map(means[name]))
-        rows.append(combined)
-    columns = ["scenario", "reference", "metric", "unit", "reference_value", "scenario_value", "difference",
-               "ci_low", "ci_high", "replications", "interval_method", "description"]
-    return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
-
-
-def metrics_figure(summaries: dict[str, pd.DataFrame]):
-    fig, axes = plt.subplots(3, 3, figsize=(12, 9))
-    names = list(summaries)
-    for ax, metric in zip(axes.flat, KEY_METRICS):
-        rows = [summaries[n].set_index("metric").loc[metric] for n in names]
-        values = np.array([r["value"] for r in rows])
-        low = np.array([r["ci_low"] for r in rows])
-        high = np.array([r["ci_high"] for r in rows])
-        errors = np.vstack([values - low, high - values]) if not np.isnan(low).all() else None
-        ax.bar(range(len(names)), values, yerr=errors, capsize=4, color=plt.cm.tab10.colors[: len(names)])
-        ax.set_xticks(range(len(names)), names, rotation=20, fontsize=8)
-        ax.set_title(f"{metric}\n({rows[0]['unit']})", fontsize=9)
-    fig.suptitle("Key metrics per scenario (mean per replication, 95% CI)")
-    fig.tight_layout()
-    return fig
-
-
-def dose_figure(run_dirs: dict[str, Path]):
-    fig, ax = plt.subplots(figsize=(10, 4))
-    for name, run_dir in run_dirs.items():
-        curve = pd.read_csv(run_dir / "figures" / "dose_over_time.csv")
-        ax.step(curve["day"] / YEAR_DAYS, curve["mean_mg_per_day"], where="post", label=name)
-    oral = max(pd.read_csv(d / "figures" / "dose_over_time.csv").query("day >= 7")["mean_mg_per_day"].max()
-               for d in run_dirs.values())
-    ax.set(ylim=(0, oral * 1.2), xlabel="years since diagnosis", ylabel="mean prednisone-equivalent mg/day",
-           title="Glucocorticoid dose over time (week 0 IV pulses off scale)")
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def difference_figure(differences: pd.DataFrame):
-    shown = differences[differences["metric"].isin(KEY_METRICS)]
-    fig, ax = plt.subplots(figsize=(10, 0.45 * max(len(shown), 4) + 1))
-    labels = [f"{r.scenario}: {r.metric} ({r.unit})" for r in shown.itertuples()]
-    y = np.arange(len(shown))
-    scale = np.where(shown["reference_value"].abs() > 0, shown["reference_value"].abs(), 1.0)
-    ax.errorbar(100 * shown["difference"] / scale, y, xerr=[100 * (shown["difference"] - shown["ci_low"]) / scale,
-                100 * (shown["ci_high"] - shown["difference"]) / scale], fmt="o", capsize=3)
-    ax.axvline(0, color="grey", linewidth=1)
-    ax.set_yticks(y, labels, fontsize=8)
-    ax.set(xlabel="paired difference, % of the reference value (95% CI)",
-           title="Each scenario minus the reference, replication by replication")
-    fig.tight_layout()
-    return fig
-
-
-def compare(scenarios: list[str], out_dir: Path, patients: int | None = None, replications: int = 5,
-            seed: int | None = None, workers: int = 1, independent_seeds: bool = False, force: bool = False,
-            command: list[str] | None = None) -> pd.DataFrame:
-    """Run every scenario into out_dir/NAME and write comparison.csv, comparison.html and figures/."""
-    names = _names(scenarios)
-    base_seed = seed if seed is not None else load_scenario(scenarios[0]).simulation.seed
+    With `out_dir`, each run (with its report) goes into out_dir/NAME and comparison.csv, comparison.html,
+    figures/ and cost_effectiveness.csv are written beside them, atomically; without it the runs go to a
+    temporary folder, without reports, and only the differences are returned.
+    """
+    if len(scenarios) < 2:
+        raise ValueError("compare needs at least two scenarios")
+    base_seed = seed if seed is not None else resolve(scenarios[0]).simulation.seed
+    resolved = [resolve(scenario, patients=patients, replications=replications,
+                        seed=base_seed + index * INDEPENDENT_SEED_STRIDE if independent_seeds else base_seed)
+                for index, scenario in enumerate(scenarios)]
+    named = dict(zip(unique_names([scenario.name for scenario in resolved]), resolved))
+    if out_dir is None:
+        with tempfile.TemporaryDirectory(prefix="iimsim-compare-") as folder:
+            for name, scenario in named.items():
+                execute_run(scenario, Path(folder) / name, workers=workers, command=command, progress=progress)
+            per_replication = {name: by_replication(Path(folder) / name) for name in named}
+        return paired_differences(per_replication, next(iter(named)))
     with staged_folder(out_dir, force) as staging:
-        summaries, by_replication, run_dirs = {}, {}, {}
-        for index, (scenario, name) in enumerate(zip(scenarios, names)):
-            this_seed = base_seed + index * INDEPENDENT_SEED_STRIDE if independent_seeds else base_seed
-            overrides = {"replications": replications, "seed": this_seed,
-                         **({"patients": patients} if patients is not None else {})}
-            resolved = load_scenario(scenario, {"simulation": overrides})
-            result = execute_run(resolved, staging / name, workers=workers, command=command, report=True)
-            summaries[name] = result.summary
-            by_replication[name] = pd.read_csv(staging / name / "summary_by_replication.csv")
-            run_dirs[name] = staging / name
-        differences = paired_differences(by_replication, names[0])
-        differences.to_csv(staging / "comparison.csv", index=False)
-        figures_dir = staging / "figures"
-        figures_dir.mkdir()
-        figures = [("Key metrics", save_figure(metrics_figure(summaries), figures_dir, "key_metrics")),
-                   ("Glucocorticoid dose over time", save_figure(dose_figure(run_dirs), figures_dir, "dose_over_time")),
-                   ("Paired differences", save_figure(difference_figure(differences), figures_dir, "differences"))]
-        reference = load_scenario(scenarios[0])
-        increments = paired_increments(by_replication, names[0])
-        effectiveness, statements = pd.DataFrame(), []
-        if reference.utilities is not None and len(increments):
-            thresholds = list(reference.utilities.thresholds_per_qaly)
-            currency = reference.costs.currency
-            effectiveness = cost_effectiveness(by_replication, names[0], currency, thresholds)
-            effectiveness.to_csv(staging / "cost_effectiveness.csv", index=False)
-            increments.to_csv(figures_dir / "ce_plane.csv", index=False)
-            statements = [describe(row, thresholds) for _, row in effectiveness.iterrows()]
-            figures.append(("Cost-effectiveness plane", save_figure(
-                ce_plane(increments, currency, thresholds, "replications"), figures_dir, "ce_plane")))
-        html = TEMPLATES.get_template("compare.html.j2").render(
-            names=names, scenarios={n: load_scenario(s) for n, s in zip(names, scenarios)}, figures=figures,
-            differences=differences.to_dict("records"), replications=replications, seed=base_seed,
-            independent=independent_seeds, interval=INTERVAL_METHOD, statements=statements)
-        (staging / "comparison.html").write_text(html, "utf-8")
-    return differences
+        for name, scenario in named.items():
+            execute_run(scenario, staging / name, workers=workers, command=command, report=True, progress=progress)
+        return write_comparison(staging, named, replications, base_seed, independent_seeds)
