@@ -17,15 +17,14 @@ existing output folder raises `OutputExistsError` unless `force=True`.
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the heavy libraries load when a run is made, not on `import iimsim`
+    import tempfile
+
     import pandas as pd
 
     from iimsim.experiments.calibrate import Calibration
@@ -103,6 +102,8 @@ class Run:
 
     @cached_property
     def manifest(self) -> dict[str, Any]:
+        import json
+
         return json.loads((self.folder / "manifest.json").read_text())
 
     @property
@@ -125,6 +126,8 @@ class Run:
 
     def save(self, folder: Path | str, force: bool = False) -> Path:
         """Copy the run to `folder` (atomically; an existing folder is replaced only with `force`)."""
+        import shutil
+
         from iimsim.reports.export import staged_folder
 
         with staged_folder(folder, force) as staging:
@@ -158,6 +161,8 @@ def simulate(scenario: str | Path | Scenario = "baseline", *, out: Path | str | 
     resolved = resolve(scenario, **{**dict(overrides or {}), **keyword_overrides})
     owned = None
     if out is None:
+        import tempfile
+
         owned = tempfile.TemporaryDirectory(prefix="iimsim-run-")
         out = Path(owned.name) / resolved.name
     execute_run(resolved, Path(out), workers=workers, table_format=table_format, force=force,

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from iimsim.scenarios import ScenarioError, builtin_names
-from iimsim.scenarios.schema import SUBTYPES
+from iimsim.scenarios.names import SUBTYPES
 
 
 class UserError(click.ClickException):

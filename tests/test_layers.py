@@ -4,6 +4,8 @@ and the front ends (command line, app, Python API) on top. Checked on the source
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,10 @@ def test_lower_layers_never_import_the_experiments_or_the_front_ends(layer):
                  for path in files}
     assert {path: names for path, names in offending.items() if names} == {}
 
+
+def test_importing_iimsim_and_its_command_line_loads_no_heavy_library():
+    heavy = ["pandas", "numpy", "pyarrow", "matplotlib", "scipy", "pydantic", "transitions", "simpy"]
+    code = ("import sys, iimsim, iimsim.cli; "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == ""
