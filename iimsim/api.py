@@ -172,11 +172,15 @@ def simulate(scenario: str | Path | Scenario = "baseline", *, out: Path | str | 
 
 
 def load_run(folder: Path | str) -> Run:
-    """A saved run (from `iimsim run` or `Run.save`) as a `Run`; raises `FileNotFoundError` if it is not one."""
+    """A saved run (from `iimsim run` or `Run.save`) as a `Run`; raises `MissingRunFileError` (a
+    `FileNotFoundError`) if it is not one. Tables are read when first asked for; a damaged one raises
+    `RunFolderError` naming the file."""
+    from iimsim.reports.export import MissingRunFileError
+
     folder = Path(folder)
     missing = [name for name in ("manifest.json", "summary.csv") if not (folder / name).exists()]
     if missing:
-        raise FileNotFoundError(f"{folder}: not a run folder (no {', '.join(missing)})")
+        raise MissingRunFileError(f"{folder}: not a run folder (no {', '.join(missing)})")
     return Run(folder)
 
 

@@ -129,13 +129,15 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
 @main.command("report")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report_command(run_dir: Path) -> None:
-    """Rebuild report.html and figures/ in RUN_DIR from its saved tables."""
-    from iimsim.reports.report import build_report
+    """Rebuild report.html and figures/ in RUN_DIR from its saved tables.
 
-    missing = [name for name in ("manifest.json", "summary.csv") if not (run_dir / name).exists()]
-    if missing:
-        raise UserError(f"{run_dir}: not a run folder (no {', '.join(missing)})")
-    click.echo(f"wrote {build_report(run_dir)}")
+    A missing or damaged file exits with code 2 naming it, and leaves the folder as it was.
+    """
+    from iimsim.api import load_run
+    from iimsim.reports.export import RunFolderError
+
+    with _user_errors(RunFolderError):
+        click.echo(f"wrote {load_run(run_dir).report()}")
 
 
 @main.command()
