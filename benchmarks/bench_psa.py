@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_run import cpu_seconds  # noqa: E402
 
 from iimsim.reports.manifest import machine  # noqa: E402
-from iimsim.reports.sensitivity import psa  # noqa: E402
+from iimsim.experiments.sensitivity import psa  # noqa: E402
 from iimsim.scenarios import load_scenario  # noqa: E402
 
 

@@ -1,7 +1,9 @@
 """iimsim: treatment-pathway simulator for the idiopathic inflammatory myopathies.
 
 `iimsim.simulate(...)` runs a scenario and returns its tables as DataFrames; `iimsim.load_run(folder)`
-reads a saved run back. See `iimsim.api`.
+reads a saved run back; `iimsim.compare(...)` returns paired differences between scenarios; `psa`, `oneway`,
+`validate` and `calibrate` are the sensitivity, validation and calibration experiments. See `iimsim.api`.
+Importing iimsim is light: the heavy libraries load when a function first runs.
 """
 
 __version__ = "0.1.0"
@@ -15,6 +17,17 @@ _checkout = _Path(__file__).resolve().parent.parent
 if (_checkout / "pyproject.toml").is_file() and (_checkout / "pathway" / "__init__.py").is_file():
     __path__.append(str(_checkout))
 
-from iimsim.api import Run, load_run, resolve, simulate  # noqa: E402  (light: heavy imports are inside)
+from iimsim.api import (  # noqa: E402  (light: heavy imports are inside the functions)
+    Run,
+    calibrate,
+    compare,
+    load_run,
+    oneway,
+    psa,
+    resolve,
+    simulate,
+    validate,
+)
 
-__all__ = ["Run", "load_run", "resolve", "simulate", "__version__"]
+__all__ = ["Run", "calibrate", "compare", "load_run", "oneway", "psa", "resolve", "simulate", "validate",
+           "__version__"]

@@ -6,23 +6,29 @@
     run.patients           # one row per patient
     run.save("runs/mine")  # the same folder `iimsim run` writes
     again = iimsim.load_run("runs/mine")
+    iimsim.compare(["baseline", "severe_ivig"], patients=500, replications=5)   # paired differences
 
-The command line calls these functions; a run is a folder of tables either way.
+Experiments on top of runs: `compare` (paired differences on common random numbers), `psa` and `oneway`
+(sensitivity over a scenario's [uncertainty]), `validate` (published targets) and `calibrate` (fit the free
+parameters to the targets marked fitted). The command line calls these functions; a run is a folder of tables
+either way. Bad input raises `ScenarioError` or `ValueError` with a message meant for the user as it is; an
+existing output folder raises `OutputExistsError` unless `force=True`.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the heavy libraries load when a run is made, not on `import iimsim`
+    import tempfile
+
     import pandas as pd
 
+    from iimsim.experiments.calibrate import Calibration
+    from iimsim.experiments.sensitivity import PsaResult
     from iimsim.scenarios.schema import Scenario
 
 # Keyword overrides that name a [simulation] field by a shorter name.
@@ -96,6 +102,8 @@ class Run:
 
     @cached_property
     def manifest(self) -> dict[str, Any]:
+        import json
+
         return json.loads((self.folder / "manifest.json").read_text())
 
     @property
@@ -118,6 +126,8 @@ class Run:
 
     def save(self, folder: Path | str, force: bool = False) -> Path:
         """Copy the run to `folder` (atomically; an existing folder is replaced only with `force`)."""
+        import shutil
+
         from iimsim.reports.export import staged_folder
 
         with staged_folder(folder, force) as staging:
@@ -132,33 +142,139 @@ class Run:
 
 
 def simulate(scenario: str | Path | Scenario = "baseline", *, out: Path | str | None = None, force: bool = False,
-             workers: int = 1, table_format: str = "parquet", report: bool = False, progress: bool = False,
-             backend: str = "processes", scheduler: str | None = None,
-             overrides: Mapping[str, Any] | None = None, **keyword_overrides: Any) -> Run:
+             workers: int = 1, table_format: str = "parquet", report: bool = False, progress: bool | None = False,
+             backend: str = "processes", scheduler: str | None = None, chunk_size: int | None = None,
+             command: list[str] | None = None, overrides: Mapping[str, Any] | None = None,
+             **keyword_overrides: Any) -> Run:
     """Simulate a scenario and return its `Run`.
 
     `scenario` is a built-in name, a .toml path or a `Scenario`; overrides as in `resolve` (or as a
     mapping in `overrides=`). Without `out` the tables go to a temporary folder that lives as long as
     the returned run (`run.save(folder)` keeps them); with `out` they are written there, atomically.
-    Same seed, same tables, whatever `workers` or `backend`.
+    `report=True` also writes report.html and figures/; `progress` shows a bar on stderr (None: only on a
+    terminal); `command` is what the manifest records as the command [iimsim.simulate NAME]. Same seed,
+    same tables, whatever `workers`, `backend` or `chunk_size` (patients per batch, which bounds memory).
     """
     from iimsim.run import execute_run
+    from iimsim.simulation.runner import DEFAULT_CHUNK_SIZE
 
     resolved = resolve(scenario, **{**dict(overrides or {}), **keyword_overrides})
     owned = None
     if out is None:
+        import tempfile
+
         owned = tempfile.TemporaryDirectory(prefix="iimsim-run-")
         out = Path(owned.name) / resolved.name
     execute_run(resolved, Path(out), workers=workers, table_format=table_format, force=force,
-                progress=progress, report=report, backend=backend, scheduler=scheduler,
-                command=["iimsim.simulate", resolved.name])
+                chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, progress=progress, report=report, backend=backend,
+                scheduler=scheduler, command=command or ["iimsim.simulate", resolved.name])
     return Run(out, owned)
 
 
 def load_run(folder: Path | str) -> Run:
-    """A saved run (from `iimsim run` or `Run.save`) as a `Run`; raises `FileNotFoundError` if it is not one."""
+    """A saved run (from `iimsim run` or `Run.save`) as a `Run`; raises `MissingRunFileError` (a
+    `FileNotFoundError`) if it is not one. Tables are read when first asked for; a damaged one raises
+    `RunFolderError` naming the file."""
+    from iimsim.reports.export import MissingRunFileError
+
     folder = Path(folder)
     missing = [name for name in ("manifest.json", "summary.csv") if not (folder / name).exists()]
     if missing:
-        raise FileNotFoundError(f"{folder}: not a run folder (no {', '.join(missing)})")
+        raise MissingRunFileError(f"{folder}: not a run folder (no {', '.join(missing)})")
     return Run(folder)
+
+
+def _label(scenario: str | Path | Scenario) -> str:
+    """How a manifest names a scenario given by name, path or object."""
+    return str(scenario) if isinstance(scenario, (str, Path)) else scenario.name
+
+
+def compare(scenarios: Sequence[str | Path | Scenario], *, patients: int | None = None, replications: int = 5,
+            seed: int | None = None, workers: int = 1, independent_seeds: bool = False,
+            out: Path | str | None = None, force: bool = False, progress: bool | None = False,
+            command: list[str] | None = None) -> pd.DataFrame:
+    """Simulate two or more scenarios on the same patients and return each one's paired differences from the first.
+
+    Every scenario runs `replications` times with the same seed (the first scenario's unless `seed` is given)
+    and `patients` per replication (each scenario's own value unless given), so replication r of each sees the
+    same patients and chance events (common random numbers); a metric's difference is taken within each
+    replication, then averaged with a 95% t-interval. `independent_seeds=True` gives each scenario its own seed
+    instead, to show what the pairing saves.
+
+    Returns one row per scenario (after the first) and summary metric, with the columns scenario, reference,
+    metric, unit, reference_value, scenario_value, difference, ci_low, ci_high, replications, interval_method
+    and description. With `out`, also writes the comparison folder as `iimsim compare` does: each scenario's
+    run and report in out/NAME, comparison.csv, comparison.html, figures/ and, when the first scenario has
+    [utilities], cost_effectiveness.csv (atomically; an existing folder is replaced only with `force`).
+    """
+    from iimsim.experiments.compare import compare as run_comparison
+
+    return run_comparison(list(scenarios), out, patients, replications, seed, workers, independent_seeds, force,
+                          command or ["iimsim.compare", *map(_label, scenarios)], progress)
+
+
+def psa(scenarios: str | Path | Scenario | Sequence[str | Path | Scenario] = "baseline", *, draws: int = 100,
+        patients: int | None = None, seed: int | None = None, workers: int = 1, out: Path | str | None = None,
+        force: bool = False) -> PsaResult:
+    """Probabilistic sensitivity analysis over the first scenario's [uncertainty] parameters.
+
+    Draws the parameters `draws` times from their distributions and simulates every scenario (one replication
+    of `patients`) on every draw, with the same seed: the same patients and chance events, so the spread is
+    the parameters' own and each draw is a paired comparison. Returns a `PsaResult`: `.draws` (one row per
+    draw and scenario: `param:PATH` columns and every outcome), `.summary` (mean, sd, 2.5th, 50th and 97.5th
+    percentile of every outcome per scenario) and, for two or more scenarios that all have [utilities],
+    `.cost_effectiveness` (the CE plane against the first, the acceptability curve and the EVPI per patient;
+    for a [region], also for its population). With `out`, writes psa_draws.csv, psa_summary.csv, ce_plane.csv,
+    ceac.csv, evpi.csv and their figures there, as `iimsim psa` does.
+    """
+    from iimsim.experiments.sensitivity import run_psa
+
+    single = isinstance(scenarios, (str, Path)) or not isinstance(scenarios, Sequence)
+    return run_psa([scenarios] if single else list(scenarios), draws, patients, seed, workers, out, force)
+
+
+def oneway(scenario: str | Path | Scenario = "baseline", *, outcome: str = "mean_pred_cum_mg",
+           parameters: Sequence[str] | None = None, patients: int | None = None, seed: int | None = None,
+           workers: int = 1, out: Path | str | None = None, force: bool = False) -> pd.DataFrame:
+    """One-way sensitivity: each [uncertainty] parameter (or those named) at its 2.5th and 97.5th percentile,
+    the others at the scenario's values, on the same patients.
+
+    Returns one row per parameter, widest swing first: parameter, baseline_value, low_value, high_value,
+    outcome, outcome_baseline, outcome_at_low, outcome_at_high, swing. `outcome` is a summary metric. With
+    `out`, writes oneway.csv and the tornado figure there, as `iimsim oneway` does.
+    """
+    from iimsim.experiments.sensitivity import run_one_way
+
+    return run_one_way(scenario, outcome, parameters, patients, seed, workers, out, force)
+
+
+def validate(scenario: str | Path = "baseline", *, patients: int = 2000, replications: int = 5,
+             seed: int | None = None, workers: int = 1, out: Path | str | None = None,
+             progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """The scenario's results against published figures, trials simulated as trials.
+
+    Returns one row per target: target, published_value, unit, published_definition, population, source,
+    simulated_as, simulated_mean with its 95% interval over `replications` (ci_low, ci_high), tolerance,
+    within_tolerance (None where not simulated), note and role (fitted or held out). With `out`, writes
+    validation.csv and validation.md there and, when `out` is a run folder, rebuilds its report with the
+    table. `progress` is told which arm is being simulated.
+    """
+    from iimsim.experiments.validation import run_validation
+
+    return run_validation(str(scenario), patients, replications, seed, workers, out, progress)
+
+
+def calibrate(scenario: str | Path = "baseline", *, parameters: Sequence[str] | None = None, patients: int = 1000,
+              seed: int = 20261123, max_evaluations: int = 120, workers: int = 1, write: Path | str | None = None,
+              progress: Callable[[str], None] | None = None) -> Calibration:
+    """Fit the disease model's free parameters to the published targets marked fitted (Nelder-Mead on the log
+    scale, the same patients at every evaluation).
+
+    `parameters` are scenario paths [the core ones, and the optional mechanisms the scenario switches on].
+    Returns a `Calibration`: fitted and starting values, objective at the fit and at the start, evaluations,
+    the fitted targets' simulated and published values. With `write`, puts the fitted values into that
+    scenario file with the calibration as their source. `progress` is told each evaluation's objective.
+    """
+    from iimsim.experiments.calibrate import run_calibration
+
+    return run_calibration(str(scenario), parameters, patients, 1, seed, max_evaluations, workers, write, progress)

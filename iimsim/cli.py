@@ -1,14 +1,20 @@
-"""The `iimsim` command line."""
+"""The `iimsim` command line: parses options, calls the Python API (`iimsim.api`) and prints.
+
+Start-up stays light (`iimsim --help` imports no pandas, numpy, pyarrow, matplotlib, scipy, pydantic, transitions
+or simpy): each command imports what it needs when it runs.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from iimsim.scenarios import ScenarioError, builtin_names, load_scenario, to_toml
-from iimsim.scenarios.schema import SUBTYPES, guideline_departures
+from iimsim.scenarios import ScenarioError, builtin_names
+from iimsim.scenarios.names import SUBTYPES
 
 
 class UserError(click.ClickException):
@@ -20,21 +26,36 @@ class UserError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-def _load(scenario: str, overrides: dict | None = None):
+@contextmanager
+def _user_errors(*also: type[Exception]) -> Iterator[None]:
+    """Bad input the API refuses (a scenario, an existing folder, and the kinds in `also`) becomes one message
+    and exit code 2."""
+    from iimsim.reports.export import OutputExistsError
+
     try:
-        return load_scenario(scenario, overrides)
-    except ScenarioError as err:
+        yield
+    except (ScenarioError, OutputExistsError, *also) as err:
         raise UserError(str(err)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _load(scenario: str, **overrides):
+    from iimsim.api import resolve
+
+    with _user_errors():
+        return resolve(scenario, **overrides)
+
+
+MAIN_HELP = f"""iimsim: simulate myositis treatment pathways for synthetic patient cohorts.
+
+Built-in scenarios: {", ".join(builtin_names())}. Run one with
+`iimsim run baseline --out runs/baseline`.
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, help=MAIN_HELP)
 @click.version_option(package_name="iimsim")
 def main() -> None:
-    """iimsim: simulate myositis treatment pathways for synthetic patient cohorts.
-
-    Built-in scenarios: baseline, severe_ivig, steroid_monotherapy. Run one with
-    `iimsim run baseline --out runs/baseline`.
-    """
+    pass
 
 
 @main.command()
@@ -69,28 +90,27 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
     report.html with figures/ into the output folder, atomically: an interrupted
     run leaves nothing behind.
     """
-    from iimsim.run import execute_run
-    from iimsim.reports.export import OutputExistsError
+    from iimsim.api import simulate
+    from iimsim.scenarios.schema import guideline_departures
 
-    overrides = {k: v for k, v in {"patients": patients, "seed": seed, "horizon_years": years,
-                                   "replications": replications}.items() if v is not None}
-    resolved = _load(scenario, {"simulation": overrides} if overrides else None)
+    resolved = _load(scenario, patients=patients, seed=seed, years=years, replications=replications)
     out_dir = out_dir or Path("runs") / resolved.name
     for departure in guideline_departures(resolved):
         click.echo(f"note: teaching counterfactual, breaks seed 001's guideline on purpose: {departure}", err=True)
     try:
-        result = execute_run(resolved, out_dir, workers, table_format, force, chunk_size, sys.argv,
-                             report=report, backend=backend, scheduler=scheduler)
-    except OutputExistsError as err:
-        raise UserError(str(err)) from None
+        with _user_errors():
+            result = simulate(resolved, out=out_dir, workers=workers, table_format=table_format, force=force,
+                              chunk_size=chunk_size, command=sys.argv, report=report, backend=backend,
+                              scheduler=scheduler, progress=None)
     except ModuleNotFoundError as err:
         raise UserError(f"--backend dask needs Dask: pip install 'iimsim[dask]' ({err})") from None
+    facts = result.manifest["run"]
     key = result.summary.set_index("metric")["value"]
     sim = resolved.simulation
     per = f" (means of {sim.replications} replications)" if sim.replications > 1 else ""
     click.echo(
-        f"{resolved.name}: {result.patients} patients, {result.patient_years:.0f} patient-years "
-        f"in {result.wall_seconds:.1f} s -> {out_dir}\n"
+        f"{resolved.name}: {facts['rows']['patients']} patients, {facts['patient_years']:.0f} patient-years "
+        f"in {facts['wall_seconds']:.1f} s -> {out_dir}\n"
         f"  per replication{per}: reached remission {key['share_reached_remission']:.1%}, died {key['share_died']:.1%}, "
         f"mean cumulative prednisone-equivalent {key['mean_pred_cum_mg']:.0f} mg, "
         f"IVIG {key['ivig_g_total']:.0f} g, infusion chair-days {key['infusion_chair_days_total']:.0f}"
@@ -109,13 +129,15 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
 @main.command("report")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report_command(run_dir: Path) -> None:
-    """Rebuild report.html and figures/ in RUN_DIR from its saved tables."""
-    from iimsim.reports.report import build_report
+    """Rebuild report.html and figures/ in RUN_DIR from its saved tables.
 
-    missing = [name for name in ("manifest.json", "summary.csv") if not (run_dir / name).exists()]
-    if missing:
-        raise UserError(f"{run_dir}: not a run folder (no {', '.join(missing)})")
-    click.echo(f"wrote {build_report(run_dir)}")
+    A missing or damaged file exits with code 2 naming it, and leaves the folder as it was.
+    """
+    from iimsim.api import load_run
+    from iimsim.reports.export import RunFolderError
+
+    with _user_errors(RunFolderError):
+        click.echo(f"wrote {load_run(run_dir).report()}")
 
 
 @main.command()
@@ -139,8 +161,7 @@ def patient(scenario, seed, patient_id, subtype, severity, weight_kg, years, out
     from iimsim.reports.patient_story import write_story
     from iimsim.simulation.runner import simulate_patient
 
-    overrides = {k: v for k, v in {"seed": seed, "horizon_years": years}.items() if v is not None}
-    resolved = _load(scenario, {"simulation": overrides} if overrides else None)
+    resolved = _load(scenario, seed=seed, years=years)
     chosen = {"subtype": subtype, "weight_kg": weight_kg,
               "severe": None if severity is None else severity == "severe"}
     tables = simulate_patient(resolved, patient_id, **{k: v for k, v in chosen.items() if v is not None})
@@ -172,20 +193,16 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
     discounted cost and QALYs, the ICER stated with its quadrant (dominates, is dominated, a
     trade-off) and net monetary benefit at the scenario's thresholds, each with a 95% CI.
     """
-    from iimsim.reports.compare import compare
+    from iimsim.api import compare
 
     if len(scenarios) < 2:
         raise UserError("compare needs at least two scenarios")
-    for name in scenarios:
-        _load(name)
-    out_dir = out_dir or Path("runs") / ("compare-" + "-vs-".join(_load(s).name for s in scenarios))
-    from iimsim.reports.export import OutputExistsError
-
-    try:
-        differences = compare(list(scenarios), out_dir, patients, replications, seed, workers, independent_seeds,
-                              force, sys.argv)
-    except OutputExistsError as err:
-        raise UserError(str(err)) from None
+    names = [_load(name).name for name in scenarios]
+    out_dir = out_dir or Path("runs") / ("compare-" + "-vs-".join(names))
+    with _user_errors():
+        differences = compare(list(scenarios), patients=patients, replications=replications, seed=seed,
+                              workers=workers, independent_seeds=independent_seeds, out=out_dir, force=force,
+                              progress=None, command=sys.argv)
     key = differences[differences.metric.isin(["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total",
                                                "infusion_chair_days_total"])]
     for row in key.itertuples():
@@ -197,19 +214,11 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
 
         from iimsim.reports.compare_cea import describe
 
-        reference = _load(scenarios[0])
+        thresholds = list(_load(scenarios[0]).utilities.thresholds_per_qaly)
         for _, row in pd.read_csv(out_dir / "cost_effectiveness.csv").iterrows():
-            click.echo(describe(row, list(reference.utilities.thresholds_per_qaly)))
+            click.echo(describe(row, thresholds))
         wrote.append(out_dir / "cost_effectiveness.csv")
     click.echo(f"wrote {', '.join(str(path) for path in wrote)}", err=True)
-
-
-def _sensitivity_scenario(scenario: str, patients: int | None, seed: int | None):
-    overrides = {k: v for k, v in {"patients": patients, "seed": seed}.items() if v is not None}
-    resolved = _load(scenario, {"simulation": {**overrides, "replications": 1}})
-    if resolved.uncertainty is None or not resolved.uncertainty.parameters:
-        raise UserError(f"scenario {resolved.name!r} has no [uncertainty] parameters to vary")
-    return resolved
 
 
 @main.command("psa")
@@ -232,47 +241,26 @@ def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> No
     the first), the acceptability curve (ceac.csv) and the expected value of perfect information
     (evpi.csv; for the population when the first scenario is a [region]), each with a figure.
     """
-    from iimsim.reports.export import OutputExistsError, staged_folder
-    from iimsim.reports.figures import save_figure
-    from iimsim.reports.psa_cea import at_thresholds, psa_cost_effectiveness, write_psa_cea
-    from iimsim.reports.sensitivity import psa, psa_figure
+    from iimsim.api import psa
+    from iimsim.reports.psa_cea import at_thresholds
 
     scenarios = scenarios or ("baseline",)
-    resolved = [_sensitivity_scenario(scenarios[0], patients, seed)]
-    overrides = {k: v for k, v in {"patients": patients, "seed": seed}.items() if v is not None}
-    resolved += [_load(name, {"simulation": {**overrides, "replications": 1}}) for name in scenarios[1:]]
-    names = [scenario.name for scenario in resolved]
-    if len(set(names)) < len(names):
-        raise UserError(f"scenarios need distinct names, got {', '.join(names)}")
-    first = resolved[0]
-    cea = len(resolved) > 1 and all(scenario.utilities is not None for scenario in resolved)
-    if len(resolved) > 1 and not cea:
-        click.echo("note: not every scenario has [utilities]: no cost-effectiveness outputs", err=True)
+    names = [_load(name).name for name in scenarios]
     out_dir = out_dir or Path("runs") / ("psa-" + "-vs-".join(names))
-    try:
-        with staged_folder(out_dir, force) as staging:
-            table, spread = psa(resolved, draws, workers)
-            table.to_csv(staging / "psa_draws.csv", index=False)
-            spread.to_csv(staging / "psa_summary.csv", index=False)
-            save_figure(psa_figure(spread, table, ["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total"]),
-                        staging, "psa")
-            if cea:
-                thresholds = list(first.utilities.thresholds_per_qaly)
-                population = (float(table.loc[table["scenario"] == names[0], "patients"].mean())
-                              if first.region is not None else None)
-                result = psa_cost_effectiveness(table, names, thresholds, population)
-                write_psa_cea(result, staging, first.costs.currency, thresholds, population)
-    except OutputExistsError as err:
-        raise UserError(str(err)) from None
-    except ValueError as err:
-        raise UserError(str(err)) from None
+    with _user_errors(ValueError):
+        result = psa(list(scenarios), draws=draws, patients=patients, seed=seed, workers=workers, out=out_dir,
+                     force=force)
+    if len(scenarios) > 1 and result.cost_effectiveness is None:
+        click.echo("note: not every scenario has [utilities]: no cost-effectiveness outputs", err=True)
+    spread = result.summary
     shown = spread[spread.metric.isin(["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total",
                                        "infusion_chair_days_total", "share_died", "mean_total_cost_discounted",
                                        "mean_qalys_discounted"])]
     click.echo(shown.to_string(index=False))
-    if cea:
-        unit = first.costs.currency
-        for threshold, rows in at_thresholds(result, thresholds).groupby("threshold_per_qaly", sort=True):
+    if result.cost_effectiveness is not None:
+        unit, population = result.currency, result.population
+        for threshold, rows in at_thresholds(result.cost_effectiveness, result.thresholds_per_qaly).groupby(
+                "threshold_per_qaly", sort=True):
             shares = ", ".join(f"{r.strategy} {r.probability_most_cost_effective:.0%}" for r in rows.itertuples())
             value = rows.iloc[0]
             population_text = (f", {value.evpi_population:,.0f} {unit} for the region's patients"
@@ -294,21 +282,12 @@ def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> No
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 def oneway_command(scenario, parameters, outcome, patients, seed, workers, out_dir, force) -> None:
     """One-way sensitivity: each parameter at its 2.5th and 97.5th percentile; a tornado figure."""
-    from iimsim.reports.export import OutputExistsError, staged_folder
-    from iimsim.reports.figures import save_figure
-    from iimsim.reports.sensitivity import one_way, tornado
+    from iimsim.api import oneway
 
-    resolved = _sensitivity_scenario(scenario, patients, seed)
-    out_dir = out_dir or Path("runs") / f"oneway-{resolved.name}"
-    try:
-        with staged_folder(out_dir, force) as staging:
-            table = one_way(resolved, outcome, list(parameters) or None, workers)
-            table.to_csv(staging / "oneway.csv", index=False)
-            save_figure(tornado(table), staging, "tornado")
-    except OutputExistsError as err:
-        raise UserError(str(err)) from None
-    except ValueError as err:
-        raise UserError(str(err)) from None
+    out_dir = out_dir or Path("runs") / f"oneway-{_load(scenario).name}"
+    with _user_errors(ValueError):
+        table = oneway(scenario, outcome=outcome, parameters=list(parameters) or None, patients=patients,
+                       seed=seed, workers=workers, out=out_dir, force=force)
     click.echo(table[["parameter", "low_value", "high_value", "outcome_at_low", "outcome_at_high", "swing"]]
                .to_string(index=False))
     click.echo(f"wrote {out_dir}", err=True)
@@ -331,28 +310,18 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
     Prints and writes a table: target, published value and definition, population, source,
     simulated value with 95% CI, tolerance and whether it is met.
     """
-    from iimsim.reports.validation import to_markdown, validate
+    from iimsim.api import validate
 
-    resolved = _load(scenario)
-    out_dir = out_dir or Path("runs") / f"validation-{resolved.name}"
-    table = validate(scenario, patients, replications, seed, workers,
-                     progress=lambda text: click.echo(text, err=True))
-    command = " ".join(["iimsim validate", scenario, "--patients", str(patients), "--replications",
-                        str(replications), *(["--seed", str(seed)] if seed is not None else [])])
-    markdown = to_markdown(table, command)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in (("validation.csv", table.to_csv(index=False)), ("validation.md", markdown)):
-        partial = out_dir / f".{name}.partial"
-        partial.write_text(text, "utf-8")
-        partial.replace(out_dir / name)
-    click.echo(markdown)
+    out_dir = out_dir or Path("runs") / f"validation-{_load(scenario).name}"
+    with _user_errors(ValueError):
+        table = validate(scenario, patients=patients, replications=replications, seed=seed, workers=workers,
+                         out=out_dir, progress=lambda text: click.echo(text, err=True))
+    click.echo((out_dir / "validation.md").read_text("utf-8"))
     met = table["within_tolerance"].eq(True).sum()
     simulated = table["within_tolerance"].notna().sum()
     click.echo(f"{met} of {simulated} simulated targets within tolerance; wrote {out_dir / 'validation.csv'}", err=True)
     if (out_dir / "manifest.json").exists() and (out_dir / "summary.csv").exists():
-        from iimsim.reports.report import build_report
-
-        click.echo(f"rebuilt {build_report(out_dir)} with the validation table", err=True)
+        click.echo(f"rebuilt {out_dir / 'report.html'} with the validation table", err=True)
 
 
 @main.command("calibrate")
@@ -373,27 +342,19 @@ def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_
     at every evaluation), prints the fitted values and how far each fitted target is from its value;
     `iimsim validate` then checks the targets kept out of the fit.
     """
-    from iimsim.calibrate import calibrate, parameters_for, write_values
-    from iimsim.reports.validation import TARGETS
+    from iimsim.api import calibrate
 
     _load(scenario)
-    parameters = parameters_for(scenario)
-    fitted = [t for t in TARGETS if t.fitted]
-    click.echo("parameters: " + ", ".join(parameters), err=True)
-    click.echo("targets: " + ", ".join(t.key for t in fitted), err=True)
-    result = calibrate(scenario, parameters, patients, 1, seed, max_evaluations, workers,
-                       progress=lambda text: click.echo(text, err=True))
+    with _user_errors(ValueError):
+        result = calibrate(scenario, patients=patients, seed=seed, max_evaluations=max_evaluations, workers=workers,
+                           write=write_to, progress=lambda text: click.echo(text, err=True))
     for path, value in result.parameters.items():
         click.echo(f"{path} = {value:.4g}  (was {result.start[path]:.4g})")
-    for target in fitted:
-        click.echo(f"  {target.key}: simulated {result.targets[target.key]:.3g}, published "
-                   f"{target.published_value:.3g}")
+    for key, value in result.targets.items():
+        click.echo(f"  {key}: simulated {value:.3g}, published {result.published[key]:.3g}")
     click.echo(f"objective {result.objective:.3f} (start {result.start_objective:.3f}) after "
                f"{result.evaluations} evaluations")
     if write_to is not None:
-        command = f"iimsim calibrate {scenario} --patients {patients} --max-evaluations {max_evaluations} --seed {seed}"
-        write_values(write_to, result.parameters, command)
-        _load(str(write_to))  # still a valid scenario
         click.echo(f"wrote the fitted values into {write_to}", err=True)
 
 
@@ -413,6 +374,8 @@ def scenario_list() -> None:
 @click.argument("name")
 def scenario_show(name: str) -> None:
     """Print scenario NAME fully resolved, as TOML to copy, edit and run."""
+    from iimsim.scenarios import to_toml
+
     click.echo(to_toml(_load(name)), nl=False)
 
 

@@ -38,6 +38,24 @@ class OutputExistsError(FileExistsError):
     pass
 
 
+class RunFolderError(OSError):
+    """A file of a run folder that cannot be read (damaged, truncated, not its format); the message names it."""
+
+
+class MissingRunFileError(RunFolderError, FileNotFoundError):
+    """A run folder without a file it needs; the message names the file expected."""
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def unreadable(path: Path, err: BaseException) -> RunFolderError:
+    """The error to raise for a file that failed to read, naming it."""
+    return RunFolderError(f"{path}: cannot be read, damaged or not a {path.suffix.lstrip('.')} file "
+                          f"({_first_line(err)})")
+
+
 @contextmanager
 def staged_folder(out_dir: Path | str, force: bool = False):
     """Yield a hidden sibling folder to write into; it becomes `out_dir` only if the block succeeds."""
@@ -124,22 +142,64 @@ class RunOutput:
             self.staging.rename(self.target)
 
 
-def table_dataset(run_dir: Path | str, name: str) -> ds.Dataset:
-    """A saved table of a run as a pyarrow dataset, whichever format it was written in."""
+def table_path(run_dir: Path | str, name: str) -> Path:
+    """Where a run's table is, in whichever format it was written; `MissingRunFileError` if in none."""
     run_dir = Path(run_dir)
     for table_format in FORMATS:
         path = run_dir / f"{name}.{table_format}"
         if path.exists():
-            if table_format == "parquet":
-                return ds.dataset(path, format="parquet")
-            # An empty field is null; an empty string is written quoted ("").
-            options = pacsv.ConvertOptions(column_types=schema_of(name), strings_can_be_null=True,
-                                           quoted_strings_can_be_null=False)
-            return ds.dataset(path, format=ds.CsvFileFormat(convert_options=options))
-    raise FileNotFoundError(f"{run_dir} has no {name} table ({' or '.join(FORMATS)})")
+            return path
+    raise MissingRunFileError(f"{run_dir / f'{name}.parquet'}: missing (the run has no {name} table, "
+                            f"{' or '.join(FORMATS)})")
+
+
+def table_dataset(run_dir: Path | str, name: str) -> ds.Dataset:
+    """A saved table of a run as a pyarrow dataset, whichever format it was written in."""
+    path = table_path(run_dir, name)
+    try:
+        if path.suffix == ".parquet":
+            return ds.dataset(path, format="parquet")
+        # An empty field is null; an empty string is written quoted ("").
+        options = pacsv.ConvertOptions(column_types=schema_of(name), strings_can_be_null=True,
+                                       quoted_strings_can_be_null=False)
+        return ds.dataset(path, format=ds.CsvFileFormat(convert_options=options))
+    except (pa.ArrowException, OSError) as err:
+        raise unreadable(path, err) from None
 
 
 def read_table(run_dir: Path | str, name: str, filter: pc.Expression | None = None,
                columns: list[str] | None = None) -> pa.Table:
-    """A saved table of a run; optionally only some rows and columns."""
-    return table_dataset(run_dir, name).to_table(columns=columns, filter=filter)
+    """A saved table of a run; optionally only some rows and columns. A damaged file raises `RunFolderError`."""
+    dataset = table_dataset(run_dir, name)
+    try:
+        return dataset.to_table(columns=columns, filter=filter)
+    except (pa.ArrowException, OSError) as err:
+        raise unreadable(table_path(run_dir, name), err) from None
+
+
+RUN_TABLES = ("patients", "events", "doses", "assessments", "patient_outcomes", "infusion_visits",
+              "infusion_unit_days")
+
+
+def first_unreadable(run_dir: Path | str) -> RunFolderError | None:
+    """Read every table, the manifest and the summary of a run in full: the first that fails, as an error naming
+    it (None if all read). For saying which file broke a report, after the fact."""
+    import pandas as pd
+
+    run_dir = Path(run_dir)
+    try:
+        json.loads((run_dir / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        return unreadable(run_dir / "manifest.json", err)
+    try:
+        pd.read_csv(run_dir / "summary.csv")
+    except (OSError, ValueError) as err:
+        return unreadable(run_dir / "summary.csv", err)
+    for name in RUN_TABLES:
+        if not any((run_dir / f"{name}.{table_format}").exists() for table_format in FORMATS):
+            continue
+        try:
+            read_table(run_dir, name)
+        except RunFolderError as err:
+            return err
+    return None

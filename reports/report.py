@@ -7,17 +7,21 @@ Built from a run folder's saved tables, summary and manifest alone, so
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from iimsim.reports import figure_data as data
 from iimsim.reports import figures
 from iimsim.reports.costs import CATEGORIES, run_costs
-from iimsim.reports.export import read_table, table_dataset
+from iimsim.reports.export import (MissingRunFileError, RunFolderError, first_unreadable, read_table,
+                                   table_dataset, table_path)
 from iimsim.reports.summary import first_year_mortality, waits_by_drug
 from iimsim.scenarios.schema import Scenario
 from iimsim.simulation.model import YEAR_DAYS
@@ -36,7 +40,7 @@ def format_number(value: float, unit: str = "") -> str:
 
 
 TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("reports", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]),
+    loader=jinja2.PackageLoader("iimsim.reports", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]),
     undefined=jinja2.StrictUndefined,
 )
 TEMPLATES.filters["number"] = format_number
@@ -117,9 +121,51 @@ def _parameter_sections(scenario: dict) -> list[dict]:
     return sections
 
 
+REPORT_FILES = ("patient_costs.parquet", "report.html")  # with the folder figures/
+
+
 def build_report(run_dir: Path | str) -> Path:
-    """Write figures/ and report.html into `run_dir`; returns the report's path."""
+    """Write figures/, patient_costs.parquet and report.html into `run_dir`; returns the report's path.
+
+    They are built in a hidden folder inside `run_dir` and moved into place only when all is written, so a
+    failure leaves the folder as it was. A missing or damaged file raises `RunFolderError` naming it.
+    """
     run_dir = Path(run_dir)
+    for name in ("manifest.json", "summary.csv"):
+        if not (run_dir / name).is_file():
+            raise MissingRunFileError(f"{run_dir / name}: missing (not a run folder?)")
+    for name in ("patients", "events", "doses"):
+        table_path(run_dir, name)
+    staging = run_dir / f".report.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        _write_report(run_dir, staging)
+    except BaseException as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, (pa.ArrowException, OSError, ValueError)) and not isinstance(err, RunFolderError):
+            culprit = first_unreadable(run_dir)
+            if culprit is not None:
+                raise culprit from err
+        raise
+    _move_into_place(staging, run_dir)
+    return run_dir / "report.html"
+
+
+def _move_into_place(staging: Path, run_dir: Path) -> None:
+    """The new figures/ replaces the old in one rename; then the files, report.html last."""
+    figures_dir, old = run_dir / "figures", run_dir / f".figures.replaced-{os.getpid()}"
+    if figures_dir.exists():
+        figures_dir.rename(old)
+    (staging / "figures").rename(figures_dir)
+    for name in REPORT_FILES:
+        os.replace(staging / name, run_dir / name)
+    shutil.rmtree(old, ignore_errors=True)
+    staging.rmdir()
+
+
+def _write_report(run_dir: Path, out: Path) -> None:
+    """Read `run_dir`'s tables, write figures/, patient_costs.parquet and report.html into `out`."""
     manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
     summary = pd.read_csv(run_dir / "summary.csv")
     # Only what the figures need, strings as categories: a report of a large run stays small in memory.
@@ -136,8 +182,8 @@ def build_report(run_dir: Path | str) -> Path:
     doses_gc = _frame(read_table(run_dir, "doses", filter=gc_rows if subset is None else gc_rows & subset,
                                  columns=DOSE_COLUMNS))
 
-    folder = run_dir / "figures"
-    folder.mkdir(exist_ok=True)
+    folder = out / "figures"
+    folder.mkdir()
     grid = data.time_grid(sample)
     dose_time = data.dose_over_time(doses_gc, sample, grid)
     lines = data.time_in_lines(patients)
@@ -153,7 +199,7 @@ def build_report(run_dir: Path | str) -> Path:
     if scenario.region is not None:
         region = data.calendar_years(patients, events, resources, cost_by_year, horizon)
         region.to_csv(folder / "region_by_year.csv", index=False)
-    patient_cost.to_parquet(run_dir / "patient_costs.parquet", index=False)
+    patient_cost.to_parquet(out / "patient_costs.parquet", index=False)
     cost_summary = costs_summary(patient_cost, patients, scenario.costs.currency)
     exposure = patients[["replication", "patient_id", "pred_cum_mg", "pred_cum_mg_first_year"]]
     for name, frame in {"costs_by_year": cost_by_year, "costs_summary": cost_summary,
@@ -236,6 +282,4 @@ def build_report(run_dir: Path | str) -> Path:
         figures=report_figures, audit=audit.to_dict("records"), resources=resources.to_dict("records"),
         parameters=_parameter_sections(manifest["scenario"]), patients=len(patients),
     )
-    path = run_dir / "report.html"
-    path.write_text(html, "utf-8")
-    return path
+    (out / "report.html").write_text(html, "utf-8")

@@ -8,15 +8,12 @@ message naming the file, the field and the value.
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tomli_w
-from pydantic import ValidationError
-
-from iimsim.scenarios.schema import Scenario
+if TYPE_CHECKING:  # the schema (pydantic) loads with the first scenario, not on import: `iimsim --help` stays fast
+    from iimsim.scenarios.schema import Scenario
 
 BUILTIN_PACKAGE = "iimsim.scenarios.builtin"
 
@@ -31,6 +28,8 @@ def builtin_names() -> list[str]:
 
 
 def _read_toml(text: str, label: str) -> dict[str, Any]:
+    import tomllib
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -99,6 +98,10 @@ def _format_error(label: str, data: dict[str, Any], error: dict[str, Any]) -> st
 
 
 def validate(data: dict[str, Any], label: str) -> Scenario:
+    from pydantic import ValidationError
+
+    from iimsim.scenarios.schema import Scenario
+
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
@@ -117,4 +120,6 @@ def load_scenario(name_or_path: str = "baseline", overrides: dict[str, Any] | No
 
 def to_toml(scenario: Scenario) -> str:
     """The fully resolved scenario as TOML a user can copy, edit and run."""
+    import tomli_w
+
     return tomli_w.dumps(scenario.model_dump(mode="json", exclude_none=True))

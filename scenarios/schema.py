@@ -12,7 +12,8 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SUBTYPES: tuple[str, ...] = ("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM", "JDM")
+from iimsim.scenarios.names import SUBTYPES  # defined apart so that the command line starts without pydantic
+
 SUBTYPE_NAMES: dict[str, str] = {
     "DM": "dermatomyositis",
     "PM": "polymyositis",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import iimsim.scenarios
-from iimsim.calibrate import calibrate, write_values
+from iimsim.experiments.calibrate import calibrate, write_values
 from iimsim.scenarios import load_scenario
 
 BASELINE = Path(iimsim.scenarios.__file__).parent / "builtin" / "baseline.toml"
@@ -42,7 +42,7 @@ def test_fitted_values_are_written_with_the_calibration_as_their_source(tmp_path
 
 
 def test_optional_mechanisms_are_fitted_only_where_a_scenario_switches_them_on(tmp_path):
-    from iimsim.calibrate import OPTIONAL_PARAMETERS, PARAMETERS, parameters_for
+    from iimsim.experiments.calibrate import OPTIONAL_PARAMETERS, PARAMETERS, parameters_for
 
     assert parameters_for("baseline") == PARAMETERS  # the baseline leaves the ceiling and expectation off
     path = tmp_path / "with_ceiling.toml"

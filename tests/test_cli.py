@@ -97,6 +97,13 @@ def test_scenario_list_and_help_text():
         assert result.exit_code == 0 and "Usage" in result.output
 
 
+def test_help_names_every_built_in_scenario():
+    from iimsim.scenarios import builtin_names
+
+    words = set(invoke("--help").output.replace(",", " ").replace(".", " ").split())
+    assert len(builtin_names()) >= 5 and set(builtin_names()) <= words
+
+
 @pytest.mark.parametrize("fmt, marker", [("json", '"transitions"'), ("mermaid", "stateDiagram-v2"),
                                          ("dot", "digraph pathway")])
 def test_diagram_formats(fmt, marker):

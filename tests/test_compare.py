@@ -4,7 +4,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from iimsim.cli import main
-from iimsim.reports.compare import compare
+import iimsim
 
 
 def per_replication_differences(out, a, b, metric):
@@ -29,8 +29,9 @@ def test_identical_scenarios_differ_by_exactly_zero(tmp_path):
 
 def test_common_random_numbers_shrink_the_variance_of_differences(tmp_path):
     crn, independent = tmp_path / "crn", tmp_path / "independent"
-    compare(["baseline", "severe_ivig"], crn, patients=200, replications=6, seed=3)
-    compare(["baseline", "severe_ivig"], independent, patients=200, replications=6, seed=3, independent_seeds=True)
+    iimsim.compare(["baseline", "severe_ivig"], out=crn, patients=200, replications=6, seed=3)
+    iimsim.compare(["baseline", "severe_ivig"], out=independent, patients=200, replications=6, seed=3,
+                   independent_seeds=True)
     for metric in ("mean_pred_cum_mg", "ivig_g_total", "share_reached_remission"):
         paired = per_replication_differences(crn, "baseline", "severe_ivig", metric)
         unpaired = per_replication_differences(independent, "baseline", "severe_ivig", metric)

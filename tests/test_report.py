@@ -158,6 +158,63 @@ def test_report_rebuilds_from_saved_tables(run_dir, tmp_path):
     assert (copy / "report.html").exists()
 
 
+def _folder_state(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _garble(path: Path) -> None:
+    """Garbage in the middle of the file: its footer still reads, its pages do not."""
+    content = bytearray(path.read_bytes())
+    content[100:400] = b"x" * 300
+    path.write_bytes(bytes(content))
+
+
+DAMAGES = [(table, damage) for table in ("doses", "events", "assessments") for damage in (_truncate, _garble)]
+DAMAGES += [("doses", Path.unlink), ("events", Path.unlink)]  # runs from before the disease course have no assessments
+
+
+@pytest.mark.parametrize("table, damage", DAMAGES, ids=[f"{t}-{d.__name__.strip('_')}" for t, d in DAMAGES])
+def test_a_damaged_or_missing_table_exits_2_naming_it_and_leaves_the_folder_as_it_was(run_dir, tmp_path, table,
+                                                                                       damage):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    damage(copy / f"{table}.parquet")
+    before = _folder_state(copy)
+    result = CliRunner().invoke(main, ["report", str(copy)])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: ") and f"{table}.parquet" in lines[0]
+    assert "Traceback" not in result.output
+    assert _folder_state(copy) == before and not [p for p in copy.iterdir() if p.name.startswith(".")]
+
+
+def test_a_folder_that_is_not_a_run_exits_2_naming_what_is_missing(tmp_path):
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 2 and "manifest.json" in result.output and "Traceback" not in result.output
+
+
+def test_report_templates_load_when_only_iimsim_is_importable(tmp_path):
+    """Installed, the folders are iimsim.reports etc.: nothing may import a top-level `reports`."""
+    import subprocess
+    import sys
+
+    import iimsim
+
+    (tmp_path / "iimsim").symlink_to(Path(iimsim.__file__).parent, target_is_directory=True)
+    code = ("import importlib.util, sys; sys.path[:0] = [sys.argv[1]]; "
+            "from iimsim.reports.report import TEMPLATES; "
+            "print(importlib.util.find_spec('reports') is None, TEMPLATES.get_template('report.html.j2').name)")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "report.html.j2"]
+
+
 def _chromium():
     binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (binary and driver):

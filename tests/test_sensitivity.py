@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from iimsim.cli import main
-from iimsim.reports import sensitivity as sa
+from iimsim.experiments import sensitivity as sa
 from iimsim.scenarios import load_scenario
 
 

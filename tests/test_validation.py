@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from scipy import stats
 
 from iimsim.cli import main
-from iimsim.reports import validation as v
+from iimsim.experiments import validation as v
 from iimsim.reports.summary import mean_and_interval
 from iimsim.scenarios import load_scenario
 from iimsim.scenarios.loader import deep_merge

@@ -10,24 +10,25 @@ baseline values, shown as a tornado.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy import stats
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
-
-import pyarrow as pa  # noqa: E402
-
-from iimsim.reports.patient_outcomes import OutcomeTally  # noqa: E402
-from iimsim.reports.summary import ResourceTally, summarize  # noqa: E402
-from iimsim.scenarios.loader import deep_merge, override  # noqa: E402
-from iimsim.scenarios.schema import Distribution, Scenario  # noqa: E402
-from iimsim.simulation.runner import run_cohort  # noqa: E402
+from iimsim.api import resolve
+from iimsim.experiments.output import staged_or_none
+from iimsim.reports.patient_outcomes import OutcomeTally
+from iimsim.reports.psa_cea import PsaCea, psa_cost_effectiveness, write_psa_cea
+from iimsim.reports.sensitivity_figures import write_one_way, write_psa
+from iimsim.reports.summary import ResourceTally, summarize
+from iimsim.scenarios.loader import deep_merge, override
+from iimsim.scenarios.schema import Distribution, Scenario
+from iimsim.simulation.runner import run_cohort
 
 # Spawn key of the parameter draws: apart from patients' and arrivals' streams.
 PSA_STREAM = 2**62 + 1
@@ -150,37 +151,63 @@ def one_way(scenario: Scenario, outcome: str, parameters: list[str] | None = Non
     return table.sort_values("swing", ascending=False, ignore_index=True)
 
 
-def tornado(table: pd.DataFrame) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(10, 0.5 * len(table) + 1.5))
-    base = table["outcome_baseline"].iloc[0]
-    rows = table.iloc[::-1]
-    y = np.arange(len(rows))
-    ax.barh(y, rows["outcome_at_low"] - base, left=base, color="#6baed6", label="parameter at 2.5th percentile")
-    ax.barh(y, rows["outcome_at_high"] - base, left=base, color="#fd8d3c", label="parameter at 97.5th percentile")
-    ax.axvline(base, color="black", linewidth=1)
-    ax.set_yticks(y, rows["parameter"], fontsize=8)
-    ax.set(xlabel=table["outcome"].iloc[0], title="One-way sensitivity (others at baseline)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+def sensitivity_scenarios(scenarios: Sequence[str | Path | Scenario], patients: int | None = None,
+                          seed: int | None = None) -> list[Scenario]:
+    """The scenarios a sensitivity analysis simulates: one replication each, the first with [uncertainty]
+    parameters, names distinct. Raises `ValueError` (a `ScenarioError` for a bad file) saying what is wrong."""
+    resolved = [resolve(scenario, patients=patients, seed=seed, replications=1) for scenario in scenarios]
+    if not resolved:
+        raise ValueError("a sensitivity analysis needs a scenario")
+    if resolved[0].uncertainty is None or not resolved[0].uncertainty.parameters:
+        raise ValueError(f"scenario {resolved[0].name!r} has no [uncertainty] parameters to vary")
+    names = [scenario.name for scenario in resolved]
+    if len(set(names)) < len(names):
+        raise ValueError(f"scenarios need distinct names, got {', '.join(names)}")
+    return resolved
 
 
-def psa_figure(spread_table: pd.DataFrame, draws: pd.DataFrame, metrics: list[str]) -> plt.Figure:
-    """Each outcome's spread across draws, one colour per scenario (dashed: 2.5th and 97.5th percentiles)."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.5))
-    names = list(dict.fromkeys(draws["scenario"]))
-    for ax, metric in zip(np.atleast_1d(axes), metrics):
-        for i, name in enumerate(names):
-            colour = plt.cm.tab10.colors[i % 10]
-            ax.hist(draws.loc[draws["scenario"] == name, metric], bins=20, color=colour, alpha=0.5,
-                    edgecolor="white", label=name)
-            row = spread_table[spread_table["scenario"] == name].set_index("metric").loc[metric]
-            for q in ("p2_5", "p97_5"):
-                ax.axvline(row[q], color=colour, linestyle="--")
-        ax.set(title=metric, ylabel="draws")
-        ax.title.set_fontsize(9)
-    if len(names) > 1:
-        np.atleast_1d(axes)[0].legend(fontsize=8)
-    fig.suptitle("Outcomes across parameter draws (dashed: 2.5th and 97.5th percentiles)")
-    fig.tight_layout()
-    return fig
+@dataclass(frozen=True)
+class PsaResult:
+    """A probabilistic sensitivity analysis: every draw's parameters and outcomes, their spread, and (two or
+    more scenarios, all with [utilities]) the cost-effectiveness plane, acceptability curve and EVPI."""
+
+    draws: pd.DataFrame  # draw, scenario, param:PATH..., every outcome
+    summary: pd.DataFrame  # scenario, metric, mean, sd, p2_5, median, p97_5
+    cost_effectiveness: PsaCea | None
+    thresholds_per_qaly: list[float]
+    currency: str
+    population: float | None  # a region's simulated patients (the EVPI's population), else None
+
+
+def run_psa(scenarios: Sequence[str | Path | Scenario], draws: int = 100, patients: int | None = None,
+            seed: int | None = None, workers: int = 1, out_dir: Path | str | None = None,
+            force: bool = False) -> PsaResult:
+    """`psa` over `sensitivity_scenarios`, with the cost-effectiveness outputs when every scenario has
+    [utilities]; with `out_dir`, writes its files there atomically (psa_draws.csv, psa_summary.csv, psa figure,
+    and ce_plane.csv, ceac.csv, evpi.csv with their figures)."""
+    resolved = sensitivity_scenarios(scenarios, patients, seed)
+    first, names = resolved[0], [scenario.name for scenario in resolved]
+    cea = len(resolved) > 1 and all(scenario.utilities is not None for scenario in resolved)
+    thresholds = list(first.utilities.thresholds_per_qaly) if first.utilities is not None else []
+    with staged_or_none(out_dir, force) as staging:
+        table, spread = psa(resolved, draws, workers)
+        population = (float(table.loc[table["scenario"] == names[0], "patients"].mean())
+                      if cea and first.region is not None else None)
+        plane = psa_cost_effectiveness(table, names, thresholds, population) if cea else None
+        if staging is not None:
+            write_psa(staging, table, spread)
+            if plane is not None:
+                write_psa_cea(plane, staging, first.costs.currency, thresholds, population)
+    return PsaResult(table, spread, plane, thresholds, first.costs.currency, population)
+
+
+def run_one_way(scenario: str | Path | Scenario, outcome: str = "mean_pred_cum_mg",
+                parameters: Sequence[str] | None = None, patients: int | None = None, seed: int | None = None,
+                workers: int = 1, out_dir: Path | str | None = None, force: bool = False) -> pd.DataFrame:
+    """`one_way` on the scenario at one replication; with `out_dir`, writes oneway.csv and the tornado there."""
+    resolved = sensitivity_scenarios([scenario], patients, seed)[0]
+    with staged_or_none(out_dir, force) as staging:
+        table = one_way(resolved, outcome, list(parameters) if parameters else None, workers)
+        if staging is not None:
+            write_one_way(staging, table)
+    return table

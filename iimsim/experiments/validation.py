@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
+from iimsim.reports.validation_table import to_markdown
 from iimsim.scenarios import load_scenario
 from iimsim.scenarios.loader import deep_merge
 from iimsim.scenarios.schema import DRUGS, SUBTYPES, Scenario
@@ -347,31 +349,31 @@ def validate(scenario: str = "baseline", patients: int = 2000, replications: int
     return pd.DataFrame(rows)
 
 
-def to_markdown(table: pd.DataFrame, command: str) -> str:
-    def fmt(value: float, unit: str) -> str:
-        if value != value:
-            return ""
-        return f"{100 * value:.1f}%" if unit == "share" else f"{value:.1f}"
+def command_line(scenario: str, patients: int, replications: int, seed: int | None) -> str:
+    """The `iimsim validate` command that produces this table (named in validation.md)."""
+    return " ".join(["iimsim validate", scenario, "--patients", str(patients), "--replications", str(replications),
+                     *(["--seed", str(seed)] if seed is not None else [])])
 
-    lines = [f"Produced by `{command}`.", "",
-             "| target | published | simulated (95% CI) | tolerance | within | role | population, source | simulated as |",
-             "|---|---|---|---|---|---|---|---|"]
-    for row in table.itertuples():
-        unit = row.unit
-        simulated = fmt(row.simulated_mean, unit)
-        if row.ci_low == row.ci_low:
-            simulated += f" ({fmt(row.ci_low, unit)} to {fmt(row.ci_high, unit)})"
-        met = row.within_tolerance
-        within = "n/a" if met is None or met != met else ("yes" if met else "**no**")
-        tolerance = row.tolerance if isinstance(row.tolerance, str) else ""
-        if unit == "share" and tolerance.startswith("+/-"):
-            tolerance = f"+/- {100 * float(tolerance[4:]):g} points"
-        elif unit == "share" and tolerance.startswith("within"):
-            low, high = tolerance[7:].split("-")
-            tolerance = f"{100 * float(low):g}-{100 * float(high):g}%"
-        note = f" {row.note}" if isinstance(row.note, str) and row.note else ""
-        lines.append(f"| {row.target} | {fmt(row.published_value, unit)}: {row.published_definition} | "
-                     f"{simulated or 'not simulated'} | {tolerance} | {within} | {row.role} | "
-                     f"{row.population}; {row.source} | "
-                     f"{row.simulated_as}.{note} |")
-    return "\n".join(lines) + "\n"
+
+def run_validation(scenario: str = "baseline", patients: int = 2000, replications: int = 5, seed: int | None = None,
+                   workers: int = 1, out_dir: Path | str | None = None,
+                   progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """`validate`; with `out_dir`, also writes validation.csv and validation.md there (each file replaced
+    atomically) and, when the folder is a run, rebuilds its report with the table."""
+    load_scenario(scenario)  # a bad scenario fails here, before any simulation
+    if replications < 2:
+        raise ValueError(f"replications = {replications}: the 95% CI needs at least 2")
+    table = validate(scenario, patients, replications, seed, workers, progress=progress)
+    if out_dir is not None:
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        markdown = to_markdown(table, command_line(scenario, patients, replications, seed))
+        for name, text in (("validation.csv", table.to_csv(index=False)), ("validation.md", markdown)):
+            partial = folder / f".{name}.partial"
+            partial.write_text(text, "utf-8")
+            partial.replace(folder / name)
+        if (folder / "manifest.json").exists() and (folder / "summary.csv").exists():
+            from iimsim.reports.report import build_report
+
+            build_report(folder)
+    return table

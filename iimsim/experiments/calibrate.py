@@ -1,6 +1,6 @@
 """Calibration: fit the disease model's free parameters to the published targets marked `fitted`.
 
-The parameters are scenario paths; the targets are the validation table's (reports/validation.py),
+The parameters are scenario paths; the targets are the validation table's (experiments/validation.py),
 each simulated as published (trials as trials). The objective is the sum over fitted targets of
 their miss in tolerances, squared, on the same patients at every evaluation (common random
 numbers make it smooth enough for Nelder-Mead, searched on the log scale so values stay positive).
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
 from iimsim.scenarios.loader import override
-from iimsim.reports.validation import TARGETS, Target, merged, simulate_targets
+from iimsim.experiments.validation import TARGETS, Target, merged, simulate_targets
 from iimsim.scenarios import load_scenario
 
 PARAMETERS: tuple[str, ...] = (
@@ -52,6 +52,7 @@ class Calibration:
     start_objective: float
     evaluations: int
     targets: dict[str, float]  # fitted targets' simulated values at the fit
+    published: dict[str, float] = field(default_factory=dict)  # the fitted targets' published values
 
 
 def _get(scenario, path: str) -> float:
@@ -95,7 +96,8 @@ def calibrate(scenario: str = "baseline", parameters: tuple[str, ...] = PARAMETE
     best = min(seen, key=lambda k: seen[k][0])
     return Calibration({p: float(v) for p, v in zip(parameters, np.exp(best))},
                        {p: float(v) for p, v in zip(parameters, np.exp(start))},
-                       seen[best][0], start_objective, len(seen), seen[best][1])
+                       seen[best][0], start_objective, len(seen), seen[best][1],
+                       {t.key: t.published_value for t in fitted})
 
 
 def _miss(target: Target, value: float) -> float:
@@ -127,3 +129,24 @@ def write_values(path: Path, values: dict[str, float], command: str) -> None:
                            flags=re.MULTILINE)
         text = text[:header.end()] + block + text[stop:]
     path.write_text(text, "utf-8")
+
+
+def run_calibration(scenario: str = "baseline", parameters: Sequence[str] | None = None, patients: int = 1000,
+                    replications: int = 1, seed: int = 20261123, max_evaluations: int = 120, workers: int = 1,
+                    write_to: Path | str | None = None,
+                    progress: Callable[[str], None] | None = None) -> Calibration:
+    """`calibrate` the scenario's free parameters (`parameters_for` unless named), telling `progress` which
+    parameters and targets it fits; with `write_to`, puts the fitted values into that scenario file (with the
+    calibration as their source) and checks it still loads."""
+    load_scenario(scenario)  # a bad scenario fails here, before any simulation
+    parameters = tuple(parameters) if parameters else parameters_for(scenario)
+    if progress:
+        progress("parameters: " + ", ".join(parameters))
+        progress("targets: " + ", ".join(t.key for t in TARGETS if t.fitted))
+    result = calibrate(scenario, parameters, patients, replications, seed, max_evaluations, workers, progress)
+    if write_to is not None:
+        command = (f"iimsim calibrate {scenario} --patients {patients} --max-evaluations {max_evaluations} "
+                   f"--seed {seed}")
+        write_values(Path(write_to), result.parameters, command)
+        load_scenario(str(write_to))  # still a valid scenario
+    return result

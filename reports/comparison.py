@@ -1,9 +1,9 @@
-"""Comparing scenarios with common random numbers: paired differences with 95% CIs.
+"""A comparison of scenarios' runs, from their saved summaries: paired differences with 95% CIs, the
+comparison page and its figures, and cost-effectiveness when the runs have QALYs.
 
-Every scenario runs with the same seed, so replication r of each sees the same
-patients and the same chance events wherever the pathways agree; the difference
-of a metric is taken within each replication, then averaged with a t-interval.
-That pairing removes the patient-to-patient noise the scenarios share.
+Replication r of every run saw the same patients and chance events (common random numbers, the same seed), so
+a metric's difference is taken within each replication, then averaged with a t-interval. What runs the
+scenarios is `iimsim.experiments.compare`; this module only reads their folders and draws.
 """
 
 from __future__ import annotations
@@ -18,31 +18,33 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from iimsim.run import execute_run  # noqa: E402
-from iimsim.reports.export import staged_folder  # noqa: E402
 from iimsim.reports.cea_figures import ce_plane  # noqa: E402
 from iimsim.reports.compare_cea import cost_effectiveness, describe, paired_increments  # noqa: E402
 from iimsim.reports.figures import save_figure  # noqa: E402
 from iimsim.reports.report import TEMPLATES  # noqa: E402
 from iimsim.reports.summary import INTERVAL_METHOD, combine_replications  # noqa: E402
-from iimsim.scenarios import load_scenario  # noqa: E402
+from iimsim.scenarios.schema import Scenario  # noqa: E402
 from iimsim.simulation.model import YEAR_DAYS  # noqa: E402
 
-# Seeds of independent runs (for contrast with common random numbers) are spread this far apart.
-INDEPENDENT_SEED_STRIDE = 1_000_003
 KEY_METRICS = ("share_reached_remission", "median_time_to_remission_days", "mean_pred_cum_mg",
                "mean_pred_cum_mg_first_year", "mean_days_pred_ge_20mg", "share_reached_line_3", "share_died",
                "ivig_g_total", "infusion_chair_days_total")
+DIFFERENCE_COLUMNS = ["scenario", "reference", "metric", "unit", "reference_value", "scenario_value", "difference",
+                      "ci_low", "ci_high", "replications", "interval_method", "description"]
 
 
-def _names(scenarios: list[str]) -> list[str]:
-    """Folder names for the scenarios' runs, unique even when two share a name."""
-    names, seen = [], {}
-    for scenario in scenarios:
-        name = load_scenario(scenario).name
+def unique_names(names: list[str]) -> list[str]:
+    """Folder names for the scenarios' runs, unique even when two share a name (`baseline`, `baseline-2`)."""
+    out, seen = [], {}
+    for name in names:
         seen[name] = seen.get(name, 0) + 1
-        names.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
-    return names
+        out.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return out
+
+
+def by_replication(run_dir: Path) -> pd.DataFrame:
+    """A run's summary_by_replication.csv: one row per metric and replication."""
+    return pd.read_csv(Path(run_dir) / "summary_by_replication.csv")
 
 
 def paired_differences(by_replication: dict[str, pd.DataFrame], reference: str) -> pd.DataFrame:
@@ -63,9 +65,7 @@ def paired_differences(by_replication: dict[str, pd.DataFrame], reference: str) 
             reference_value=lambda f: f["metric"].map(means[reference]),
             scenario_value=lambda f: f["metric"].map(means[name]))
         rows.append(combined)
-    columns = ["scenario", "reference", "metric", "unit", "reference_value", "scenario_value", "difference",
-               "ci_low", "ci_high", "replications", "interval_method", "description"]
-    return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
+    return pd.concat(rows, ignore_index=True)[DIFFERENCE_COLUMNS] if rows else pd.DataFrame(columns=DIFFERENCE_COLUMNS)
 
 
 def metrics_figure(summaries: dict[str, pd.DataFrame]):
@@ -115,45 +115,37 @@ def difference_figure(differences: pd.DataFrame):
     return fig
 
 
-def compare(scenarios: list[str], out_dir: Path, patients: int | None = None, replications: int = 5,
-            seed: int | None = None, workers: int = 1, independent_seeds: bool = False, force: bool = False,
-            command: list[str] | None = None) -> pd.DataFrame:
-    """Run every scenario into out_dir/NAME and write comparison.csv, comparison.html and figures/."""
-    names = _names(scenarios)
-    base_seed = seed if seed is not None else load_scenario(scenarios[0]).simulation.seed
-    with staged_folder(out_dir, force) as staging:
-        summaries, by_replication, run_dirs = {}, {}, {}
-        for index, (scenario, name) in enumerate(zip(scenarios, names)):
-            this_seed = base_seed + index * INDEPENDENT_SEED_STRIDE if independent_seeds else base_seed
-            overrides = {"replications": replications, "seed": this_seed,
-                         **({"patients": patients} if patients is not None else {})}
-            resolved = load_scenario(scenario, {"simulation": overrides})
-            result = execute_run(resolved, staging / name, workers=workers, command=command, report=True)
-            summaries[name] = result.summary
-            by_replication[name] = pd.read_csv(staging / name / "summary_by_replication.csv")
-            run_dirs[name] = staging / name
-        differences = paired_differences(by_replication, names[0])
-        differences.to_csv(staging / "comparison.csv", index=False)
-        figures_dir = staging / "figures"
-        figures_dir.mkdir()
-        figures = [("Key metrics", save_figure(metrics_figure(summaries), figures_dir, "key_metrics")),
-                   ("Glucocorticoid dose over time", save_figure(dose_figure(run_dirs), figures_dir, "dose_over_time")),
-                   ("Paired differences", save_figure(difference_figure(differences), figures_dir, "differences"))]
-        reference = load_scenario(scenarios[0])
-        increments = paired_increments(by_replication, names[0])
-        effectiveness, statements = pd.DataFrame(), []
-        if reference.utilities is not None and len(increments):
-            thresholds = list(reference.utilities.thresholds_per_qaly)
-            currency = reference.costs.currency
-            effectiveness = cost_effectiveness(by_replication, names[0], currency, thresholds)
-            effectiveness.to_csv(staging / "cost_effectiveness.csv", index=False)
-            increments.to_csv(figures_dir / "ce_plane.csv", index=False)
-            statements = [describe(row, thresholds) for _, row in effectiveness.iterrows()]
-            figures.append(("Cost-effectiveness plane", save_figure(
-                ce_plane(increments, currency, thresholds, "replications"), figures_dir, "ce_plane")))
-        html = TEMPLATES.get_template("compare.html.j2").render(
-            names=names, scenarios={n: load_scenario(s) for n, s in zip(names, scenarios)}, figures=figures,
-            differences=differences.to_dict("records"), replications=replications, seed=base_seed,
-            independent=independent_seeds, interval=INTERVAL_METHOD, statements=statements)
-        (staging / "comparison.html").write_text(html, "utf-8")
+def write_comparison(folder: Path, scenarios: dict[str, Scenario], replications: int, seed: int,
+                     independent_seeds: bool) -> pd.DataFrame:
+    """From the runs in folder/NAME (each with its report), write comparison.csv, comparison.html, figures/
+    and, when the reference has [utilities], cost_effectiveness.csv; returns the paired differences.
+    `scenarios` maps each run's folder name to its scenario, the reference first."""
+    names = list(scenarios)
+    run_dirs = {name: folder / name for name in names}
+    summaries = {name: pd.read_csv(run_dir / "summary.csv") for name, run_dir in run_dirs.items()}
+    per_replication = {name: by_replication(run_dir) for name, run_dir in run_dirs.items()}
+    differences = paired_differences(per_replication, names[0])
+    differences.to_csv(folder / "comparison.csv", index=False)
+    figures_dir = folder / "figures"
+    figures_dir.mkdir()
+    figures = [("Key metrics", save_figure(metrics_figure(summaries), figures_dir, "key_metrics")),
+               ("Glucocorticoid dose over time", save_figure(dose_figure(run_dirs), figures_dir, "dose_over_time")),
+               ("Paired differences", save_figure(difference_figure(differences), figures_dir, "differences"))]
+    reference = scenarios[names[0]]
+    increments = paired_increments(per_replication, names[0])
+    statements = []
+    if reference.utilities is not None and len(increments):
+        thresholds = list(reference.utilities.thresholds_per_qaly)
+        currency = reference.costs.currency
+        effectiveness = cost_effectiveness(per_replication, names[0], currency, thresholds)
+        effectiveness.to_csv(folder / "cost_effectiveness.csv", index=False)
+        increments.to_csv(figures_dir / "ce_plane.csv", index=False)
+        statements = [describe(row, thresholds) for _, row in effectiveness.iterrows()]
+        figures.append(("Cost-effectiveness plane", save_figure(
+            ce_plane(increments, currency, thresholds, "replications"), figures_dir, "ce_plane")))
+    html = TEMPLATES.get_template("compare.html.j2").render(
+        names=names, scenarios=scenarios, figures=figures, differences=differences.to_dict("records"),
+        replications=replications, seed=seed, independent=independent_seeds, interval=INTERVAL_METHOD,
+        statements=statements)
+    (folder / "comparison.html").write_text(html, "utf-8")
     return differences
