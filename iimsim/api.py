@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,7 +132,8 @@ class Run:
 
 
 def simulate(scenario: str | Path | Scenario = "baseline", *, out: Path | str | None = None, force: bool = False,
-             workers: int = 1, table_format: str = "parquet", report: bool = False, progress: bool = False,
+             workers: int = 1, table_format: str = "parquet", report: bool = False,
+             progress: bool | Callable[[int, int], None] = False,
              backend: str = "processes", scheduler: str | None = None,
              overrides: Mapping[str, Any] | None = None, **keyword_overrides: Any) -> Run:
     """Simulate a scenario and return its `Run`.
@@ -140,7 +141,8 @@ def simulate(scenario: str | Path | Scenario = "baseline", *, out: Path | str | 
     `scenario` is a built-in name, a .toml path or a `Scenario`; overrides as in `resolve` (or as a
     mapping in `overrides=`). Without `out` the tables go to a temporary folder that lives as long as
     the returned run (`run.save(folder)` keeps them); with `out` they are written there, atomically.
-    Same seed, same tables, whatever `workers` or `backend`.
+    Same seed, same tables, whatever `workers` or `backend`. `progress=True` draws a bar on stderr; a
+    callable is called with (patients done, patients in all) after each batch instead.
     """
     from iimsim.run import execute_run
 
