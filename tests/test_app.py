@@ -169,9 +169,9 @@ def test_plan_names_a_bad_field_then_runs_and_shows_the_tables_numbers(app_url, 
                                             '//p[starts-with(normalize-space(), "Means per replication")]/code').text
     run = iimsim.load_run(folder)
     shown = _metrics(browser, ".st-key-plan-result")
-    assert shown["Patients per replication"] == "60 patients"
+    assert shown["Simulated per replication (patients)"] == "60"
     assert len(run.patients) == 120 and set(run.patients["replication"]) == {0, 1}
     died = run.patients.groupby("replication")["died"].mean().mean()
     assert shown["Died"] == f"{100 * died:.1f}%"
     first_year = run.patients.groupby("replication")["pred_cum_mg_first_year"].mean().mean()
-    assert shown["Glucocorticoid, first year"] == f"{first_year:,.0f} mg"
+    assert shown["Glucocorticoid, first year (mg)"] == f"{first_year:,.0f}"

@@ -23,12 +23,12 @@ RUN = "plan_run"
 COMPARISON = "plan_comparison"
 # The key metrics shown, with short labels; each one's description from the summary is its help text.
 METRIC_LABELS = {
-    "patients": "Patients per replication", "share_reached_remission": "Reached remission",
+    "patients": "Simulated per replication", "share_reached_remission": "Reached remission",
     "median_time_to_remission_days": "Median time to remission", "share_died": "Died",
     "mean_pred_cum_mg_first_year": "Glucocorticoid, first year", "mean_pred_cum_mg": "Glucocorticoid, all follow-up",
-    "mean_days_pred_ge_20mg": "Days at >= 20 mg/day", "ivig_g_total": "IVIG given",
-    "infusion_chair_days_total": "Infusion chair-days", "mean_total_cost_discounted": "Cost per patient (discounted)",
-    "mean_qalys_discounted": "QALYs per patient (discounted)", "infusion_unit_utilisation": "Infusion chairs used",
+    "mean_days_pred_ge_20mg": "Time at >= 20 mg/day", "ivig_g_total": "IVIG given",
+    "infusion_chair_days_total": "Infusion use", "mean_total_cost_discounted": "Discounted cost",
+    "mean_qalys_discounted": "Discounted QALYs", "infusion_unit_utilisation": "Infusion chair-hours used",
 }
 FIGURES = {"dose_over_time": "Glucocorticoid dose", "time_in_lines": "Lines of therapy",
            "resources_by_year": "Resource use per year", "costs_by_year": "Costs per year",
@@ -36,16 +36,14 @@ FIGURES = {"dose_over_time": "Glucocorticoid dose", "time_in_lines": "Lines of t
            "differences": "Paired differences", "key_metrics": "Key metrics"}
 
 
-def _shown_value(value: float, unit: str) -> str:
-    text = format_number(value, unit)
-    return text if unit == "share" or not text else f"{text} {unit}"
+def _label(metric: str, unit: str) -> str:
+    """A key metric's short label, with its unit unless it is a share (shown as a percentage)."""
+    return METRIC_LABELS[metric] if unit == "share" else f"{METRIC_LABELS[metric]} ({unit})"
 
 
 def _shown_difference(value: float, unit: str) -> str:
     """A paired difference with its sign; shares in percentage points."""
-    if unit == "share":
-        return f"{100 * value:+.1f} points"
-    return f"{value:+,.4g} {unit}"
+    return f"{100 * value:+.1f} points" if unit == "share" else f"{value:+,.4g}"
 
 
 def _interval(low: float, high: float, unit: str) -> str:
@@ -163,7 +161,8 @@ def _show_metrics(run: iimsim.Run) -> None:
     for start in range(0, len(shown), 4):
         for column, metric in zip(st.columns(4), shown[start:start + 4]):
             row = summary.loc[metric]
-            column.metric(METRIC_LABELS[metric], _shown_value(row["value"], row["unit"]), help=row["description"])
+            column.metric(_label(metric, row["unit"]), format_number(row["value"], row["unit"]),
+                          help=row["description"])
             column.caption(_interval(row["ci_low"], row["ci_high"], row["unit"]))
     st.caption(f"Means per replication over {int(summary.loc['patients', 'replications'])} replication(s). "
                f"Run folder: `{run.folder}`")
@@ -209,14 +208,14 @@ def _show_comparison(comparison: dict) -> None:
                f"{row['interval_method']}.")
     key = differences[differences["metric"].isin(METRIC_LABELS)]
     table = pd.DataFrame({
-        "metric": [METRIC_LABELS[m] for m in key["metric"]],
-        row["reference"]: [_shown_value(v, u) for v, u in zip(key["reference_value"], key["unit"])],
-        row["scenario"]: [_shown_value(v, u) for v, u in zip(key["scenario_value"], key["unit"])],
+        "metric": [_label(m, u) for m, u in zip(key["metric"], key["unit"])],
+        row["reference"]: [format_number(v, u) for v, u in zip(key["reference_value"], key["unit"])],
+        row["scenario"]: [format_number(v, u) for v, u in zip(key["scenario_value"], key["unit"])],
         "difference": [_shown_difference(d, u) for d, u in zip(key["difference"], key["unit"])],
         "95% CI": [f"{_shown_difference(lo, u)} to {_shown_difference(hi, u)}"
                    for lo, hi, u in zip(key["ci_low"], key["ci_high"], key["unit"])],
     })
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, height=36 * (len(table) + 1) + 2)
     _show_figures(folder)
     columns = st.columns(3)
     columns[0].download_button("comparison.csv", (folder / "comparison.csv").read_bytes(), file_name="comparison.csv",
