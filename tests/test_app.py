@@ -1,6 +1,7 @@
 """The app (`iimsim app`) served by Streamlit and driven in a real headless Chromium: the Teach page steps to the
-patient's next event with the diagram on its state, a bad value gets a message naming the field, and a Plan run
-completes with numbers on the page that match the run's saved tables."""
+patient's next event with the diagram on its state, a bad uploaded file gets the command line's message and a bad
+value one naming the field, and a Plan run completes with numbers on the page that match the run's saved
+tables."""
 
 from __future__ import annotations
 
@@ -109,6 +110,14 @@ def _type(browser, label: str, text: str) -> None:
     field.send_keys(text, Keys.TAB)
 
 
+def _error_shown(browser) -> str:
+    """The text of the error message on the page ('' while there is none)."""
+    from selenium.webdriver.common.by import By
+
+    alerts = [a.text for a in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')]
+    return next((text for text in alerts if text.startswith("error:")), "")
+
+
 def _outlined_states(browser) -> list[str]:
     """The states outlined in red in the Teach page's diagram (an SVG image drawn by dot, or inline SVG drawn by
     the browser when dot is missing)."""
@@ -147,14 +156,24 @@ def test_teach_steps_to_the_next_event_with_the_diagram_on_its_state(app_url, br
     _wait(browser).until(lambda b: _outlined_states(b) == [state])
 
 
-def test_plan_names_a_bad_field_then_runs_and_shows_the_tables_numbers(app_url, browser):
+def test_plan_names_a_bad_file_and_field_then_runs_and_shows_the_tables_numbers(app_url, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
     browser.get(f"{app_url}/plan")
     _wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, 'input[aria-label="Patients per replication"]'))
+    browser.find_element(By.XPATH, '//label[.//p[normalize-space()="a scenario file (TOML)"]]').click()
+    upload = _wait(browser).until(lambda b: b.find_element(By.CSS_SELECTOR, 'input[type="file"]'))
+    bad = tmp_path / "mine.toml"
+    bad.write_text('extends = "baseline"\n[disease.p_refractory]\nDM = 1.5\n')
+    upload.send_keys(str(bad))
+    error = _wait(browser).until(_error_shown)
+    assert error == "error: mine.toml: disease.p_refractory.DM = 1.5: Input should be less than or equal to 1"
+    browser.find_element(By.XPATH, '//label[.//p[normalize-space()="a built-in scenario"]]').click()
+
+    _wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, 'input[aria-label="Patients per replication"]'))
     _type(browser, "Patients per replication", "0")
     _button(browser, "Run").click()
-    error = _wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]'))[0].text
+    error = _wait(browser).until(_error_shown)
     assert error == "error: baseline: simulation.patients = 0: Input should be greater than 0"
 
     _type(browser, "Patients per replication", "60")

@@ -143,6 +143,7 @@ def test_an_upload_is_read_as_data(baseline):
     text = to_toml(baseline).replace('name = "baseline"', 'name = "uploaded"', 1)
     scenario = scenario_from_upload("any/folder/mine.toml", text.encode())
     assert scenario.name == "uploaded" and scenario.lines == baseline.lines
+    assert scenario_from_upload("..", text.encode()).name == "uploaded"  # no file name: still read
     with pytest.raises(ScenarioError, match=r"^mine\.toml: not UTF-8 text$"):
         scenario_from_upload("mine.toml", b"name = '\xff'")
     with pytest.raises(ScenarioError, match="larger than a scenario file can be"):

@@ -3,6 +3,7 @@ the key metrics with their 95% intervals and the report's figures, download tabl
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ import streamlit as st
 import iimsim
 from iimsim.app import downloads
 from iimsim.app.comparison import compare_runs
+from iimsim.app.figure_lock import FIGURE_LOCK
 from iimsim.app.plan_fields import (LINES, PRICE_FIELDS, UNIT_FIELDS, edited_scenario, edits, ivig_table,
                                     ivig_values, keyed_table, keyed_values, planner_values, room_sized, size_path)
 from iimsim.app.uploads import scenario_from_upload
@@ -47,7 +49,7 @@ def _shown_difference(value: float, unit: str) -> str:
 
 
 def _interval(low: float, high: float, unit: str) -> str:
-    if low != low or high != high:  # NaN: one replication
+    if math.isnan(low) or math.isnan(high):  # one replication
         return "one replication: no interval"
     return f"95% CI {format_number(low, unit)} to {format_number(high, unit)}"
 
@@ -74,14 +76,17 @@ def _choose_scenario() -> tuple[Scenario | None, str]:
         key = f"upload-{upload.file_id}"
     st.caption(f"**{original.name}**: {original.description}")
     scenario = room_sized(original)
-    if scenario.simulation != original.simulation:
-        st.caption(f"Sized for a room: {scenario.simulation.patients:,} patients x {scenario.simulation.replications} "
-                   f"replications (the scenario says {original.simulation.patients:,} x "
-                   f"{original.simulation.replications}); change it below.")
+    sim, said = scenario.simulation, original.simulation
+    if scenario.region is not None and sim.replications != said.replications:
+        st.caption(f"Sized for a room: {sim.replications} replications of the region (the scenario says "
+                   f"{said.replications}); change it below.")
+    elif scenario.region is None and sim != said:
+        st.caption(f"Sized for a room: {sim.patients:,} patients x {sim.replications} replications (the scenario "
+                   f"says {said.patients:,} x {said.replications}); change it below.")
     return scenario, key
 
 
-def _number(column, label: str, values: dict, path: str, key: str, step: float | int, help: str | None = None):
+def _number(column, label: str, values: dict, path: str, key: str, step: float, help: str | None = None):
     value = values[path]
     return column.number_input(label, value=value, step=step if isinstance(value, float) else int(step),
                                key=f"{key}:{path}", help=help)
@@ -150,7 +155,8 @@ def _simulate(scenario: Scenario, slot) -> iimsim.Run:
 
     run = iimsim.simulate(scenario, progress=simulated)
     bar.progress(0.75, text="Drawing the report's figures")
-    run.report()
+    with FIGURE_LOCK:
+        run.report()
     bar.progress(1.0, text=f"Done in {time.perf_counter() - started:.1f} s")
     return run
 
@@ -194,7 +200,8 @@ def _show_downloads(run: iimsim.Run) -> None:
 
 def _compare(scenario: Scenario, other: Scenario) -> None:
     folder = tempfile.TemporaryDirectory(prefix="iimsim-app-compare-")  # removed with the session's state
-    with st.spinner(f"Running {other.name} and {scenario.name} on the same patients, each with its report"):
+    with st.spinner(f"Running {other.name} and {scenario.name} on the same patients, each with its report"), \
+            FIGURE_LOCK:
         differences = compare_runs([other, scenario], replications=max(2, scenario.simulation.replications),
                                    out=Path(folder.name) / "comparison")
     st.session_state[COMPARISON] = {"differences": differences, "folder": folder}

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from iimsim.app import teach_course as course
+from iimsim.app.figure_lock import FIGURE_LOCK
 from iimsim.pathway.machine import to_dot
 from iimsim.reports.diagram import GraphvizMissing, render
 from iimsim.reports.patient_story import STATE_WORDS, timeline
@@ -33,11 +34,12 @@ def _remission_activity(scenario: str) -> float:
 
 
 def _timeline_png(tables: dict[str, pd.DataFrame], until_day: float, remission_activity: float) -> bytes:
-    fig = timeline(tables["patients"].iloc[0], tables["events"], tables["doses"], tables.get("assessments"),
-                   remission_activity, until_day=until_day)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
+    with FIGURE_LOCK:
+        fig = timeline(tables["patients"].iloc[0], tables["events"], tables["doses"], tables.get("assessments"),
+                       remission_activity, until_day=until_day)
+        fig.savefig(buffer, format="png", dpi=90)
+        plt.close(fig)
     return buffer.getvalue()
 
 

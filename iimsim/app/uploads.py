@@ -20,7 +20,9 @@ def scenario_from_upload(file_name: str, data: bytes) -> Scenario:
     The file is parsed by the scenario loader, whose only reader is TOML: nothing in it is run. An `extends`
     may name a built-in scenario; a relative path would name a file that was not uploaded.
     """
-    name = Path(file_name).name or "scenario.toml"
+    name = Path(file_name).name
+    if not name.strip("."):  # "", "." or "..": no file name to keep
+        name = "scenario.toml"
     if len(data) > MAX_UPLOAD_BYTES:
         raise ScenarioError(f"{name}: {len(data):,} bytes, larger than a scenario file can be "
                             f"({MAX_UPLOAD_BYTES:,})")
