@@ -188,7 +188,7 @@ def test_plan_names_a_bad_file_and_field_then_runs_and_shows_the_tables_numbers(
                                             '//p[starts-with(normalize-space(), "Means per replication")]/code').text
     run = iimsim.load_run(folder)
     shown = _metrics(browser, ".st-key-plan-result")
-    assert shown["Simulated per replication (patients)"] == "60"
+    assert shown["Simulated (patients)"] == "60"
     assert len(run.patients) == 120 and set(run.patients["replication"]) == {0, 1}
     died = run.patients.groupby("replication")["died"].mean().mean()
     assert shown["Died"] == f"{100 * died:.1f}%"

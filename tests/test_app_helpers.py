@@ -277,3 +277,38 @@ def test_iimsim_app_without_streamlit_says_how_to_install_it(monkeypatch):
     result = CliRunner().invoke(main, ["app"])
     assert result.exit_code == 2
     assert result.output.strip() == f"error: {launch.INSTALL_HINT}"
+
+
+# --- The pages, rendered by Streamlit's own test harness (no browser) ----------------------------------------------
+
+def _page(name: str):
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    script = f"from iimsim.app import {name}\n{name}.page()\n"
+    return AppTest.from_string(script, default_timeout=60)
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "severe_ivig", "steroid_monotherapy", "region_1m", "infusion_unit"])
+def test_the_plan_form_renders_for_every_built_in_scenario(scenario):
+    page = _page("plan_page").run()
+    [choice] = [box for box in page.selectbox if box.label == "Built-in scenario"]
+    page = choice.set_value(scenario).run()
+    assert not page.exception, page.exception
+    labels = {field.label for field in page.number_input}
+    assert ("Region population" in labels) == (scenario in ("region_1m", "infusion_unit"))
+    assert ("Chairs" in labels) == (scenario == "infusion_unit")
+    assert [button.label for button in page.button] == ["Run", "Compare"]
+
+
+@pytest.mark.parametrize("subtype", ["JDM", "IBM", "ASS"])
+def test_the_teach_page_renders_for_a_chosen_patient(subtype):
+    page = _page("teach_page").run()
+    [choice] = [box for box in page.selectbox if box.label == "Subtype"]
+    page = choice.set_value(subtype).run()
+    page.multiselect[0].set_value(["osteoporosis", "interstitial lung disease"]).run()
+    assert not page.exception, page.exception
+    assert page.metric[0].value.startswith("0 of ")
+    page.button[4].click().run()  # the next event
+    assert not page.exception, page.exception
+    assert not page.metric[0].value.startswith("0 of ")

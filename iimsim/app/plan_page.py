@@ -25,7 +25,7 @@ RUN = "plan_run"
 COMPARISON = "plan_comparison"
 # The key metrics shown, with short labels; each one's description from the summary is its help text.
 METRIC_LABELS = {
-    "patients": "Simulated per replication", "share_reached_remission": "Reached remission",
+    "patients": "Simulated", "share_reached_remission": "Reached remission",
     "median_time_to_remission_days": "Median time to remission", "share_died": "Died",
     "mean_pred_cum_mg_first_year": "Glucocorticoid, first year", "mean_pred_cum_mg": "Glucocorticoid, all follow-up",
     "mean_days_pred_ge_20mg": "Time at >= 20 mg/day", "ivig_g_total": "IVIG given",
@@ -88,7 +88,7 @@ def _choose_scenario() -> tuple[Scenario | None, str]:
 
 def _number(column, label: str, values: dict, path: str, key: str, step: float, help: str | None = None):
     value = values[path]
-    return column.number_input(label, value=value, step=step if isinstance(value, float) else int(step),
+    return column.number_input(label, value=value, step=float(step) if isinstance(value, float) else int(step),
                                key=f"{key}:{path}", help=help)
 
 
