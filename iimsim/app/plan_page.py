@@ -146,19 +146,35 @@ def _form(scenario: Scenario, key: str) -> tuple[dict, str, bool, bool]:
     return new, other, run_clicked, compare_clicked
 
 
-def _simulate(scenario: Scenario, slot) -> iimsim.Run:
+def _run(scenario: Scenario, bar, result) -> None:
+    """Simulate with a progress bar, show the key metrics in `result` at once, then draw the report (three
+    quarters of the time at a room's size) and show its figures and the downloads."""
     started = time.perf_counter()
-    bar = slot.progress(0.0, text="Simulating")
 
     def simulated(done: int, total: int) -> None:
         bar.progress(0.7 * done / total, text=f"Simulated {done:,} of {total:,} patients")
 
+    st.session_state.pop(RUN, None)  # a failed run leaves no earlier run's results standing as if they were its own
     run = iimsim.simulate(scenario, progress=simulated)
-    bar.progress(0.75, text="Drawing the report's figures")
+    st.session_state[RUN] = run
+    with result:
+        _show_run_metrics(run)
+    bar.progress(0.75, text=f"Simulated in {time.perf_counter() - started:.1f} s; drawing the report's figures")
     with FIGURE_LOCK:
         run.report()
     bar.progress(1.0, text=f"Done in {time.perf_counter() - started:.1f} s")
-    return run
+    with result:
+        _show_run_files(run)
+
+
+def _show_run_metrics(run: iimsim.Run) -> None:
+    st.header(f"Run: {run.scenario_name}")
+    _show_metrics(run)
+
+
+def _show_run_files(run: iimsim.Run) -> None:
+    _show_figures(run.folder)
+    _show_downloads(run)
 
 
 def _show_metrics(run: iimsim.Run) -> None:
@@ -238,6 +254,7 @@ def page() -> None:
         return
     values, other_name, run_clicked, compare_clicked = _form(scenario, key)
     progress = st.empty()
+    result = st.container(key="plan-result")
     if run_clicked or compare_clicked:
         try:
             edited = edited_scenario(scenario, edits(scenario, values))
@@ -245,20 +262,17 @@ def page() -> None:
             st.error(f"error: {err}")
             return
         if run_clicked:
-            st.session_state[RUN] = _simulate(edited, progress)
+            _run(edited, progress.progress(0.0, text="Simulating"), result)
         else:
             other = scenario if other_name.endswith("(unedited)") else load_scenario(other_name)
             if other == edited:
                 st.warning("Nothing was edited: both sides are the same scenario, so every difference is 0.")
             # the same patients, horizon and seed on both sides: the edited scenario's
             _compare(edited, other.model_copy(update={"simulation": edited.simulation}))
-    if RUN in st.session_state:
-        with st.container(key="plan-result"):
-            run = st.session_state[RUN]
-            st.header(f"Run: {run.scenario_name}")
-            _show_metrics(run)
-            _show_figures(run.folder)
-            _show_downloads(run)
+    if RUN in st.session_state and not run_clicked:
+        with result:
+            _show_run_metrics(st.session_state[RUN])
+            _show_run_files(st.session_state[RUN])
     if COMPARISON in st.session_state:
         with st.container(key="plan-comparison"):
             _show_comparison(st.session_state[COMPARISON])
