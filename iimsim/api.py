@@ -142,7 +142,8 @@ class Run:
 
 
 def simulate(scenario: str | Path | Scenario = "baseline", *, out: Path | str | None = None, force: bool = False,
-             workers: int = 1, table_format: str = "parquet", report: bool = False, progress: bool | None = False,
+             workers: int = 1, table_format: str = "parquet", report: bool = False,
+             progress: bool | Callable[[int, int], None] | None = False,
              backend: str = "processes", scheduler: str | None = None, chunk_size: int | None = None,
              command: list[str] | None = None, overrides: Mapping[str, Any] | None = None,
              **keyword_overrides: Any) -> Run:
@@ -151,9 +152,10 @@ def simulate(scenario: str | Path | Scenario = "baseline", *, out: Path | str | 
     `scenario` is a built-in name, a .toml path or a `Scenario`; overrides as in `resolve` (or as a
     mapping in `overrides=`). Without `out` the tables go to a temporary folder that lives as long as
     the returned run (`run.save(folder)` keeps them); with `out` they are written there, atomically.
-    `report=True` also writes report.html and figures/; `progress` shows a bar on stderr (None: only on a
-    terminal); `command` is what the manifest records as the command [iimsim.simulate NAME]. Same seed,
-    same tables, whatever `workers`, `backend` or `chunk_size` (patients per batch, which bounds memory).
+    `report=True` also writes report.html and figures/; `progress=True` shows a bar on stderr (None: only on
+    a terminal) and a callable is called with (patients done, patients in all) after each batch instead;
+    `command` is what the manifest records as the command [iimsim.simulate NAME]. Same seed, same tables,
+    whatever `workers`, `backend` or `chunk_size` (patients per batch, which bounds memory).
     """
     from iimsim.run import execute_run
     from iimsim.simulation.runner import DEFAULT_CHUNK_SIZE

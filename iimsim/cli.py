@@ -406,5 +406,20 @@ def diagram(diagram_format: str, run_dir: Path | None, output: Path | None) -> N
         click.echo(f"wrote {output}", err=True)
 
 
+@main.command("app")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8501, show_default=True, help="Port to serve on.")
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Address to bind; the default serves this machine only.")
+@click.option("--browser/--no-browser", default=True, show_default=True, help="Open a web browser on the app.")
+def app_command(port: int, address: str, browser: bool) -> None:
+    """The interactive app (Streamlit): Teach steps through one patient's course week by week; Plan runs,
+    compares and downloads scenarios. Needs the app extra: pip install -e ".[app]"."""
+    from iimsim.app.launch import INSTALL_HINT, launch, streamlit_installed
+
+    if not streamlit_installed():
+        raise UserError(INSTALL_HINT)
+    sys.exit(launch(port, address, browser))
+
+
 if __name__ == "__main__":
     main()

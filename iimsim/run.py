@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,18 +34,22 @@ class RunResult:
 
 def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_format: str = "parquet",
                 force: bool = False, chunk_size: int = DEFAULT_CHUNK_SIZE, command: list[str] | None = None,
-                progress: bool | None = None, report: bool = False, backend: str = "processes",
-                scheduler: str | None = None) -> RunResult:
+                progress: bool | Callable[[int, int], None] | None = None, report: bool = False,
+                backend: str = "processes", scheduler: str | None = None) -> RunResult:
     """Simulate `scenario` into `out_dir`. Raises `OutputExistsError` before any work if it exists.
 
-    `progress=None` shows a progress bar only on a terminal; `report` also writes the HTML
+    `progress=None` shows a progress bar only on a terminal; a callable is called instead with (patients
+    done, patients in all) after each batch (the app's progress bar); `report` also writes the HTML
     report and figures (from the saved tables, inside the same atomic commit).
     """
+    on_batch = progress if callable(progress) else None
+    if on_batch is not None:
+        progress = False
     total = cohort_size(scenario)
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     tallies: dict[int, ResourceTally] = {}
     outcomes = OutcomeTally(scenario)  # cost, life-years and QALYs per patient, batch by batch
-    patient_batches = []
+    patient_batches, done = [], 0
     output = RunOutput(out_dir, table_format, force)
     with output, tqdm(total=total, unit="patient", disable=None if progress is None else not progress,
                       file=sys.stderr) as bar:
@@ -54,6 +59,9 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
             tallies.setdefault(chunk.replication, ResourceTally()).add(tables)
             patient_batches.append(tables["patients"])
             bar.update(chunk.patients)
+            done += chunk.patients
+            if on_batch is not None:
+                on_batch(done, total)
         patients = pa.concat_tables(patient_batches).to_pandas(strings_to_categorical=True)
         del patient_batches
         _, by_replication = summarize_replications(patients, tallies)

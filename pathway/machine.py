@@ -21,7 +21,7 @@ from functools import lru_cache
 from transitions import Event, Machine, Transition
 from transitions.core import EventData
 
-from iimsim.pathway.definition import STATES, TRANSITIONS, TRIGGERS
+from iimsim.pathway.definition import STATE_NAMES, STATES, TRANSITIONS, TRIGGERS
 from iimsim.pathway.guards import GUARDS
 
 INITIAL_STATE = "diagnosis"
@@ -165,16 +165,24 @@ def to_mermaid(state_notes: StateNotes | None = None, edge_notes: EdgeNotes | No
 LINE_COLOURS = {None: "#eeeeee", 1: "#cfe8ff", 2: "#ffe6b3", 3: "#ffc9b3", 4: "#f5b3c7", 5: "#e0c3f5"}
 
 
-def to_dot(state_notes: StateNotes | None = None, edge_notes: EdgeNotes | None = None) -> str:
-    """Graphviz source; states coloured and grouped by line of therapy."""
+HIGHLIGHT = 'color="#d62728", penwidth=4'
+
+
+def to_dot(state_notes: StateNotes | None = None, edge_notes: EdgeNotes | None = None,
+           highlight: str | None = None) -> str:
+    """Graphviz source; states coloured and grouped by line of therapy; `highlight` outlines one state in red
+    (a patient's current state)."""
     state_notes = state_notes or {}
+    if highlight is not None and highlight not in STATE_NAMES:
+        raise ValueError(f"no state {highlight!r} to highlight")
     lines = ["digraph pathway {", "    rankdir=LR;", '    node [shape=box, style="rounded,filled", fontname="Helvetica"];',
              '    edge [fontname="Helvetica", fontsize=9];']
     for name, line, text in STATES:
         label = name if line is None else f"{name}\\n(line {line})"
         if name in state_notes:
             label += f"\\n{state_notes[name]}"
-        lines.append(f'    {name} [label="{label}", fillcolor="{LINE_COLOURS[line]}", tooltip="{text}"];')
+        outline = f", {HIGHLIGHT}" if name == highlight else ""
+        lines.append(f'    {name} [label="{label}", fillcolor="{LINE_COLOURS[line]}", tooltip="{text}"{outline}];')
     for t in _shown(edge_notes):
         lines.append(f'    {t.source} -> {t.dest} [label="{_edge_label(t, edge_notes or {}, chr(92) + "n")}"];')
     lines.append("}")

@@ -185,9 +185,23 @@ def _activity_panel(ax, assessments: pd.DataFrame, end_years: float, remission_a
     ax.legend(fontsize=7, ncol=5, loc="upper right", frameon=False)
 
 
+def up_to(day: float, events: pd.DataFrame, doses: pd.DataFrame, assessments: pd.DataFrame | None = None
+          ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """The patient's rows before `day` (days since diagnosis), dose rows cut off at it: the course so far."""
+    doses = doses[doses["start_day"] < day].assign(end_day=lambda rows: rows["end_day"].clip(upper=day))
+    return (events[events["day"] < day], doses,
+            None if assessments is None else assessments[assessments["day"] < day])
+
+
 def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame,
-             assessments: pd.DataFrame | None = None, remission_activity: float | None = None) -> Figure:
-    with_activity = assessments is not None and len(assessments) > 0
+             assessments: pd.DataFrame | None = None, remission_activity: float | None = None,
+             until_day: float | None = None) -> Figure:
+    """The whole course, or with `until_day` the course so far on the whole follow-up's axes (for teaching:
+    step through the weeks without showing what comes next), a dashed line marking that day."""
+    with_activity = assessments is not None and len(assessments) > 0  # the same panels at every step
+    drawn_to = patient.followup_days if until_day is None else min(until_day, patient.followup_days)
+    if until_day is not None:
+        events, doses, assessments = up_to(until_day, events, doses, assessments)
     rows = 3 if with_activity else 2
     fig, axes = plt.subplots(rows, 1, figsize=(11, 9.0 if with_activity else 6.5), sharex=True,
                              gridspec_kw={"height_ratios": [1.1, 1.0, 1][:rows] if with_activity else [1.1, 1]})
@@ -220,7 +234,7 @@ def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame,
             dose_ax.text(e.day / YEAR_DAYS, 0.97 * top, e.event, color="#d62728", fontsize=8, rotation=90, va="top")
     pjp = events[events.event.str.startswith("pjp_")]
     starts = pjp[pjp.event == "pjp_prophylaxis_start"].day.to_numpy()
-    stops = list(pjp[pjp.event == "pjp_prophylaxis_stop"].day.to_numpy()) + [patient.followup_days] * len(starts)
+    stops = list(pjp[pjp.event == "pjp_prophylaxis_stop"].day.to_numpy()) + [drawn_to] * len(starts)
     for start, stop in zip(starts, stops):
         dose_ax.axvspan(start / YEAR_DAYS, stop / YEAR_DAYS, ymax=0.04, color="#9467bd", alpha=0.6)
     dose_ax.text(0.995, 0.06, "purple band: PJP prophylaxis", transform=dose_ax.transAxes, ha="right", fontsize=8,
@@ -230,7 +244,7 @@ def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame,
 
     lanes: list[str] = []
     transitions = events[events.is_transition]
-    days = list(transitions.day) + [patient.followup_days]
+    days = list(transitions.day) + [drawn_to]
     for (start, state), stop in zip(zip(transitions.day, transitions.to_state), days[1:]):
         if stop > start and state != "dead":
             bar_ax.barh("pathway state", (stop - start) / YEAR_DAYS, left=start / YEAR_DAYS,
@@ -248,6 +262,9 @@ def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame,
     for e in transitions.itertuples():
         if e.event in ("respond", "fail"):
             bar_ax.plot(e.day / YEAR_DAYS, "pathway state", "D", color="black", markersize=5)
+    if until_day is not None:
+        for ax in axes:
+            ax.axvline(drawn_to / YEAR_DAYS, color="black", linestyle="--", linewidth=1)
     bar_ax.invert_yaxis()
     bar_ax.set(xlabel="years since diagnosis", title="Lines of therapy and drugs (triangles: infusions; "
                                                       "diamonds: assessments that changed the plan)")

@@ -1,8 +1,9 @@
-"""Shared helpers: simulate a small cohort and return its tables as pandas frames."""
+"""Shared helpers: simulate a small cohort and return its tables as pandas frames; a headless browser."""
 
 from __future__ import annotations
 
 import os
+import shutil
 
 import pandas as pd
 import pytest
@@ -35,3 +36,23 @@ def baseline_run() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="session")
 def monotherapy_run() -> dict[str, pd.DataFrame]:
     return simulate("steroid_monotherapy", patients=400, seed=7)
+
+
+def headless_chromium(window_size: str = "1200,1600"):
+    """A selenium driver on Debian's chromium and chromedriver, headless; skips without them (fails in CI)."""
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (binary and driver):
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian's chromium and chromium-driver: tests/setup.sh installs them")
+        pytest.skip("chromium and chromedriver not installed (bash tests/setup.sh installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--window-size={window_size}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver), options=options)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the tests need on a fresh machine: Debian's chromium and chromium-driver (the report is checked
-# in a real headless browser) and graphviz (diagram SVG/PNG), then iimsim with its test extras.
+# in a real headless browser) and graphviz (diagram SVG/PNG), then iimsim with its test and app extras (the app
+# is served by Streamlit and driven in the same browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -18,4 +19,4 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "tests/setup.sh: please install ${missing[*]} (Debian package names); browser and diagram tests skip without them" >&2
   fi
 fi
-python -m pip install -q -e ".[test]"
+python -m pip install -q -e ".[test,app]"

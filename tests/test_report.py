@@ -1,6 +1,5 @@
 """The report: every figure's numbers against the tables, the HTML in a real headless Chromium."""
 
-import os
 import shutil
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import headless_chromium
 
 from iimsim.cli import main
 from iimsim.pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
@@ -215,27 +215,8 @@ def test_report_templates_load_when_only_iimsim_is_importable(tmp_path):
     assert done.stdout.split() == ["True", "report.html.j2"]
 
 
-def _chromium():
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (binary and driver):
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Debian's chromium and chromium-driver: tests/setup.sh installs them")
-        pytest.skip("chromium and chromedriver not installed (bash tests/setup.sh installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1200,1600"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(driver), options=options)
-
-
 def test_report_renders_in_headless_chromium(run_dir, tmp_path):
-    browser = _chromium()
+    browser = headless_chromium()
     try:
         browser.get((run_dir / "report.html").resolve().as_uri())
         images = browser.execute_script(

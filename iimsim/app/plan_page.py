@@ -1,0 +1,278 @@
+"""Plan: choose or upload a scenario, edit what planners change most, run it or compare it with another, look at
+the key metrics with their 95% intervals and the report's figures, download tables, scenario and report."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import iimsim
+from iimsim.app import downloads
+from iimsim.app.comparison import compare_runs
+from iimsim.app.figure_lock import FIGURE_LOCK
+from iimsim.app.plan_fields import (LINES, PRICE_FIELDS, UNIT_FIELDS, edited_scenario, edits, ivig_table,
+                                    ivig_values, keyed_table, keyed_values, planner_values, room_sized, size_path)
+from iimsim.app.uploads import scenario_from_upload
+from iimsim.reports.report import format_number
+from iimsim.scenarios import Scenario, ScenarioError, builtin_names, load_scenario, to_toml
+
+RUN = "plan_run"
+COMPARISON = "plan_comparison"
+# The key metrics shown, with short labels; each one's description from the summary is its help text.
+METRIC_LABELS = {
+    "patients": "Simulated", "share_reached_remission": "Reached remission",
+    "median_time_to_remission_days": "Median time to remission", "share_died": "Died",
+    "mean_pred_cum_mg_first_year": "Glucocorticoid, first year", "mean_pred_cum_mg": "Glucocorticoid, all follow-up",
+    "mean_days_pred_ge_20mg": "Time at >= 20 mg/day", "ivig_g_total": "IVIG given",
+    "infusion_chair_days_total": "Infusion use", "mean_total_cost_discounted": "Discounted cost",
+    "mean_qalys_discounted": "Discounted QALYs", "infusion_unit_utilisation": "Infusion chair-hours used",
+}
+FIGURES = {"dose_over_time": "Glucocorticoid dose", "time_in_lines": "Lines of therapy",
+           "resources_by_year": "Resource use per year", "costs_by_year": "Costs per year",
+           "infusion_unit": "Infusion unit", "infusion_waits": "Infusion waits",
+           "differences": "Paired differences", "key_metrics": "Key metrics"}
+
+
+def _label(metric: str, unit: str) -> str:
+    """A key metric's short label, with its unit unless it is a share (shown as a percentage)."""
+    return METRIC_LABELS[metric] if unit == "share" else f"{METRIC_LABELS[metric]} ({unit})"
+
+
+def _shown_difference(value: float, unit: str) -> str:
+    """A paired difference with its sign; shares in percentage points."""
+    return f"{100 * value:+.1f} points" if unit == "share" else f"{value:+,.4g}"
+
+
+def _interval(low: float, high: float, unit: str) -> str:
+    if math.isnan(low) or math.isnan(high):  # one replication
+        return "one replication: no interval"
+    return f"95% CI {format_number(low, unit)} to {format_number(high, unit)}"
+
+
+def _choose_scenario() -> tuple[Scenario | None, str]:
+    """The scenario to start from, sized for a room, and a key naming it (widgets start anew when it changes)."""
+    source = st.radio("Start from", ["a built-in scenario", "a scenario file (TOML)"], horizontal=True)
+    if source == "a built-in scenario":
+        names = builtin_names()
+        name = st.selectbox("Built-in scenario", names, index=names.index("baseline"),
+                            help="`iimsim scenario show NAME` prints one as TOML to copy and edit.")
+        original, key = load_scenario(name), f"builtin-{name}"
+    else:
+        upload = st.file_uploader("Scenario file", type=["toml"],
+                                  help="Read as data, never run: the same checks and messages as `iimsim run FILE`.")
+        if upload is None:
+            st.info("Upload a scenario file, for example one written by `iimsim scenario show baseline > mine.toml`.")
+            return None, ""
+        try:
+            original = scenario_from_upload(upload.name, upload.getvalue())
+        except ScenarioError as err:
+            st.error(f"error: {err}")
+            return None, ""
+        key = f"upload-{upload.file_id}"
+    st.caption(f"**{original.name}**: {original.description}")
+    scenario = room_sized(original)
+    sim, said = scenario.simulation, original.simulation
+    if scenario.region is not None and sim.replications != said.replications:
+        st.caption(f"Sized for a room: {sim.replications} replications of the region (the scenario says "
+                   f"{said.replications}); change it below.")
+    elif scenario.region is None and sim != said:
+        st.caption(f"Sized for a room: {sim.patients:,} patients x {sim.replications} replications (the scenario "
+                   f"says {said.patients:,} x {said.replications}); change it below.")
+    return scenario, key
+
+
+def _number(column, label: str, values: dict, path: str, key: str, step: float, help: str | None = None):
+    value = values[path]
+    return column.number_input(label, value=value, step=float(step) if isinstance(value, float) else int(step),
+                               key=f"{key}:{path}", help=help)
+
+
+def _form(scenario: Scenario, key: str) -> tuple[dict, str, bool, bool]:
+    """The planner's values by path, the scenario to compare with, and which button was pressed."""
+    values = planner_values(scenario)
+    new: dict = {}
+    with st.form("plan-form"):
+        st.subheader("Size and time")
+        columns = st.columns(4)
+        size = size_path(scenario)
+        if scenario.region is not None:
+            new[size] = _number(columns[0], "Region population", values, size, key, 100_000,
+                                "People in the region; its patients are those diagnosed in it.")
+        else:
+            new[size] = _number(columns[0], "Patients per replication", values, size, key, 100)
+        new["simulation.horizon_years"] = _number(columns[1], "Years", values, "simulation.horizon_years", key, 0.5)
+        new["simulation.replications"] = _number(columns[2], "Replications", values, "simulation.replications", key,
+                                                 1, "Independent replications: the 95% intervals are across them.")
+        new["simulation.seed"] = _number(columns[3], "Seed", values, "simulation.seed", key, 1)
+
+        st.subheader("IVIG: share of patients given it at each line")
+        new.update(ivig_values(st.data_editor(ivig_table(values), key=f"{key}:ivig")))
+
+        st.subheader("Agent choice weights at each line")
+        st.caption("Relative weights of the options chosen at each line (patients without ILD, unless their "
+                   "subtype has its own options).")
+        for tab, line in zip(st.tabs(list(LINES)), LINES):
+            prefix = f"lines.{line}.options"
+            with tab:
+                new.update(keyed_values(st.data_editor(keyed_table(values, prefix, "weight"), key=f"{key}:{prefix}"),
+                                        prefix, "weight"))
+        if scenario.infusion_unit is not None:
+            st.subheader("Infusion unit")
+            labels = {"chairs": "Chairs", "opens_at_hour": "Opens at (hour)", "hours_per_day": "Hours open a day",
+                      "days_per_week": "Days open a week"}
+            for column, field in zip(st.columns(len(UNIT_FIELDS)), UNIT_FIELDS):
+                path = f"infusion_unit.{field}"
+                new[path] = _number(column, labels[field], values, path, key, 1)
+        currency = scenario.costs.currency
+        st.subheader(f"Prices (in {currency})")
+        labels = {"ivig_price_per_g": "IVIG per g", "infusion_chair_day": "Infusion chair-day",
+                  "clinic_visit": "Clinic visit"}
+        for column, field in zip(st.columns(len(PRICE_FIELDS)), PRICE_FIELDS):
+            new[f"costs.{field}"] = _number(column, labels[field], values, f"costs.{field}", key, 1.0)
+        with st.expander("Drug prices per mg"):
+            new.update(keyed_values(st.data_editor(keyed_table(values, "costs.price_per_mg", "price_per_mg"),
+                                                   key=f"{key}:prices"), "costs.price_per_mg", "price_per_mg"))
+        others = [f"{scenario.name} as loaded (unedited)"] + [n for n in builtin_names() if n != scenario.name]
+        columns = st.columns([1, 1, 3])
+        run_clicked = columns[0].form_submit_button("Run", type="primary", width="stretch")
+        compare_clicked = columns[1].form_submit_button("Compare", width="stretch")
+        other = columns[2].selectbox("Compare with", others, label_visibility="collapsed",
+                                     help="Compare runs both on the same patients: your scenario minus this one.")
+    return new, other, run_clicked, compare_clicked
+
+
+def _run(scenario: Scenario, bar, result) -> None:
+    """Simulate with a progress bar, show the key metrics in `result` at once, then draw the report (three
+    quarters of the time at a room's size) and show its figures and the downloads."""
+    started = time.perf_counter()
+
+    def simulated(done: int, total: int) -> None:
+        bar.progress(0.7 * done / total, text=f"Simulated {done:,} of {total:,} patients")
+
+    st.session_state.pop(RUN, None)  # a failed run leaves no earlier run's results standing as if they were its own
+    run = iimsim.simulate(scenario, progress=simulated)
+    st.session_state[RUN] = run
+    with result:
+        _show_run_metrics(run)
+    bar.progress(0.75, text=f"Simulated in {time.perf_counter() - started:.1f} s; drawing the report's figures")
+    with FIGURE_LOCK:
+        run.report()
+    bar.progress(1.0, text=f"Done in {time.perf_counter() - started:.1f} s")
+    with result:
+        _show_run_files(run)
+
+
+def _show_run_metrics(run: iimsim.Run) -> None:
+    st.header(f"Run: {run.scenario_name}")
+    _show_metrics(run)
+
+
+def _show_run_files(run: iimsim.Run) -> None:
+    _show_figures(run.folder)
+    _show_downloads(run)
+
+
+def _show_metrics(run: iimsim.Run) -> None:
+    summary = run.summary.set_index("metric")
+    shown = [metric for metric in METRIC_LABELS if metric in summary.index]
+    for start in range(0, len(shown), 4):
+        for column, metric in zip(st.columns(4), shown[start:start + 4]):
+            row = summary.loc[metric]
+            column.metric(_label(metric, row["unit"]), format_number(row["value"], row["unit"]),
+                          help=row["description"])
+            column.caption(_interval(row["ci_low"], row["ci_high"], row["unit"]))
+    st.caption(f"Means per replication over {int(summary.loc['patients', 'replications'])} replication(s). "
+               f"Run folder: `{run.folder}`")
+    with st.expander("All summary metrics"):
+        st.dataframe(run.summary, hide_index=True)
+
+
+def _show_figures(folder: Path) -> None:
+    present = [(name, title) for name, title in FIGURES.items() if (folder / "figures" / f"{name}.png").is_file()]
+    for tab, (name, _) in zip(st.tabs([title for _, title in present]), present):
+        tab.image(str(folder / "figures" / f"{name}.png"))
+
+
+def _show_downloads(run: iimsim.Run) -> None:
+    st.subheader("Download")
+    columns = st.columns([2, 1, 2, 2, 2])
+    name = columns[0].selectbox("Table", downloads.table_names(run.folder))
+    table_format = columns[1].radio("Format", downloads.FORMATS)
+    columns[0].download_button(f"{name}.{table_format}", downloads.table_bytes(run.folder, name, table_format),
+                               file_name=f"{name}.{table_format}", on_click="ignore")
+    columns[2].download_button("summary.csv", (run.folder / "summary.csv").read_bytes(), file_name="summary.csv",
+                               mime="text/csv", on_click="ignore")
+    columns[3].download_button(f"{run.scenario_name}.toml", to_toml(run.scenario), file_name=f"{run.scenario_name}.toml",
+                               mime="application/toml", on_click="ignore")
+    if (run.folder / "report.html").is_file():
+        columns[4].download_button("report.html", (run.folder / "report.html").read_bytes(), file_name="report.html",
+                                   mime="text/html", on_click="ignore")
+
+
+def _compare(scenario: Scenario, other: Scenario) -> None:
+    folder = tempfile.TemporaryDirectory(prefix="iimsim-app-compare-")  # removed with the session's state
+    with st.spinner(f"Running {other.name} and {scenario.name} on the same patients, each with its report"), \
+            FIGURE_LOCK:
+        differences = compare_runs([other, scenario], replications=max(2, scenario.simulation.replications),
+                                   out=Path(folder.name) / "comparison")
+    st.session_state[COMPARISON] = {"differences": differences, "folder": folder}
+
+
+def _show_comparison(comparison: dict) -> None:
+    differences, folder = comparison["differences"], Path(comparison["folder"].name) / "comparison"
+    row = differences.iloc[0]
+    st.header(f"Comparison: {row['scenario']} minus {row['reference']}")
+    st.caption(f"Paired on the same patients and chance events over {int(row['replications'])} replications; "
+               f"{row['interval_method']}.")
+    key = differences[differences["metric"].isin(METRIC_LABELS)]
+    table = pd.DataFrame({
+        "metric": [_label(m, u) for m, u in zip(key["metric"], key["unit"])],
+        row["reference"]: [format_number(v, u) for v, u in zip(key["reference_value"], key["unit"])],
+        row["scenario"]: [format_number(v, u) for v, u in zip(key["scenario_value"], key["unit"])],
+        "difference": [_shown_difference(d, u) for d, u in zip(key["difference"], key["unit"])],
+        "95% CI": [f"{_shown_difference(lo, u)} to {_shown_difference(hi, u)}"
+                   for lo, hi, u in zip(key["ci_low"], key["ci_high"], key["unit"])],
+    })
+    st.dataframe(table, hide_index=True, height=36 * (len(table) + 1) + 2)
+    _show_figures(folder)
+    columns = st.columns(3)
+    columns[0].download_button("comparison.csv", (folder / "comparison.csv").read_bytes(), file_name="comparison.csv",
+                               mime="text/csv", on_click="ignore")
+    columns[1].download_button("comparison.html", (folder / "comparison.html").read_bytes(),
+                               file_name="comparison.html", mime="text/html", on_click="ignore")
+
+
+def page() -> None:
+    st.title("Plan: run and compare scenarios")
+    scenario, key = _choose_scenario()
+    if scenario is None:
+        return
+    values, other_name, run_clicked, compare_clicked = _form(scenario, key)
+    progress = st.empty()
+    result = st.container(key="plan-result")
+    if run_clicked or compare_clicked:
+        try:
+            edited = edited_scenario(scenario, edits(scenario, values))
+        except ScenarioError as err:
+            st.error(f"error: {err}")
+            return
+        if run_clicked:
+            _run(edited, progress.progress(0.0, text="Simulating"), result)
+        else:
+            other = scenario if other_name.endswith("(unedited)") else load_scenario(other_name)
+            if other == edited:
+                st.warning("Nothing was edited: both sides are the same scenario, so every difference is 0.")
+            # the same patients, horizon and seed on both sides: the edited scenario's
+            _compare(edited, other.model_copy(update={"simulation": edited.simulation}))
+    if RUN in st.session_state and not run_clicked:
+        with result:
+            _show_run_metrics(st.session_state[RUN])
+            _show_run_files(st.session_state[RUN])
+    if COMPARISON in st.session_state:
+        with st.container(key="plan-comparison"):
+            _show_comparison(st.session_state[COMPARISON])
