@@ -85,12 +85,17 @@ def by_week(line: str, week: float, column: str, threshold: float | None = None)
     return lambda t: _share_meeting(*_trial_assessments(t, line, 7.0 * week), column, threshold)
 
 
+def weeks_to_first(t: Tables, line: str, week: float, column: str) -> pd.Series:
+    """Weeks from entering `line` to first meeting `column`, for each patient meeting it by `week`."""
+    _, a = _trial_assessments(t, line, 7.0 * week)
+    return a[a[column]].groupby("patient_id")["since_entry_days"].min() / 7.0
+
+
 def median_weeks_to(line: str, week: float, column: str) -> Callable[[Tables], float]:
     """Median weeks from entering `line` to first meeting `column`, among those meeting it by `week`."""
     def measure(t: Tables) -> float:
-        _, a = _trial_assessments(t, line, 7.0 * week)
-        first = a[a[column]].groupby("patient_id")["since_entry_days"].min()
-        return float(first.median() / 7.0) if len(first) else math.nan
+        first = weeks_to_first(t, line, week, column)
+        return float(first.median()) if len(first) else math.nan
     return measure
 
 

@@ -230,6 +230,9 @@ class Line(Sourced):
     assessment_interval_days: PositiveDays
     p_ivig_severe: Probability = 0.0
     p_ivig_non_severe: Probability = 0.0
+    # Days after a later line starts before its agents start (0: at once; a trial's placebo phase, as RIM's
+    # rituximab-late arm). The first line's is regimen.steroid_sparing_agent_start_day.
+    agent_start_day: NonNegative = 0.0
 
 
 class Lines(Strict):

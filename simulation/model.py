@@ -30,6 +30,7 @@ class LineRules:
     assessment_interval_days: float
     p_ivig_severe: float
     p_ivig_non_severe: float
+    agent_start_day: float = 0.0  # a later line's agents start this long after the line (first line: regimen's)
 
     def table_for(self, subtype: str, ild: bool) -> OptionTable:
         if subtype in self.subtype_options:
@@ -227,6 +228,7 @@ class RunModel:
                 windows=LineWindows(section.minimal_improvement_by_days, section.failure_assessment_days,
                                     section.max_days_on_line),
                 assessment_interval_days=section.assessment_interval_days,
+                agent_start_day=section.agent_start_day,
                 p_ivig_severe=section.p_ivig_severe,
                 p_ivig_non_severe=section.p_ivig_non_severe,
             )
