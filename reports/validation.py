@@ -83,8 +83,9 @@ def trial_protocol(line: str, weeks: float) -> dict:
     for too little improvement before it (the clinic's 12-week and 6-month windows); rescue for worsening (a
     flare) still ends a patient's follow-up. ProDERM switched placebo patients only on confirmed deterioration
     (Aggarwal et al., Arthritis Res Ther 2023, figure 1)."""
-    days = 7.0 * weeks
-    return {"lines": {line: {"minimal_improvement_by_days": days, "failure_assessment_days": days}}}
+    days = 2.0 * 7.0 * weeks  # (twice the time point: no clinician's clock, `failure_window_sd`, reaches it first)
+    return {"lines": {line: {"minimal_improvement_by_days": days, "failure_assessment_days": days,
+                             "max_days_on_line": max(days, 365.0)}}}
 
 
 def added_at(line: str, drug: str, ivig: bool = False) -> dict:

@@ -127,6 +127,51 @@ def test_trial_arms_are_the_same_patients():
     assert ivig.ivig_g.sum() > placebo.ivig_g.sum()
 
 
+def test_rim_is_randomised_as_rim_was():
+    """RIM's late group starts rituximab 8 weeks after entering third line (its placebo phase), the early group at
+    entry; the same patients enter on the same day in both."""
+    base = {"simulation": {"patients": 300, "seed": 5}}
+    tables = {arm: {name: t.to_pandas() for name, t in collect_tables(load_scenario("baseline", deep_merge(
+        base, overrides))).items()} for arm, overrides in v.RIM_ARMS.items()}
+    starts = {}
+    for arm, t in tables.items():
+        e = t["events"]
+        e = e[e.is_transition & (e.to_state == "third_line") & (e.from_state != "third_line")]
+        entry = e.groupby("patient_id")["day"].min()
+        d = t["doses"]
+        first = d[(d.drug == "rituximab")].groupby("patient_id")["start_day"].min()
+        starts[arm] = (first - entry.reindex(first.index)).dropna()
+    assert len(starts["early"]) > 20 and len(starts["late"]) > 20
+    assert starts["early"].abs().max() < 1e-6
+    assert ((starts["late"] - 56.0).abs() < 1e-6).mean() > 0.9
+
+
+def test_a_trial_keeps_patients_on_their_arm_unless_they_worsen():
+    """Under a trial's protocol no patient leaves the line for too little improvement before the time point: every
+    escalation from the trial's line before then follows a flare on it."""
+    overrides = deep_merge({"simulation": {"patients": 400, "seed": 9}}, v.ABATACEPT_ARMS["placebo"])
+    t = {name: x.to_pandas() for name, x in collect_tables(load_scenario("baseline", overrides)).items()}
+    a = t["assessments"]
+    e = t["events"]
+    e = e[e.is_transition & (e.to_state == "third_line") & (e.from_state != "third_line")]
+    entry = e.groupby("patient_id")["day"].min()
+    a = a[a.patient_id.isin(entry.index) & (a.state == "third_line")]
+    since = a.day.to_numpy() - entry.reindex(a.patient_id).to_numpy()
+    early_fail = a[(since > 0) & (since < 7 * 24) & (a.decision == "fail")]
+    assert len(a) > 100
+    flares = a[(since > 0) & (a.decision == "flare")].groupby("patient_id")["day"].min()
+    # a failure before week 24 is a second flare: the patient flared earlier on the line
+    assert (flares.reindex(early_fail.patient_id).to_numpy() < early_fail.day.to_numpy()).all()
+    # and the clinic's own windows do fail patients for too little improvement without the protocol
+    plain = deep_merge(overrides, {"lines": {"third_line": load_scenario("baseline").lines.third_line.model_dump(
+        include={"minimal_improvement_by_days", "failure_assessment_days", "max_days_on_line"})}})
+    t = {name: x.to_pandas() for name, x in collect_tables(load_scenario("baseline", plain)).items()}
+    b = t["assessments"]
+    b = b[b.patient_id.isin(entry.index) & (b.state == "third_line")]
+    since_b = b.day.to_numpy() - entry.reindex(b.patient_id).to_numpy()
+    assert ((since_b > 0) & (since_b < 7 * 24) & (b.decision == "fail")).sum() > 3 * len(early_fail)
+
+
 def test_validate_command_writes_the_table_and_the_report_shows_it(tmp_path):
     runner = CliRunner()
     run = tmp_path / "run"
