@@ -26,6 +26,7 @@ from iimsim.reports.trial_endpoints import (  # noqa: F401  (the measures are th
     mean_at_week,
     mean_months_to_withdrawal,
     median_weeks_to,
+    not_entering_in_a_flare,
     share_failing_first_line,
     share_never_in_remission,
     share_weak_among_survivors,
@@ -111,7 +112,8 @@ PRODERM_ARMS = {"ivig": merged(only("DM"), added_at("second_line", "placebo", iv
                                   trial_protocol("second_line", 16))}
 PRODERM = ("adults with active DM despite background therapy", "Aggarwal et al., ProDERM, NEJM 2022",
            "DM patients failing first line enter second line with IVIG (or placebo) added to their agent and "
-           "glucocorticoid dose; TIS from entry at the visit nearest week 16; escalation counts as non-response")
+           "glucocorticoid dose, if not in a flare at entry (ProDERM enrolled active disease on therapy stable for "
+           "4 weeks); TIS from entry at the visit nearest week 16; rescue for worsening counts as non-response")
 PRODERM_NOTE = ("The placebo arm improves because background therapy keeps acting (the agent still building, "
                 "the taper held while not improving) and because a line starts when the disease is at its "
                 "worst: entry at a failing visit regresses to the mean (measurement error and flares subside).")
@@ -218,7 +220,9 @@ def _proderm(key: str, arm: str, threshold: float, value: float, tolerance: floa
     population, source, simulated_as = PRODERM
     return Target(key, f"ProDERM: TIS >= {threshold:g} at week 16, {arm} arm", value, "share",
                   f"TIS >= {threshold:g} at week 16; IVIG 2 g/kg every 4 weeks", population, source, simulated_as,
-                  PRODERM_ARMS, _arm(arm, at_week("second_line", 16, "tis_from_line_start", threshold)),
+                  PRODERM_ARMS, _arm(arm, not_entering_in_a_flare("second_line", at_week("second_line", 16,
+                                                                                       "tis_from_line_start",
+                                                                                       threshold))),
                   tolerance=tolerance, fitted=fitted, note=note)
 
 
@@ -231,7 +235,8 @@ TARGETS: tuple[Target, ...] = (
     _proderm("proderm_placebo_20", "placebo", 20, 0.438, 0.10, True),
     Target("proderm_difference", "ProDERM: IVIG minus placebo, TIS >= 20 at week 16", 0.35, "share",
            "difference in TIS >= 20 responders (78.7% - 43.8%)", PRODERM[0], PRODERM[1], PRODERM[2],
-           PRODERM_ARMS, _difference("ivig", "placebo", at_week("second_line", 16, "tis_from_line_start", 20)),
+           PRODERM_ARMS, _difference("ivig", "placebo", not_entering_in_a_flare("second_line", at_week(
+               "second_line", 16, "tis_from_line_start", 20))),
            tolerance=0.10, fitted=True),
     _proderm("proderm_ivig_40", "ivig", 40, 0.68, 0.10, True),
     _proderm("proderm_ivig_60", "ivig", 60, 0.32, 0.10, True),
@@ -242,7 +247,9 @@ TARGETS: tuple[Target, ...] = (
     Target("proderm_mean_tis", "ProDERM: mean TIS at week 16, IVIG arm", 48.4, "points",
            "mean TIS at week 16 (secondary report; uncertain)", PRODERM[0], PRODERM[1],
            "as above: mean TIS among patients still on the trial's treatment at week 16", PRODERM_ARMS,
-           _arm("ivig", mean_at_week("second_line", 16, "tis_from_line_start")), tolerance=10.0),
+           _arm("ivig", not_entering_in_a_flare("second_line", mean_at_week("second_line", 16,
+                                                                            "tis_from_line_start"))),
+           tolerance=10.0),
     Target("rim_rituximab", "RIM: IMACS improvement by week 44", 0.83, "share",
            "met the IMACS definition of improvement by week 44", "refractory adult PM and DM, and JDM",
            "Oddis et al., RIM trial, Arthritis Rheum 2013",

@@ -100,6 +100,24 @@ def test_rescue_after_the_time_point_does_not_undo_the_endpoint():
     assert v.at_week("second_line", 18, "tis_from_line_start", 20)(t) == pytest.approx(1 / 3)
 
 
+def test_a_trial_asking_for_stable_therapy_leaves_out_patients_entering_in_a_flare():
+    """Entry at day 180: patient 1's measured activity then (0.30) is 0.05 above the lowest since their first line
+    began (0.25): enrolled; patient 2's (0.45) is 0.30 above it (0.15): a flare, not enrolled; patient 3's lowest
+    before entry came before their episode began (a flare on first line at day 100), so 0.40 against 0.30: in."""
+    t = trial_tables()
+    t["events"] = pd.concat([t["events"], pd.DataFrame({
+        "patient_id": [3], "day": [100.0], "event": ["flare"], "from_state": ["first_line"],
+        "to_state": ["first_line"], "is_transition": [True]})]).sort_values(["patient_id", "day"])
+    before = pd.DataFrame({"patient_id": [1, 1, 1, 2, 2, 2, 3, 3, 3], "day": [28.0, 56.0, 180.0] * 3,
+                           "activity_measured": [0.40, 0.25, 0.30, 0.40, 0.15, 0.45, 0.05, 0.30, 0.40]})
+    before = before.assign(day=[28.0, 56.0, 180.0, 28.0, 56.0, 180.0, 28.0, 120.0, 180.0],
+                           state="first_line", tis_from_line_start=0.0, imacs_improvement=False)
+    a = t["assessments"].assign(activity_measured=0.2)
+    t["assessments"] = pd.concat([before, a]).sort_values(["patient_id", "day"])
+    enrolled = v.not_entering_in_a_flare("second_line", lambda tables: set(tables["assessments"].patient_id))(t)
+    assert enrolled == {1, 3}
+
+
 def test_printo_follows_its_protocol_taper():
     """PRINTO's arms taper prednisone by the trial's protocol, more slowly than seed 001's ladder."""
     from iimsim.pathway.glucocorticoids import GlucocorticoidRules, taper_doses_mg_per_day
