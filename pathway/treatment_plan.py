@@ -105,7 +105,7 @@ class TreatmentPlan:
         if forced is not None:
             keep.add("ivig")  # switching agent within a line keeps the line's IVIG course
         courses.stop_agents(p, now, keep=keep)
-        offset = m.sparing_agent_start_day if first else 0.0
+        offset = m.sparing_agent_start_day if first else line.agent_start_day
         for drug in option:
             courses.start_agent(p, drug, now + offset)
         if first and option:

@@ -28,6 +28,32 @@ def _first_entry(t: Tables, line: str) -> pd.Series:
     return e[(e["to_state"] == line) & (e["from_state"] != line)].groupby("patient_id")["day"].min()
 
 
+def not_entering_in_a_flare(line: str, measure: Callable[[Tables], float],
+                            rise: float = 0.15) -> Callable[[Tables], float]:
+    """`measure` over the patients who enter `line` with active disease on stable therapy rather than in a flare:
+    a patient whose measured activity at entry is `rise` (the clinic's flare criterion, assessment.flare_rise) or
+    more above the lowest measured since their previous episode began (the clinic's own reference for a flare)
+    is left out, as a trial asking for stable background therapy would not enrol them (a flare is treated with
+    more glucocorticoid first)."""
+    def filtered(t: Tables) -> float:
+        entry = _first_entry(t, line)
+        e = t["events"]
+        e = e[e["is_transition"] & e["patient_id"].isin(entry.index)]
+        e = e[e["day"].to_numpy() < entry.reindex(e["patient_id"]).to_numpy()]
+        episode = e.groupby("patient_id")["day"].max()  # the previous episode began at the last transition
+        a = t["assessments"]
+        a = a[a["patient_id"].isin(entry.index)]
+        since = a["day"].to_numpy() - entry.reindex(a["patient_id"]).to_numpy()
+        began = episode.reindex(a["patient_id"]).fillna(-math.inf).to_numpy()
+        at_entry = a[since == 0].groupby("patient_id")["activity_measured"].last()
+        before = a[(since < 0) & (a["day"].to_numpy() >= began)].groupby("patient_id")["activity_measured"].min()
+        flaring = at_entry - before.reindex(at_entry.index) >= rise - 1e-9
+        out = set(flaring.index[flaring.fillna(False).to_numpy(dtype=bool)])
+        return measure({name: (frame[~frame["patient_id"].isin(out)] if "patient_id" in frame else frame)
+                        for name, frame in t.items()})
+    return filtered
+
+
 def _trial_assessments(t: Tables, line: str, until_days: float) -> tuple[pd.Series, pd.DataFrame]:
     """Patients entering `line` and their assessments up to `until_days` after entry while still on the line's
     treatment (on it, or in remission from it); `since_entry_days` counts from entry. A patient who escalated,
@@ -85,12 +111,17 @@ def by_week(line: str, week: float, column: str, threshold: float | None = None)
     return lambda t: _share_meeting(*_trial_assessments(t, line, 7.0 * week), column, threshold)
 
 
+def weeks_to_first(t: Tables, line: str, week: float, column: str) -> pd.Series:
+    """Weeks from entering `line` to first meeting `column`, for each patient meeting it by `week`."""
+    _, a = _trial_assessments(t, line, 7.0 * week)
+    return a[a[column]].groupby("patient_id")["since_entry_days"].min() / 7.0
+
+
 def median_weeks_to(line: str, week: float, column: str) -> Callable[[Tables], float]:
     """Median weeks from entering `line` to first meeting `column`, among those meeting it by `week`."""
     def measure(t: Tables) -> float:
-        _, a = _trial_assessments(t, line, 7.0 * week)
-        first = a[a[column]].groupby("patient_id")["since_entry_days"].min()
-        return float(first.median() / 7.0) if len(first) else math.nan
+        first = weeks_to_first(t, line, week, column)
+        return float(first.median()) if len(first) else math.nan
     return measure
 
 

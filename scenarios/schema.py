@@ -200,6 +200,7 @@ class Agent(Sourced):
     # Disease course: how much the agent suppresses activity (log units, at full effect) and for whom.
     effect: NonNegative
     effect_lasts_days: NonNegative = 0.0  # after an infusion course's last dose, before it wanes
+    onset_delay_days: NonNegative = 0.0  # from the first dose until the effect starts to build (a latency)
     effect_ratio_by_subtype: dict[str, NonNegative] = Field(default_factory=dict)
     effect_ratio_by_autoantibody: dict[str, NonNegative] = Field(default_factory=dict)
     effect_loss_per_damage: Probability = 0.0  # share of the effect lost per unit of damage (0-1)
@@ -230,6 +231,9 @@ class Line(Sourced):
     assessment_interval_days: PositiveDays
     p_ivig_severe: Probability = 0.0
     p_ivig_non_severe: Probability = 0.0
+    # Days after a later line starts before its agents start (0: at once; a trial's placebo phase, as RIM's
+    # rituximab-late arm). The first line's is regimen.steroid_sparing_agent_start_day.
+    agent_start_day: NonNegative = 0.0
 
 
 class Lines(Strict):
@@ -302,6 +306,13 @@ class CoreSetMeasureSpec(Strict):
     noise_percent: NonNegative  # sd of its measurement error, in percentage points of improvement
     damage_weight: NonNegative = 0.0  # how much damage holds this measure back
     expectation_weight: NonNegative = 0.0  # how much of the expectation effect this measure shows (0: none)
+    # Share of patients in whom this measure is not involved (normal, or absent: no rash in PM, a normal creatine
+    # kinase): it cannot improve, scores no points and shows no error of change; by subtype where given.
+    p_uninvolved: Probability = 0.0
+    # Share of this measure that follows the muscle's slow recovery (assessment.recovery_days) rather than the
+    # activity today: strength and function recover over months after inflammation settles.
+    recovery_weight: Probability = 0.0
+    p_uninvolved_by_subtype: dict[str, Probability] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _bands(self):
@@ -310,6 +321,9 @@ class CoreSetMeasureSpec(Strict):
                              f"and {len(self.cutpoints_percent)}")
         if list(self.cutpoints_percent) != sorted(self.cutpoints_percent):
             raise ValueError(f"cutpoints_percent must ascend, got {list(self.cutpoints_percent)}")
+        unknown = sorted(set(self.p_uninvolved_by_subtype) - set(SUBTYPES))
+        if unknown:
+            raise ValueError(f"p_uninvolved_by_subtype: unknown subtype(s) {unknown}; expected {list(SUBTYPES)}")
         return self
 
 
@@ -340,6 +354,9 @@ class Assessment(Sourced):
     # improve by this many percentage points beyond what the disease does, waning with this time constant.
     expectation_percent: NonNegative = 0.0
     expectation_waning_days: PositiveDays = 56.0
+    # Recovery: the measures with a recovery_weight follow a falling activity with this time constant (days; 0:
+    # at once) and a rising one at once (new inflammation weakens now; regeneration takes months).
+    recovery_days: NonNegative = 0.0
     remission_activity: Probability
     remission_max_prednisone_mg_per_day: NonNegative
     low_activity: Probability

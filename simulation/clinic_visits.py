@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 from iimsim.pathway.clinic import LINE_STATES, Seen, decide
-from iimsim.simulation.assessment import Baseline, first_rise, measured_activity, next_visit_in_days, tis
+from iimsim.simulation.assessment import (Baseline, first_rise, measured_activity, next_visit_in_days, recover,
+                                          tis)
 from iimsim.simulation.cohort import TruncatedNormal
 from iimsim.simulation.disease import DiseaseCourse, unsaturated
 from iimsim.simulation.model import RunModel, exponential_days
@@ -56,8 +57,8 @@ class Clinic:
         p.patience = math.exp(self.visits.failure_window_sd * normal_quantile(u[SLOT["patience"]]))
         v = self.visits
         p.measure_sensitivity = (v.sensitivity[0], *(
-            sensitivity * math.exp(v.measure_response_sd * normal_quantile(uk))
-            for sensitivity, uk in zip(v.sensitivity[1:], p.stream.measure_response)))
+            _measure_sensitivity(sensitivity, v.measure_response_sd, uninvolved[p.subtype], uk)
+            for sensitivity, uninvolved, uk in zip(v.sensitivity[1:], v.p_uninvolved[1:], p.stream.measure_response)))
         ceiling = r.suppression_ceiling * math.exp(r.suppression_ceiling_sd
                                                    * normal_quantile(u[SLOT["suppression_ceiling"]]))
         d = p.disease = DiseaseCourse(p.untreated_activity, r.damage_per_active_year, r.decline_per_year[p.subtype],
@@ -84,6 +85,9 @@ class Clinic:
         z = p.stream.visit()
         activity = p.disease.activity_now(now, z[7])
         p.disease.accrue_damage(now, activity)
+        p.recovered = recover(p.recovered, p.recovered_day, p.recovered_input, now, activity,
+                              self.visits.recovery_days)
+        p.recovered_day, p.recovered_input = now, activity
         return activity, measured_activity(activity, self.visits.activity_noise, z[1]), z
 
     def _expectation(self, p: Patient, now: float) -> float:
@@ -109,14 +113,14 @@ class Clinic:
         if p.last_visit_day != now:
             activity, measured, z = self._measure(p, now)
             if p.baseline_diagnosis is None:
-                p.baseline_diagnosis = Baseline(activity, measured, 0.0)
+                p.baseline_diagnosis = Baseline(activity, measured, 0.0, p.recovered)
             if new_line:
-                p.baseline_line = Baseline(activity, measured, p.disease.damage)
+                p.baseline_line = Baseline(activity, measured, p.disease.damage, p.recovered)
             self._record(p, now, "baseline", activity, measured, z, "baseline", p.state, self.courses.gc_dose(p, now),
                          expectation)
             p.visit_drift_z = z[0]
         elif new_line:
-            p.baseline_line = Baseline(p.last_activity, p.last_measured, p.disease.damage)
+            p.baseline_line = Baseline(p.last_activity, p.last_measured, p.disease.damage, p.recovered)
         if new_line:
             p.line_start_day, p.flares_on_line = now, 0
         p.previous_measured = p.lowest_measured = p.last_measured
@@ -133,7 +137,7 @@ class Clinic:
         expectation = self._expectation(p, now)
         # The line's TIS matters only once its early window has passed (the recorder scores every row).
         tis_line = (tis(self.visits, p.measure_sensitivity, activity, measured, p.disease.damage, p.baseline_line, z,
-                        expectation)
+                        expectation, p.recovered)
                     if line is not None and days_on_line >= line.windows.minimal_improvement_by_days else 100.0)
         seen = Seen(activity=measured, previous_activity=p.previous_measured, lowest_activity=p.lowest_measured,
                     tis_from_line_start=tis_line, prednisone_mg_per_day=dose, days_on_line=days_on_line,
@@ -175,6 +179,15 @@ class Clinic:
         if (early < p.visit_day and p.visit_day < INF
                 and p.disease.activity(now) >= p.last_measured + self.visits.symptomatic_rise):
             p.visit_day, p.visit_kind = early, "early"
+
+
+def _measure_sensitivity(sensitivity: float, sd: float, p_uninvolved: float, u: float) -> float:
+    """How closely one measure follows this patient's disease: 0 if it is not involved (the first `p_uninvolved`
+    of the uniform), else the measure's sensitivity times a lognormal factor drawn from the rest of the uniform
+    (the same draw as without the share when it is 0)."""
+    if u < p_uninvolved:
+        return 0.0
+    return sensitivity * math.exp(sd * normal_quantile((u - p_uninvolved) / (1.0 - p_uninvolved)))
 
 
 def _choose(shares: tuple[tuple[str, float], ...], u: float) -> str:

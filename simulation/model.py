@@ -30,6 +30,7 @@ class LineRules:
     assessment_interval_days: float
     p_ivig_severe: float
     p_ivig_non_severe: float
+    agent_start_day: float = 0.0  # a later line's agents start this long after the line (first line: regimen's)
 
     def table_for(self, subtype: str, ild: bool) -> OptionTable:
         if subtype in self.subtype_options:
@@ -49,6 +50,7 @@ class AgentEffect:
     by_subtype: dict[str, float]
     by_autoantibody: dict[str, float]
     loss_per_damage: float
+    onset_delay_days: float = 0.0  # from the first dose until the effect starts to build
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class DiseaseRules:
             p_rp_ild_given_anti_mda5=scenario.cohort.p_rp_ild_given_anti_mda5,
             agents={drug: AgentEffect(a.effect, max(a.full_effect_days, 1.0) / 3, a.effect_lasts_days,
                                       dict(a.effect_ratio_by_subtype), dict(a.effect_ratio_by_autoantibody),
-                                      a.effect_loss_per_damage)
+                                      a.effect_loss_per_damage, a.onset_delay_days)
                     for drug, a in scenario.agents.items()},
         )
 
@@ -140,6 +142,9 @@ class VisitRules:
     damage_weight: tuple[float, ...]
     expectation_percent: tuple[float, ...]  # each measure's improvement from expectation as a line starts
     expectation_waning_days: float
+    p_uninvolved: tuple[dict[str, float], ...]  # per measure, by subtype: share in whom it is not involved
+    recovery_weight: tuple[float, ...]  # per measure, the share following the slow recovery
+    recovery_days: float
     activity_noise: float
     measure_response_sd: float
     clinic: ClinicRules
@@ -169,6 +174,10 @@ class VisitRules:
             damage_weight=tuple(m.damage_weight for _, m in measures),
             expectation_percent=tuple(a.expectation_percent * m.expectation_weight for _, m in measures),
             expectation_waning_days=a.expectation_waning_days,
+            p_uninvolved=tuple({s: m.p_uninvolved_by_subtype.get(s, m.p_uninvolved) for s in SUBTYPES}
+                               for _, m in measures),
+            recovery_weight=tuple(m.recovery_weight for _, m in measures),
+            recovery_days=a.recovery_days,
             activity_noise=a.activity_noise,
             measure_response_sd=a.measure_response_sd,
             clinic=ClinicRules(a.remission_activity, a.remission_max_prednisone_mg_per_day, a.low_activity,
@@ -219,6 +228,7 @@ class RunModel:
                 windows=LineWindows(section.minimal_improvement_by_days, section.failure_assessment_days,
                                     section.max_days_on_line),
                 assessment_interval_days=section.assessment_interval_days,
+                agent_start_day=section.agent_start_day,
                 p_ivig_severe=section.p_ivig_severe,
                 p_ivig_non_severe=section.p_ivig_non_severe,
             )

@@ -53,7 +53,7 @@ class Patient:
         "steroid_dependent", "steroid_threshold", "flare_day", "spontaneous_flares", "visit_day", "visit_kind",
         "visit_drift_z", "baseline_diagnosis", "baseline_line", "line_start_day", "last_activity", "last_measured",
         "last_visit_day", "previous_measured", "lowest_measured", "flares_on_line", "flares_during_taper",
-        "gc_held", "patience", "measure_sensitivity",
+        "gc_held", "patience", "measure_sensitivity", "recovered", "recovered_day", "recovered_input",
         # Risks of death and glucocorticoid harms (simulation/mortality.py, simulation/harms.py).
         "cancer_associated", "rp_ild", "death_cause", "harm", "harm_day", "harm_index",
         "care_done",  # seed 001's mandatory steps done (pathway/care.py)
@@ -103,6 +103,11 @@ class Patient:
         self.baseline_line = None
         self.line_start_day = 0.0
         self.last_activity = 0.0
+        # What strength and function reflect: activity followed slowly as it falls (muscle recovers), at once as
+        # it rises (simulation/assessment.py); None before the first measurement.
+        self.recovered = None
+        self.recovered_day = 0.0
+        self.recovered_input = 0.0
         self.last_measured = 0.0
         self.last_visit_day = -INF
         self.previous_measured = 0.0

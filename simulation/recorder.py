@@ -54,7 +54,8 @@ _CATEGORY_CODE = {name: i for i, name in enumerate(CATEGORIES)}
 # Per assessment row, as numbers: what was measured, and the two baselines it is scored against.
 _ASSESSMENT_NUMBERS = ("day", "activity", "activity_measured", "damage", "prednisone_eq_mg_per_day",
                        "diagnosis_activity", "diagnosis_measured", "diagnosis_damage",
-                       "line_activity", "line_measured", "line_damage", "expectation")
+                       "line_activity", "line_measured", "line_damage", "expectation",
+                       "recovered", "diagnosis_recovered", "line_recovered")
 # Days at which the patients table reads the TIS from diagnosis (the nearest assessment).
 TIS_COLUMN_DAYS = {"tis_6_months": YEAR_DAYS / 2, "tis_12_months": YEAR_DAYS}
 _DAYS_IN = tuple(f"days_in_{state}" for state in STATE_NAMES)
@@ -156,7 +157,8 @@ class BatchRecorder:
         d, line = p.baseline_diagnosis, p.baseline_line
         self.assessment_patient.append(p.patient_id)
         self.assessment_numbers.extend((day, activity, measured, damage, pred_mg, d.activity, d.measured, d.damage,
-                                        line.activity, line.measured, line.damage, expectation))
+                                        line.activity, line.measured, line.damage, expectation,
+                                        p.recovered, d.recovered, line.recovered))
         self.assessment_errors.extend(z[2:1 + len(self.visits.sensitivity)])
         self.assessment_sensitivity.extend(p.measure_sensitivity[1:])
         self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _DECISION_CODE[decision], p.juvenile))
@@ -224,9 +226,10 @@ class BatchRecorder:
         measured = (sensitivity, col["activity"], col["activity_measured"], col["damage"])
         tis_diagnosis, _, _ = score_rows(self.visits, *measured, (col["diagnosis_activity"],
                                          col["diagnosis_measured"], col["diagnosis_damage"]), errors,
-                                         col["expectation"])
+                                         col["expectation"], (col["recovered"], col["diagnosis_recovered"]))
         tis_line, imacs, printo20 = score_rows(self.visits, *measured, (col["line_activity"], col["line_measured"],
-                                               col["line_damage"]), errors, col["expectation"])
+                                               col["line_damage"]), errors, col["expectation"],
+                                               (col["recovered"], col["line_recovered"]))
         juvenile = codes[:, 3].astype(bool)
         columns = {name: col[name] for name in ("day", "activity", "activity_measured", "damage",
                                                  "prednisone_eq_mg_per_day")}

@@ -55,8 +55,11 @@ def effect_end_day(rules: DiseaseRules, course: Course) -> float:
 def plan_agent(rules: DiseaseRules, p: Patient, course: Course) -> None:
     a = rules.agents[course.drug]
     effect = p.disease.effect(course.drug, a.tau_days, p.today)
-    changes = [(max(course.start_day, p.today), agent_target(rules, p, course.drug))]
+    # (a latency first, if the drug has one: the effect starts to build that long after the first dose)
+    changes = [(max(course.start_day + a.onset_delay_days, p.today), agent_target(rules, p, course.drug))]
     end = effect_end_day(rules, course)
+    if a.onset_delay_days and end <= changes[0][0]:  # (it wanes before it would start)
+        changes = []
     if end < math.inf:
         changes.append((end, 0.0))
     effect.plan(p.today, changes)

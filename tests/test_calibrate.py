@@ -44,8 +44,9 @@ def test_fitted_values_are_written_with_the_calibration_as_their_source(tmp_path
 def test_optional_mechanisms_are_fitted_only_where_a_scenario_switches_them_on(tmp_path):
     from iimsim.experiments.calibrate import OPTIONAL_PARAMETERS, PARAMETERS, parameters_for
 
-    assert parameters_for("baseline") == PARAMETERS  # the baseline leaves the ceiling and expectation off
+    # the baseline leaves the ceiling and expectation off and sets the recovery of strength and function
+    assert parameters_for("baseline") == (*PARAMETERS, "assessment.recovery_days")
     path = tmp_path / "with_ceiling.toml"
     text = BASELINE.read_text("utf-8").replace("\ngc_onset_days = ", "\nsuppression_ceiling = 3.0\ngc_onset_days = ", 1)
     path.write_text(text, "utf-8")
-    assert parameters_for(str(path)) == (*PARAMETERS, OPTIONAL_PARAMETERS[0])
+    assert parameters_for(str(path)) == (*PARAMETERS, OPTIONAL_PARAMETERS[0], "assessment.recovery_days")

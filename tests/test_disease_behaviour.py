@@ -229,3 +229,41 @@ def test_expectation_moves_what_is_measured_after_a_line_starts_not_the_disease(
     since = a.day.to_numpy() - entry.reindex(a.patient_id).to_numpy()
     early, late = (since > 0) & (since <= 90), since > 365
     assert gain[early].mean() > gain[late].mean()
+
+
+def test_a_latency_lengthens_the_time_to_improvement_on_the_same_patients():
+    """RIM re-enacted on the same patients with rituximab acting from its first infusion and with its latency:
+    the median time to the IMACS definition of improvement lengthens, and fewer improve within 8 weeks."""
+    from iimsim.reports.trial_endpoints import by_week, median_weeks_to
+    from iimsim.reports.validation import RIM_ARM, merged
+
+    def rim(delay: float) -> dict[str, pd.DataFrame]:
+        arm = merged(RIM_ARM["rituximab"], {"agents": {"rituximab": {"onset_delay_days": delay}}})
+        return simulate("baseline", patients=800, seed=23, years=2.0, overrides=arm)
+
+    at_once, later = rim(0.0), rim(56.0)
+    weeks = median_weeks_to("third_line", 44, "imacs_improvement")
+    assert weeks(later) > weeks(at_once) + 2.0
+    by_8 = by_week("third_line", 8, "imacs_improvement")
+    assert by_8(later) < by_8(at_once) - 0.05
+
+
+def test_tis_at_week_16_is_graded_not_all_or_nothing():
+    """ProDERM's IVIG arm on the same patients with and without the measures' own behaviour (some not involved,
+    strength and function recovering slowly): with it, major improvement (TIS >= 60) falls by far more than
+    minimal improvement (TIS >= 20), and the mean TIS falls: responders spread over the categories."""
+    from iimsim.reports.trial_endpoints import at_week, mean_at_week
+    from iimsim.reports.validation import PRODERM_ARMS, merged
+
+    names = ("physician_global", "patient_global", "manual_muscle_testing", "haq", "muscle_enzymes",
+             "extramuscular")
+    plain = {"assessment": {"recovery_days": 0.0, "measures": {
+        name: {"p_uninvolved": 0.0, "p_uninvolved_by_subtype": {}, "recovery_weight": 0.0} for name in names}}}
+    graded = simulate("baseline", patients=1000, seed=29, years=1.0, overrides=PRODERM_ARMS["ivig"])
+    coupled = simulate("baseline", patients=1000, seed=29, years=1.0, overrides=merged(PRODERM_ARMS["ivig"], plain))
+    share = {t: at_week("second_line", 16, "tis_from_line_start", t) for t in (20, 60)}
+    drop_20 = share[20](coupled) - share[20](graded)
+    drop_60 = share[60](coupled) - share[60](graded)
+    assert drop_60 > drop_20 + 0.05
+    mean = mean_at_week("second_line", 16, "tis_from_line_start")
+    assert mean(graded) < mean(coupled) - 3.0

@@ -208,22 +208,24 @@ def test_clinic_on_maintenance_and_off_treatment():
 @settings(max_examples=40, deadline=None)
 @given(activity=st.floats(0.001, 1.0), measured=st.floats(0.0, 1.0), base=st.floats(0.01, 1.0),
        damage=st.floats(0.0, 0.5), z=st.lists(st.floats(-3, 3), min_size=8, max_size=8),
-       spread=st.lists(st.floats(0.3, 2.0), min_size=5, max_size=5), expectation=st.floats(0.0, 1.0))
+       spread=st.lists(st.floats(0.0, 2.0), min_size=5, max_size=5), expectation=st.floats(0.0, 1.0),
+       recovered=st.floats(0.001, 1.0), base_recovered=st.floats(0.01, 1.0))
 def test_the_recorded_tis_is_the_one_the_clinician_decided_on(activity, measured, base, damage, z, spread,
-                                                                expectation):
-    """Rows are scored vectorised when the table is built; decisions score one visit: the same number."""
+                                                                expectation, recovered, base_recovered):
+    """Rows are scored vectorised when the table is built; decisions score one visit: the same number (measures
+    not involved, sensitivity 0, and the slowly recovering activity included)."""
     import numpy as np
 
     from iimsim.simulation.assessment import Baseline, score_rows, tis
 
     visits = EXPECTING.visits
     sensitivity = (visits.sensitivity[0], *(s * f for s, f in zip(visits.sensitivity[1:], spread)))
-    baseline = Baseline(base, base, 0.0)
-    one = tis(visits, sensitivity, activity, measured, damage, baseline, z, expectation)
+    baseline = Baseline(base, base, 0.0, base_recovered)
+    one = tis(visits, sensitivity, activity, measured, damage, baseline, z, expectation, recovered)
     rows, _, _ = score_rows(visits, np.array([sensitivity[1:]]), np.array([activity]), np.array([measured]),
                             np.array([damage]), (np.array([baseline.activity]), np.array([baseline.measured]),
                                                  np.array([0.0])), np.array([z[2:2 + len(sensitivity) - 1]]),
-                            np.array([expectation]))
+                            np.array([expectation]), (np.array([recovered]), np.array([baseline.recovered])))
     assert rows[0] == one
 
 
@@ -242,3 +244,57 @@ def test_expectation_improves_the_patient_reported_measures_only():
     moved = {name for name, x in zip(names, hopeful) if x != 0.0}
     assert moved == {"patient_global", "haq"}
     assert hopeful[names.index("haq")] == pytest.approx(20.0)
+
+
+def test_a_measure_not_involved_cannot_improve_or_worsen():
+    """A measure normal at baseline (sensitivity 0: creatine kinase normal, no rash) shows no change whatever the
+    disease does and whatever its measurement error, so it scores no points; the others follow the disease."""
+    from iimsim.simulation.assessment import Baseline, improvements_percent
+
+    visits = MODEL.visits
+    names = list(load_scenario("baseline").assessment.measures)
+    enzymes = names.index("muscle_enzymes")
+    sensitivity = tuple(0.0 if k == enzymes else s for k, s in enumerate(visits.sensitivity))
+    for z in ([2.5] * 8, [-2.5] * 8):
+        moved = improvements_percent(visits, sensitivity, 0.2, 0.2, 0.0, Baseline(0.4, 0.4, 0.0), z)
+        assert moved[enzymes] == 0.0
+        assert moved[names.index("physician_global")] == pytest.approx(50.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=st.floats(0.001, 1.0), start=st.floats(0.001, 1.0), now=st.floats(0.001, 1.0),
+       days=st.floats(0.0, 400.0), tau=st.floats(1.0, 300.0))
+def test_recovery_follows_a_fall_slowly_and_a_rise_at_once(before, start, now, days, tau):
+    """What strength and function reflect is never better than the disease today, follows a rise at once, and
+    after a fall lies between where it was and the disease now, nearer the disease the longer it has been."""
+    from iimsim.simulation.assessment import recover
+
+    r = recover(before, 0.0, start, days, now, tau)
+    assert r >= now - 1e-12
+    if now >= max(before, start):
+        assert r == pytest.approx(now)
+    if before >= start >= now:
+        assert r <= before + 1e-12
+        assert recover(before, 0.0, start, days + 100.0, now, tau) <= r + 1e-12
+    assert recover(before, 0.0, start, days, now, 0.0) == now
+    assert recover(None, 0.0, start, days, now, tau) == now
+
+
+def test_strength_lags_the_disease_while_the_globals_do_not():
+    """Activity halved since the line's start but the muscle not yet recovered: the physician's global shows the
+    fall, manual muscle testing and HAQ (recovery_weight 1) show none of it; once recovered, they show it all."""
+    from iimsim.simulation.assessment import Baseline, improvements_percent
+
+    visits = RunModel.compile(load_scenario("baseline", {"assessment": {
+        "recovery_days": 120.0, "measures": {"manual_muscle_testing": {"recovery_weight": 1.0},
+                                             "haq": {"recovery_weight": 1.0}}}})).visits
+    names = list(load_scenario("baseline").assessment.measures)
+    z = [0.0] * 8
+    start = Baseline(0.4, 0.4, 0.0, 0.4)
+    sensitivity = tuple(visits.sensitivity)
+    not_yet = improvements_percent(visits, sensitivity, 0.2, 0.2, 0.0, start, z, recovered=0.4)
+    recovered = improvements_percent(visits, sensitivity, 0.2, 0.2, 0.0, start, z, recovered=0.2)
+    for name in ("manual_muscle_testing", "haq"):
+        assert not_yet[names.index(name)] == pytest.approx(0.0)
+        assert recovered[names.index(name)] == pytest.approx(100 * 0.5 * visits.sensitivity[names.index(name)])
+    assert not_yet[names.index("physician_global")] == pytest.approx(50.0)

@@ -100,6 +100,24 @@ def test_rescue_after_the_time_point_does_not_undo_the_endpoint():
     assert v.at_week("second_line", 18, "tis_from_line_start", 20)(t) == pytest.approx(1 / 3)
 
 
+def test_a_trial_asking_for_stable_therapy_leaves_out_patients_entering_in_a_flare():
+    """Entry at day 180: patient 1's measured activity then (0.30) is 0.05 above the lowest since their first line
+    began (0.25): enrolled; patient 2's (0.45) is 0.30 above it (0.15): a flare, not enrolled; patient 3's lowest
+    before entry came before their episode began (a flare on first line at day 100), so 0.40 against 0.30: in."""
+    t = trial_tables()
+    t["events"] = pd.concat([t["events"], pd.DataFrame({
+        "patient_id": [3], "day": [100.0], "event": ["flare"], "from_state": ["first_line"],
+        "to_state": ["first_line"], "is_transition": [True]})]).sort_values(["patient_id", "day"])
+    before = pd.DataFrame({"patient_id": [1, 1, 1, 2, 2, 2, 3, 3, 3], "day": [28.0, 56.0, 180.0] * 3,
+                           "activity_measured": [0.40, 0.25, 0.30, 0.40, 0.15, 0.45, 0.05, 0.30, 0.40]})
+    before = before.assign(day=[28.0, 56.0, 180.0, 28.0, 56.0, 180.0, 28.0, 120.0, 180.0],
+                           state="first_line", tis_from_line_start=0.0, imacs_improvement=False)
+    a = t["assessments"].assign(activity_measured=0.2)
+    t["assessments"] = pd.concat([before, a]).sort_values(["patient_id", "day"])
+    enrolled = v.not_entering_in_a_flare("second_line", lambda tables: set(tables["assessments"].patient_id))(t)
+    assert enrolled == {1, 3}
+
+
 def test_printo_follows_its_protocol_taper():
     """PRINTO's arms taper prednisone by the trial's protocol, more slowly than seed 001's ladder."""
     from iimsim.pathway.glucocorticoids import GlucocorticoidRules, taper_doses_mg_per_day
@@ -125,6 +143,51 @@ def test_trial_arms_are_the_same_patients():
     for column in ("age_years", "weight_kg", "severity", "has_ild"):
         assert (ivig[column] == placebo[column]).all()
     assert ivig.ivig_g.sum() > placebo.ivig_g.sum()
+
+
+def test_rim_is_randomised_as_rim_was():
+    """RIM's late group starts rituximab 8 weeks after entering third line (its placebo phase), the early group at
+    entry; the same patients enter on the same day in both."""
+    base = {"simulation": {"patients": 300, "seed": 5}}
+    tables = {arm: {name: t.to_pandas() for name, t in collect_tables(load_scenario("baseline", deep_merge(
+        base, overrides))).items()} for arm, overrides in v.RIM_ARMS.items()}
+    starts = {}
+    for arm, t in tables.items():
+        e = t["events"]
+        e = e[e.is_transition & (e.to_state == "third_line") & (e.from_state != "third_line")]
+        entry = e.groupby("patient_id")["day"].min()
+        d = t["doses"]
+        first = d[(d.drug == "rituximab")].groupby("patient_id")["start_day"].min()
+        starts[arm] = (first - entry.reindex(first.index)).dropna()
+    assert len(starts["early"]) > 20 and len(starts["late"]) > 20
+    assert starts["early"].abs().max() < 1e-6
+    assert ((starts["late"] - 56.0).abs() < 1e-6).mean() > 0.9
+
+
+def test_a_trial_keeps_patients_on_their_arm_unless_they_worsen():
+    """Under a trial's protocol no patient leaves the line for too little improvement before the time point: every
+    escalation from the trial's line before then follows a flare on it."""
+    overrides = deep_merge({"simulation": {"patients": 400, "seed": 9}}, v.ABATACEPT_ARMS["placebo"])
+    t = {name: x.to_pandas() for name, x in collect_tables(load_scenario("baseline", overrides)).items()}
+    a = t["assessments"]
+    e = t["events"]
+    e = e[e.is_transition & (e.to_state == "third_line") & (e.from_state != "third_line")]
+    entry = e.groupby("patient_id")["day"].min()
+    a = a[a.patient_id.isin(entry.index) & (a.state == "third_line")]
+    since = a.day.to_numpy() - entry.reindex(a.patient_id).to_numpy()
+    early_fail = a[(since > 0) & (since < 7 * 24) & (a.decision == "fail")]
+    assert len(a) > 100
+    flares = a[(since > 0) & (a.decision == "flare")].groupby("patient_id")["day"].min()
+    # a failure before week 24 is a second flare: the patient flared earlier on the line
+    assert (flares.reindex(early_fail.patient_id).to_numpy() < early_fail.day.to_numpy()).all()
+    # and the clinic's own windows do fail patients for too little improvement without the protocol
+    plain = deep_merge(overrides, {"lines": {"third_line": load_scenario("baseline").lines.third_line.model_dump(
+        include={"minimal_improvement_by_days", "failure_assessment_days", "max_days_on_line"})}})
+    t = {name: x.to_pandas() for name, x in collect_tables(load_scenario("baseline", plain)).items()}
+    b = t["assessments"]
+    b = b[b.patient_id.isin(entry.index) & (b.state == "third_line")]
+    since_b = b.day.to_numpy() - entry.reindex(b.patient_id).to_numpy()
+    assert ((since_b > 0) & (since_b < 7 * 24) & (b.decision == "fail")).sum() > 3 * len(early_fail)
 
 
 def test_validate_command_writes_the_table_and_the_report_shows_it(tmp_path):

@@ -41,6 +41,7 @@ OPTIONAL_PARAMETERS: tuple[str, ...] = (
     "disease.suppression_ceiling",
     "disease.suppression_ceiling_sd",
     "assessment.expectation_percent",
+    "assessment.recovery_days",
 )
 
 

@@ -28,12 +28,14 @@ from iimsim.reports.trial_endpoints import (  # noqa: F401  (the measures are th
     mean_at_week,
     mean_months_to_withdrawal,
     median_weeks_to,
+    not_entering_in_a_flare,
     share_failing_first_line,
     share_never_in_remission,
     share_weak_among_survivors,
     share_with_a_flare,
     share_without_improvement_at_6_months,
     survival_at,
+    weeks_to_first,
 )
 
 
@@ -79,6 +81,16 @@ def merged(*parts: dict) -> dict:
     return out
 
 
+def trial_protocol(line: str, weeks: float) -> dict:
+    """A trial keeps its patients on the treatment they were randomised to until its time point: no escalation
+    for too little improvement before it (the clinic's 12-week and 6-month windows); rescue for worsening (a
+    flare) still ends a patient's follow-up. ProDERM switched placebo patients only on confirmed deterioration
+    (Aggarwal et al., Arthritis Res Ther 2023, figure 1)."""
+    days = 2.0 * 7.0 * weeks  # (twice the time point: no clinician's clock, `failure_window_sd`, reaches it first)
+    return {"lines": {line: {"minimal_improvement_by_days": days, "failure_assessment_days": days,
+                             "max_days_on_line": max(days, 365.0)}}}
+
+
 def added_at(line: str, drug: str, ivig: bool = False) -> dict:
     """A trial at `line`: `drug` (or placebo) added to the background agent, IVIG to all or none."""
     return merged(PLACEBO, STABLE_BACKGROUND, only_option(line, drug), ivig_at(line, 1.0 if ivig else 0.0))
@@ -96,23 +108,42 @@ def years(horizon: float) -> dict:
     return {"simulation": {"horizon_years": horizon}}
 
 
-PRODERM_ARMS = {"ivig": merged(only("DM"), added_at("second_line", "placebo", ivig=True), years(2.0)),
-                "placebo": merged(only("DM"), added_at("second_line", "placebo", ivig=False), years(2.0))}
+PRODERM_ARMS = {"ivig": merged(only("DM"), added_at("second_line", "placebo", ivig=True), years(2.0),
+                               trial_protocol("second_line", 16)),
+                "placebo": merged(only("DM"), added_at("second_line", "placebo", ivig=False), years(2.0),
+                                  trial_protocol("second_line", 16))}
 PRODERM = ("adults with active DM despite background therapy", "Aggarwal et al., ProDERM, NEJM 2022",
            "DM patients failing first line enter second line with IVIG (or placebo) added to their agent and "
-           "glucocorticoid dose; TIS from entry at the visit nearest week 16; escalation counts as non-response")
+           "glucocorticoid dose, if not in a flare at entry (ProDERM enrolled active disease on therapy stable for "
+           "4 weeks); TIS from entry at the visit nearest week 16; rescue for worsening counts as non-response")
 PRODERM_NOTE = ("The placebo arm improves because background therapy keeps acting (the agent still building, "
                 "the taper held while not improving) and because a line starts when the disease is at its "
                 "worst: entry at a failing visit regresses to the mean (measurement error and flares subside).")
 RIM_ARM = {"rituximab": merged(only("DM", "PM", "JDM"), third_line_with("rituximab"), STABLE_BACKGROUND,
                                ivig_at("third_line", 0.0),
-                                   {"simulation": {"horizon_years": 4.0}})}
+                                   {"simulation": {"horizon_years": 4.0}}, trial_protocol("third_line", 44))}
+# RIM was a placebo-phase trial: rituximab at weeks 0 and 1 ("early") or, after 8 weeks of placebo, at weeks 8
+# and 9 ("late"), in groups of about equal size (93 and 102); its endpoints count from randomisation and pool the
+# two groups (161 of 195 met the definition by week 44). Both arms here are the same patients.
+RIM_ARMS = {"early": RIM_ARM["rituximab"],
+            "late": merged(RIM_ARM["rituximab"], {"lines": {"third_line": {"agent_start_day": 56.0}}})}
+
+
+def _pooled_share(measure: Callable[[Tables], float]) -> Callable[[dict[str, Tables]], float]:
+    """A share over a trial's randomised groups of equal size (the same patients in each arm): their mean."""
+    return lambda arms: sum(measure(t) for t in arms.values()) / len(arms)
+
+
+def _pooled_median_weeks_to(line: str, week: float, column: str) -> Callable[[dict[str, Tables]], float]:
+    """The median time to first meeting `column` over a trial's randomised groups pooled."""
+    return lambda arms: float(pd.concat([weeks_to_first(t, line, week, column) for t in arms.values()]).median())
 ABATACEPT_ARMS = {"abatacept": merged(only(*ADULT_DM_PM), added_at("third_line", "abatacept"),
-                                          {"simulation": {"horizon_years": 4.0}}),
+                                          {"simulation": {"horizon_years": 4.0}}, trial_protocol("third_line", 24)),
                   "placebo": merged(only(*ADULT_DM_PM), added_at("third_line", "placebo"),
-                                        {"simulation": {"horizon_years": 4.0}})}
+                                        {"simulation": {"horizon_years": 4.0}}, trial_protocol("third_line", 24))}
 TOCILIZUMAB_ARMS = {"tocilizumab": merged(only(*ADULT_DM_PM), added_at("third_line", "tocilizumab"),
-                                              {"simulation": {"horizon_years": 4.0}}),
+                                              {"simulation": {"horizon_years": 4.0}},
+                                          trial_protocol("third_line", 24)),
                     "placebo": ABATACEPT_ARMS["placebo"]}
 # PRINTO's protocol taper, in every arm (Giancane et al., Pediatr Rheumatol 2019;17:24, on the trial's
 # protocol: after methylprednisolone pulses, prednisone 2 mg/kg/day, down to 1 mg/kg/day by month 2, 0.5 by month 4
@@ -191,7 +222,9 @@ def _proderm(key: str, arm: str, threshold: float, value: float, tolerance: floa
     population, source, simulated_as = PRODERM
     return Target(key, f"ProDERM: TIS >= {threshold:g} at week 16, {arm} arm", value, "share",
                   f"TIS >= {threshold:g} at week 16; IVIG 2 g/kg every 4 weeks", population, source, simulated_as,
-                  PRODERM_ARMS, _arm(arm, at_week("second_line", 16, "tis_from_line_start", threshold)),
+                  PRODERM_ARMS, _arm(arm, not_entering_in_a_flare("second_line", at_week("second_line", 16,
+                                                                                       "tis_from_line_start",
+                                                                                       threshold))),
                   tolerance=tolerance, fitted=fitted, note=note)
 
 
@@ -204,7 +237,8 @@ TARGETS: tuple[Target, ...] = (
     _proderm("proderm_placebo_20", "placebo", 20, 0.438, 0.10, True),
     Target("proderm_difference", "ProDERM: IVIG minus placebo, TIS >= 20 at week 16", 0.35, "share",
            "difference in TIS >= 20 responders (78.7% - 43.8%)", PRODERM[0], PRODERM[1], PRODERM[2],
-           PRODERM_ARMS, _difference("ivig", "placebo", at_week("second_line", 16, "tis_from_line_start", 20)),
+           PRODERM_ARMS, _difference("ivig", "placebo", not_entering_in_a_flare("second_line", at_week(
+               "second_line", 16, "tis_from_line_start", 20))),
            tolerance=0.10, fitted=True),
     _proderm("proderm_ivig_40", "ivig", 40, 0.68, 0.10, True),
     _proderm("proderm_ivig_60", "ivig", 60, 0.32, 0.10, True),
@@ -215,20 +249,25 @@ TARGETS: tuple[Target, ...] = (
     Target("proderm_mean_tis", "ProDERM: mean TIS at week 16, IVIG arm", 48.4, "points",
            "mean TIS at week 16 (secondary report; uncertain)", PRODERM[0], PRODERM[1],
            "as above: mean TIS among patients still on the trial's treatment at week 16", PRODERM_ARMS,
-           _arm("ivig", mean_at_week("second_line", 16, "tis_from_line_start")), tolerance=10.0),
+           _arm("ivig", not_entering_in_a_flare("second_line", mean_at_week("second_line", 16,
+                                                                            "tis_from_line_start"))),
+           tolerance=10.0),
     Target("rim_rituximab", "RIM: IMACS improvement by week 44", 0.83, "share",
            "met the IMACS definition of improvement by week 44", "refractory adult PM and DM, and JDM",
            "Oddis et al., RIM trial, Arthritis Rheum 2013",
-           "PM, DM and JDM patients starting rituximab at third line (added to background therapy): IMACS "
-           "improvement against entry at any visit by week 44", RIM_ARM,
-           _arm("rituximab", by_week("third_line", 44, "imacs_improvement")), tolerance=0.10, fitted=True),
+           "PM, DM and JDM patients entering third line, randomised as RIM was: rituximab (added to background "
+           "therapy) at entry or after 8 weeks of placebo; IMACS improvement against entry at any visit by week "
+           "44, both groups pooled", RIM_ARMS,
+           _pooled_share(by_week("third_line", 44, "imacs_improvement")), tolerance=0.10, fitted=True),
     Target("rim_time", "RIM: median time to IMACS improvement", 20.0, "weeks",
            "median 20.2 weeks (rituximab late) vs 20.0 (early)", "refractory adult PM and DM, and JDM",
            "Oddis et al., RIM trial, Arthritis Rheum 2013",
-           "the same patients: median weeks from starting rituximab to first IMACS improvement, among those "
-           "improving by week 44", RIM_ARM, _arm("rituximab", median_weeks_to("third_line", 44, "imacs_improvement")),
-           tolerance=6.0, note="RIM's randomised arms started rituximab at week 0 or week 8; its 20 weeks count from "
-                               "randomisation, the model's from the first infusion."),
+           "the same patients and groups: median weeks from randomisation (entry) to first IMACS improvement, "
+           "among those improving by week 44, both groups pooled", RIM_ARMS,
+           _pooled_median_weeks_to("third_line", 44, "imacs_improvement"),
+           tolerance=6.0, note="RIM's groups started rituximab at week 0 or week 8 and both took a median of 20 "
+                               "weeks from randomisation; re-enacted the same way (until this revision the model "
+                               "counted from the first infusion, with every patient treated at entry)."),
     Target("printo_prednisone", "PRINTO: PRINTO20 at 6 months, prednisone alone", 0.51, "share",
            "PRINTO20 at 6 months", PRINTO[0], PRINTO[1], PRINTO[2], PRINTO_ARMS,
            _arm("prednisone", at_week("first_line", 26, "printo20")), tolerance=0.10, fitted=True),
