@@ -235,7 +235,7 @@ def test_a_latency_lengthens_the_time_to_improvement_on_the_same_patients():
     """RIM re-enacted on the same patients with rituximab acting from its first infusion and with its latency:
     the median time to the IMACS definition of improvement lengthens, and fewer improve within 8 weeks."""
     from iimsim.reports.trial_endpoints import by_week, median_weeks_to
-    from iimsim.reports.validation import RIM_ARM, merged
+    from iimsim.experiments.validation import RIM_ARM, merged
 
     def rim(delay: float) -> dict[str, pd.DataFrame]:
         arm = merged(RIM_ARM["rituximab"], {"agents": {"rituximab": {"onset_delay_days": delay}}})
@@ -253,7 +253,7 @@ def test_tis_at_week_16_is_graded_not_all_or_nothing():
     strength and function recovering slowly): with it, major improvement (TIS >= 60) falls by far more than
     minimal improvement (TIS >= 20), and the mean TIS falls: responders spread over the categories."""
     from iimsim.reports.trial_endpoints import at_week, mean_at_week
-    from iimsim.reports.validation import PRODERM_ARMS, merged
+    from iimsim.experiments.validation import PRODERM_ARMS, merged
 
     names = ("physician_global", "patient_global", "manual_muscle_testing", "haq", "muscle_enzymes",
              "extramuscular")

@@ -1,5 +1,6 @@
 """The report: every figure's numbers against the tables, the HTML in a real headless Chromium."""
 
+import os
 import shutil
 from pathlib import Path
 
