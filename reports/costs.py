@@ -11,6 +11,8 @@ costs rate * integral of (1 + r)^(-t / 365.25) over it, a point cost * (1 + r)^(
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -45,87 +47,127 @@ def discounted_days(start: np.ndarray, end: np.ndarray, delta: float) -> np.ndar
     return (np.exp(-delta * start) - np.exp(-delta * end)) / delta
 
 
-def _state_intervals(events: pd.DataFrame, followup: pd.Series) -> pd.DataFrame:
-    t = events[events["is_transition"]].sort_values(["replication", "patient_id", "day"], kind="stable")
-    key = ["replication", "patient_id"]
-    nxt = t.groupby(key)["day"].shift(-1)
-    end = nxt.fillna(pd.Series(pd.MultiIndex.from_frame(t[key]).map(followup), index=t.index))
-    return pd.DataFrame({"replication": t["replication"], "patient_id": t["patient_id"], "state": t["to_state"],
-                         "start": t["day"], "end": end})
+def _patient_rows(patients: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """Each row of `frame`'s position in `patients` (matched on replication and patient_id; -1 if absent)."""
+    def keys(table: pd.DataFrame) -> np.ndarray:
+        return table["replication"].to_numpy(np.int64) << 32 | table["patient_id"].to_numpy(np.int64)
+
+    return pd.Index(keys(patients)).get_indexer(keys(frame))
 
 
-def cost_items(tables: dict[str, pd.DataFrame], costs: Costs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(intervals: replication, patient_id, category, start, end, cost_per_day;
-    points: replication, patient_id, category, day, cost)."""
+def _lookup(column: pd.Series, mapping: Mapping[str, float], default: float = 0.0) -> np.ndarray:
+    """mapping[value] for each value of a string column (`default` where absent): one dictionary lookup per
+    distinct value, so a million dose rows cost a handful of lookups (the column may be categorical)."""
+    codes, values = pd.factorize(column)
+    table = np.array([mapping.get(str(value), default) for value in values] + [default], dtype=float)
+    return table[codes]  # a missing value's code is -1: the default at the end
+
+
+def _isin(column: pd.Series, names) -> np.ndarray:
+    return _lookup(column, dict.fromkeys(names, 1.0)) > 0
+
+
+def _next_day_or_followup(rows: np.ndarray, day: np.ndarray, followup: np.ndarray) -> np.ndarray:
+    """For rows sorted by patient then day: the next row's day if it is the same patient's, else the
+    patient's end of follow-up (when the last interval closes)."""
+    end = followup[rows].astype(float)
+    same = rows[1:] == rows[:-1]
+    end[:-1][same] = day[1:][same]
+    return end
+
+
+@dataclass
+class CostItems:
+    """Every cost of a batch as arrays: intervals (a rate per day over [start, end)) and points (a cost on a
+    day). `*_row` is the patient's position in the patients table, `*_category` an index into CATEGORIES."""
+    interval_row: np.ndarray
+    interval_category: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    cost_per_day: np.ndarray
+    point_row: np.ndarray
+    point_category: np.ndarray
+    day: np.ndarray
+    cost: np.ndarray
+
+
+def cost_items(tables: dict[str, pd.DataFrame], costs: Costs) -> CostItems:
+    """The intervals and points that `compute_costs` prices, from the tables and the price table."""
     patients, events, doses = tables["patients"], tables["events"], tables["doses"]
-    followup = patients.set_index(["replication", "patient_id"])["followup_days"]
-    key = ["replication", "patient_id"]
-    intervals = []
+    followup = patients["followup_days"].to_numpy(dtype=float)
+    category_index = {name: index for index, name in enumerate(CATEGORIES)}
+    intervals: list[tuple] = []
+    points: list[tuple] = []
 
-    def add(frame: pd.DataFrame, category: str, start, end, per_day) -> None:
-        if len(frame):
-            intervals.append(pd.DataFrame({"replication": frame["replication"].to_numpy(),
-                                           "patient_id": frame["patient_id"].to_numpy(), "category": category,
-                                           "start": np.asarray(start, float), "end": np.asarray(end, float),
-                                           "cost_per_day": np.broadcast_to(np.asarray(per_day, float), len(frame))}))
+    def add_interval(rows, mask, category: str, start, end, per_day) -> None:
+        mask = np.asarray(mask, bool)
+        if mask.any():
+            intervals.append((rows[mask], np.full(mask.sum(), category_index[category]), np.asarray(start, float)[mask],
+                              np.asarray(end, float)[mask], np.broadcast_to(np.asarray(per_day, float), mask.shape)[mask]))
 
-    amount_per_day = doses["dose"].to_numpy() * doses["dose_unit"].map(PER_DAY).to_numpy(dtype=float)
-    drug = doses["drug"].astype(str)
-    ivig = (drug == "ivig").to_numpy()
-    priced = ~ivig
-    add(doses[priced], "drugs", doses["start_day"][priced], doses["end_day"][priced],
-        amount_per_day[priced] * drug[priced].map(costs.price_per_mg).fillna(0.0).to_numpy())
-    add(doses[ivig], "ivig", doses["start_day"][ivig], doses["end_day"][ivig],
-        amount_per_day[ivig] * costs.ivig_price_per_g)
-    iv = (doses["route"] == "iv").to_numpy()
-    add(doses[iv], "infusion_chair", doses["start_day"][iv], doses["end_day"][iv], costs.infusion_chair_day)
-    monitored = (~drug.isin(INFUSED_OR_GC) & (doses["route"] != "iv")).to_numpy()
-    add(doses[monitored], "monitoring", doses["start_day"][monitored], doses["end_day"][monitored],
-        costs.monitoring_per_day_on_immunosuppressant)
-    gc = drug.isin(GLUCOCORTICOIDS).to_numpy()
-    add(doses[gc], "prophylaxis", doses["start_day"][gc], doses["end_day"][gc], costs.bone_protection_per_day)
+    def add_point(rows, mask, category: str, day, cost) -> None:
+        mask = np.asarray(mask, bool)
+        if mask.any():
+            points.append((rows[mask], np.full(mask.sum(), category_index[category]), np.asarray(day, float)[mask],
+                           np.broadcast_to(np.asarray(cost, float), mask.shape)[mask]))
 
-    pjp = events[events["event"].isin(["pjp_prophylaxis_start", "pjp_prophylaxis_stop"])].sort_values(
-        key + ["day"], kind="stable")
-    starts = pjp[pjp["event"] == "pjp_prophylaxis_start"]
-    stop_after = pjp.groupby(key)["day"].shift(-1)[starts.index]
-    ends = stop_after.fillna(pd.Series(pd.MultiIndex.from_frame(starts[key]).map(followup), index=starts.index))
-    add(starts, "prophylaxis", starts["day"], ends, costs.pjp_prophylaxis_per_day)
+    rows = _patient_rows(patients, doses)
+    start, end = doses["start_day"].to_numpy(dtype=float), doses["end_day"].to_numpy(dtype=float)
+    amount_per_day = doses["dose"].to_numpy(dtype=float) * _lookup(doses["dose_unit"], PER_DAY, np.nan)
+    ivig = _isin(doses["drug"], ["ivig"])
+    iv = _isin(doses["route"], ["iv"])
+    add_interval(rows, ~ivig, "drugs", start, end, amount_per_day * _lookup(doses["drug"], costs.price_per_mg))
+    add_interval(rows, ivig, "ivig", start, end, amount_per_day * costs.ivig_price_per_g)
+    add_interval(rows, iv, "infusion_chair", start, end, costs.infusion_chair_day)
+    add_interval(rows, ~_isin(doses["drug"], INFUSED_OR_GC) & ~iv, "monitoring", start, end,
+                 costs.monitoring_per_day_on_immunosuppressant)
+    add_interval(rows, _isin(doses["drug"], GLUCOCORTICOIDS), "prophylaxis", start, end,
+                 costs.bone_protection_per_day)
 
-    states = _state_intervals(events, followup)
-    per_day = states["state"].astype(str).map(costs.state_per_day).fillna(0.0)
-    priced_states = (per_day > 0).to_numpy()
-    add(states[priced_states], "states", states["start"][priced_states], states["end"][priced_states],
-        per_day[priced_states])
+    rows, day = _patient_rows(patients, events), events["day"].to_numpy(dtype=float)
+    transition = events["is_transition"].to_numpy(dtype=bool)
+    # PJP prophylaxis runs from each start to the patient's next start or stop, else to the end of follow-up.
+    pjp = np.flatnonzero(_isin(events["event"], ["pjp_prophylaxis_start", "pjp_prophylaxis_stop"]))
+    pjp = pjp[np.lexsort((day[pjp], rows[pjp]))]
+    is_start = _isin(events["event"].iloc[pjp], ["pjp_prophylaxis_start"])
+    pjp_end = _next_day_or_followup(rows[pjp], day[pjp], followup)
+    add_interval(rows[pjp], is_start, "prophylaxis", day[pjp], pjp_end, costs.pjp_prophylaxis_per_day)
 
-    transitions = events[events["is_transition"]]
+    # A state lasts from the transition into it to the patient's next transition (or the end of follow-up).
+    moves = np.flatnonzero(transition)
+    moves = moves[np.lexsort((day[moves], rows[moves]))]
+    state_per_day = _lookup(events["to_state"].iloc[moves], costs.state_per_day)
+    add_interval(rows[moves], state_per_day > 0, "states", day[moves],
+                 _next_day_or_followup(rows[moves], day[moves], followup), state_per_day)
+
     if "assessments" in tables:  # every assessment is a clinic visit, with its tests (CK, strength)
-        visits = tables["assessments"][["replication", "patient_id", "day"]]
-        visit_cost = costs.clinic_visit + costs.assessment_tests
+        visits = tables["assessments"]
+        add_point(_patient_rows(patients, visits), np.ones(len(visits), bool), "clinic_visits",
+                  visits["day"], costs.clinic_visit + costs.assessment_tests)
     else:  # tables from before the disease course: a visit where the clinic decided something
-        visits = transitions[transitions["event"].isin(CLINIC_TRIGGERS)]
-        visit_cost = costs.clinic_visit
-    steps = events[events["event"].astype(str).isin(costs.care_step)]
-    one_off = transitions["event"].astype(str).map(costs.transition).fillna(0.0)
-    harms = events[events["event"].astype(str).str.startswith("ae_")]
+        add_point(rows, transition & _isin(events["event"], CLINIC_TRIGGERS), "clinic_visits", day,
+                  costs.clinic_visit)
+    add_point(rows, _isin(events["event"], costs.care_step), "care", day, _lookup(events["event"], costs.care_step))
+    harms = np.flatnonzero(_isin(events["event"], [name for name in _distinct(events["event"])
+                                                    if name.startswith("ae_")]))
     # PJP is a serious infection in the events table; its detail names it, and it has a price of its own.
-    harm = np.where(harms["detail"].astype(str).str.contains("Pneumocystis"), "pjp",
-                    harms["event"].astype(str).str.removeprefix("ae_"))
-    harm_cost = pd.Series(harm, index=harms.index, dtype=object).map(costs.adverse_event).fillna(0.0)
-    points = pd.concat([
-        pd.DataFrame({"replication": visits["replication"], "patient_id": visits["patient_id"],
-                      "category": "clinic_visits", "day": visits["day"], "cost": visit_cost}),
-        pd.DataFrame({"replication": steps["replication"], "patient_id": steps["patient_id"],
-                      "category": "care", "day": steps["day"],
-                      "cost": steps["event"].astype(str).map(costs.care_step).astype(float)}),
-        pd.DataFrame({"replication": harms["replication"], "patient_id": harms["patient_id"],
-                      "category": "adverse_events", "day": harms["day"], "cost": harm_cost})[harm_cost > 0],
-        pd.DataFrame({"replication": transitions["replication"], "patient_id": transitions["patient_id"],
-                      "category": "transitions", "day": transitions["day"], "cost": one_off})[one_off > 0],
-    ], ignore_index=True)
-    columns = ["replication", "patient_id", "category", "start", "end", "cost_per_day"]
-    intervals_frame = pd.concat(intervals, ignore_index=True) if intervals else pd.DataFrame(columns=columns)
-    return intervals_frame, points
+    harm = np.where(events["detail"].iloc[harms].astype(str).str.contains("Pneumocystis"), "pjp",
+                    events["event"].iloc[harms].astype(str).str.removeprefix("ae_"))
+    harm_cost = np.array([costs.adverse_event.get(name, 0.0) for name in harm], dtype=float)
+    add_point(rows[harms], harm_cost > 0, "adverse_events", day[harms], harm_cost)
+    one_off = np.where(transition, _lookup(events["event"], costs.transition), 0.0)
+    add_point(rows, one_off > 0, "transitions", day, one_off)
+
+    def joined(parts: list[tuple], count: int) -> list[np.ndarray]:
+        if not parts:
+            return [np.zeros(0, np.int64), np.zeros(0, np.int64)] + [np.zeros(0) for _ in range(count - 2)]
+        return [np.concatenate(column) for column in zip(*parts)]
+
+    return CostItems(*joined(intervals, 5), *joined(points, 4))
+
+
+def _distinct(column: pd.Series) -> list[str]:
+    return [str(value) for value in pd.unique(column.dropna())] if len(column) else []
 
 
 def compute_costs(tables: dict[str, pd.DataFrame], costs: Costs, horizon_days: float, by_year: bool = True
@@ -135,52 +177,65 @@ def compute_costs(tables: dict[str, pd.DataFrame], costs: Costs, horizon_days: f
     intervals split at years). In a closed cohort calendar years are years since diagnosis; in a region,
     costs before the horizon starts (prevalent patients' earlier treatment) count only per patient.
     `by_year=False` skips the calendar years (None in their place): per patient only, about half the work."""
-    intervals, points = cost_items(tables, costs)
+    items = cost_items(tables, costs)
+    patients = tables["patients"]
     delta = daily_discount(costs.discount_rate_per_year)
-    start, end = intervals["start"].to_numpy(), intervals["end"].to_numpy()
-    per_day = intervals["cost_per_day"].to_numpy(dtype=float)
-    items = pd.concat([
-        pd.DataFrame({"replication": intervals["replication"], "patient_id": intervals["patient_id"],
-                      "category": intervals["category"], "cost": per_day * (end - start),
-                      "cost_discounted": per_day * discounted_days(start, end, delta)}),
-        points.assign(cost_discounted=points["cost"] * np.exp(-delta * points["day"]))[
-            ["replication", "patient_id", "category", "cost", "cost_discounted"]],
-    ], ignore_index=True)
-    index = pd.MultiIndex.from_frame(tables["patients"][["replication", "patient_id"]])
-    by_patient = pd.DataFrame(index=index)
-    for suffix, column in (("", "cost"), ("_discounted", "cost_discounted")):
-        table = items.pivot_table(index=["replication", "patient_id"], columns="category", values=column,
-                                  aggfunc="sum", fill_value=0.0)
-        table = table.reindex(index=index, columns=list(CATEGORIES), fill_value=0.0).fillna(0.0)
-        for category in CATEGORIES:
-            by_patient[f"{category}_cost{suffix}"] = table[category].to_numpy()
-        by_patient[f"total_cost{suffix}"] = table.sum(axis=1).to_numpy()
-    by_patient = by_patient.reset_index()[[f.name for f in PATIENT_COST_SCHEMA]]
+    n, width = len(patients), len(CATEGORIES)
+    start, end, per_day = items.start, items.end, items.cost_per_day
+
+    def per_patient(interval_values: np.ndarray, point_values: np.ndarray) -> np.ndarray:
+        cell = np.concatenate([items.interval_row * width + items.interval_category,
+                               items.point_row * width + items.point_category])
+        values = np.concatenate([interval_values, point_values])
+        known = cell >= 0  # a row whose patient is not in the patients table counts nowhere
+        return np.bincount(cell[known], values[known], minlength=n * width).reshape(n, width)
+
+    by_patient = pd.DataFrame({"replication": patients["replication"].to_numpy(),
+                               "patient_id": patients["patient_id"].to_numpy()})
+    for suffix, table in (("", per_patient(per_day * (end - start), items.cost)),
+                          ("_discounted", per_patient(per_day * discounted_days(start, end, delta),
+                                                      items.cost * np.exp(-delta * items.day)))):
+        for index, category in enumerate(CATEGORIES):
+            by_patient[f"{category}_cost{suffix}"] = table[:, index]
+        by_patient[f"total_cost{suffix}"] = table.sum(axis=1)
+    by_patient = by_patient[[f.name for f in PATIENT_COST_SCHEMA]]
     if not by_year:
         return by_patient, None
 
     years = max(1, math.ceil(horizon_days / YEAR_DAYS - 1e-9))
-    category = intervals["category"].to_numpy()
-    diagnosis = tables["patients"].set_index(["replication", "patient_id"])["diagnosis_day"]
-    shift = pd.MultiIndex.from_frame(intervals[["replication", "patient_id"]]).map(diagnosis).to_numpy(dtype=float)
-    start, end = start + shift, end + shift  # calendar days
-    points = points.assign(day=points["day"].to_numpy() + pd.MultiIndex.from_frame(
-        points[["replication", "patient_id"]]).map(diagnosis).to_numpy(dtype=float))
+    diagnosis = patients["diagnosis_day"].to_numpy(dtype=float)
+    start, end = start + diagnosis[items.interval_row], end + diagnosis[items.interval_row]  # calendar days
+    day = items.day + diagnosis[items.point_row]
+    edges = np.arange(years + 1) * YEAR_DAYS
+    point_year = np.searchsorted(edges, day, side="right") - 1  # edges[y] <= day < edges[y + 1]
+    in_horizon = (point_year >= 0) & (point_year < years)
+    point_cell = point_year[in_horizon] * width + items.point_category[in_horizon]
+    point_cost = np.bincount(point_cell, items.cost[in_horizon], minlength=years * width)
+    point_discounted = np.bincount(point_cell, (items.cost * np.exp(-delta * day))[in_horizon],
+                                   minlength=years * width)
     rows = []
     for year in range(years):
-        low, high = year * YEAR_DAYS, (year + 1) * YEAR_DAYS
-        a, b = np.maximum(start, low), np.minimum(end, high)
+        a, b = np.maximum(start, edges[year]), np.minimum(end, edges[year + 1])
         inside = b > a
-        cost = np.where(inside, per_day * (b - a), 0.0)
-        cost_discounted = np.where(inside, per_day * discounted_days(a, np.maximum(a, b), delta), 0.0)
-        in_year = points[(points["day"] >= low) & (points["day"] < high)]
-        point_discounted = in_year["cost"] * np.exp(-delta * in_year["day"])
-        for name in CATEGORIES:
-            mask, pmask = category == name, (in_year["category"] == name).to_numpy()
-            rows.append({"year": year + 1, "category": name,
-                         "cost": cost[mask].sum() + in_year["cost"][pmask].sum(),
-                         "cost_discounted": cost_discounted[mask].sum() + point_discounted[pmask].sum()})
+        category = items.interval_category[inside]
+        cost = np.bincount(category, per_day[inside] * (b - a)[inside], minlength=width)
+        discounted = np.bincount(category, per_day[inside] * discounted_days(a[inside], b[inside], delta),
+                                 minlength=width)
+        for index, name in enumerate(CATEGORIES):
+            cell = year * width + index
+            rows.append({"year": year + 1, "category": name, "cost": cost[index] + point_cost[cell],
+                         "cost_discounted": discounted[index] + point_discounted[cell]})
     return by_patient, pd.DataFrame(rows)
+
+
+# What costing reads of each table: the rest of a run's columns are never loaded.
+COST_COLUMNS_READ = {
+    "patients": ["replication", "patient_id", "followup_days", "diagnosis_day"],
+    "events": ["replication", "patient_id", "day", "event", "to_state", "is_transition", "detail"],
+    "doses": ["replication", "patient_id", "drug", "route", "dose", "dose_unit", "start_day", "end_day"],
+    "assessments": ["replication", "patient_id", "day"],
+}
+STRING_COLUMNS = {"events": ["event", "to_state", "detail"], "doses": ["drug", "route", "dose_unit"]}
 
 
 def run_costs(run_dir, costs: Costs, horizon_days: float) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -196,13 +251,17 @@ def run_costs(run_dir, costs: Costs, horizon_days: float) -> tuple[pd.DataFrame,
     if any((run_dir / f"assessments.{ext}").exists() for ext in ("parquet", "csv")):
         names.append("assessments")  # runs since the disease course: visits are assessments
     files = {name: run_dir / f"{name}.parquet" for name in names}
-    readers = {name: pq.ParquetFile(path) for name, path in files.items() if path.exists()}
+    # Strings come as dictionaries (categoricals): a price is looked up once per distinct drug or event.
+    readers = {name: pq.ParquetFile(path, read_dictionary=STRING_COLUMNS.get(name))
+               for name, path in files.items() if path.exists()}
     groups = {reader.metadata.num_row_groups for reader in readers.values()}
     if len(readers) == len(files) and len(groups) == 1:
-        parts = [compute_costs({name: reader.read_row_group(i).to_pandas() for name, reader in readers.items()},
-                               costs, horizon_days) for i in range(groups.pop())]
+        parts = [compute_costs({name: reader.read_row_group(i, columns=COST_COLUMNS_READ[name]).to_pandas()
+                                for name, reader in readers.items()}, costs, horizon_days)
+                 for i in range(groups.pop())]
     else:
-        parts = [compute_costs({name: read_table(run_dir, name).to_pandas() for name in files}, costs, horizon_days)]
+        parts = [compute_costs({name: read_table(run_dir, name).select(COST_COLUMNS_READ[name]).to_pandas()
+                                for name in files}, costs, horizon_days)]
     by_patient = pd.concat([p for p, _ in parts], ignore_index=True)
     by_year = pd.concat([y for _, y in parts]).groupby(["year", "category"], sort=False, as_index=False).sum()
     return by_patient, by_year

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from iimsim.reports.costs import compute_costs, daily_discount, discounted_days
-from iimsim.reports.qalys import compute_qalys
+from iimsim.reports.costs import COST_COLUMNS_READ, compute_costs, daily_discount, discounted_days
+from iimsim.reports.qalys import QALY_PATIENT_COLUMNS, compute_qalys
 from iimsim.scenarios.schema import Scenario
 from iimsim.simulation.model import YEAR_DAYS
 
@@ -55,9 +55,11 @@ def patient_outcomes(tables: dict[str, pd.DataFrame], scenario: Scenario) -> pd.
 
 
 def _frames(tables: dict[str, pa.Table]) -> dict[str, pd.DataFrame]:
-    return {"patients": tables["patients"].to_pandas(), "events": tables["events"].to_pandas(),
-            "doses": tables["doses"].to_pandas(),
-            "assessments": tables["assessments"].select(ASSESSMENT_COLUMNS).to_pandas()}
+    """The columns costs and QALYs read, strings as categoricals (a price is looked up once per distinct name)."""
+    columns = {**COST_COLUMNS_READ, "assessments": ASSESSMENT_COLUMNS,
+               "patients": list(dict.fromkeys(COST_COLUMNS_READ["patients"] + QALY_PATIENT_COLUMNS))}
+    return {name: tables[name].select(names).to_pandas(strings_to_categorical=True)
+            for name, names in columns.items()}
 
 
 class OutcomeTally:
