@@ -46,6 +46,7 @@ class GlucocorticoidRules:
     pjp_threshold_mg_per_day: float
     pjp_min_days: float
     high_dose_max_days: float
+    taper_pace_sd: float
 
     __hash__ = hash_once
 
@@ -89,13 +90,14 @@ def pulse_prednisone_eq_mg_per_day(rules: GlucocorticoidRules) -> float:
 
 
 def taper_doses_mg_per_day(rules: GlucocorticoidRules, start_mg: float, hold_days: float,
-                           floor_mg: float) -> tuple[tuple[float, float], ...]:
+                           floor_mg: float, pace: float = 1.0) -> tuple[tuple[float, float], ...]:
     """Seed 001's taper as (offset_days, mg/day) steps.
 
     Hold the start dose `hold_days`, then step down the ladder (60, 40, 30, 25, 20),
     each step held `ladder_step_days`; below the ladder, fall by
     `low_dose_decrement_mg` every `low_dose_step_days` to `floor_mg`, held from then
-    on. A floor of 0 means off: the last step has dose 0.
+    on. A floor of 0 means off: the last step has dose 0. `pace` multiplies the step
+    intervals (not the first hold): above 1, a clinician who tapers more slowly.
     """
     steps = [(0.0, start_mg)]
     if start_mg <= floor_mg:
@@ -104,11 +106,11 @@ def taper_doses_mg_per_day(rules: GlucocorticoidRules, start_mg: float, hold_day
     for rung in rules.taper_ladder_mg_per_day:
         if floor_mg < rung < dose:
             steps.append((day, rung))
-            day, dose = day + rules.ladder_step_days, rung
+            day, dose = day + rules.ladder_step_days * pace, rung
     while dose > floor_mg:
         dose = max(floor_mg, round(dose - rules.low_dose_decrement_mg, 6))
         steps.append((day, dose))
-        day += rules.low_dose_step_days
+        day += rules.low_dose_step_days * pace
     return tuple(steps)
 
 
@@ -122,7 +124,7 @@ def oral_step(rules: GlucocorticoidRules, offset_days: float, mg_per_day: float,
 
 @lru_cache(maxsize=4096)
 def oral_schedule(rules: GlucocorticoidRules, start_mg: float, hold_days: float, floor_mg: float,
-                  pulse: bool) -> Schedule:
+                  pulse: bool, pace: float = 1.0) -> Schedule:
     """A whole glucocorticoid course: an optional IV pulse, then the oral taper.
 
     Offsets count from the course's first day. With `scheme = "alternate_day"` the oral
@@ -136,7 +138,7 @@ def oral_schedule(rules: GlucocorticoidRules, start_mg: float, hold_days: float,
                               "mg/day", pulse_prednisone_eq_mg_per_day(rules)))
         oral_start = float(rules.pulse_days)
     switch_day = rules.alternate_day_after_days if rules.scheme == "alternate_day" else math.inf
-    taper = taper_doses_mg_per_day(rules, start_mg, hold_days, floor_mg)
+    taper = taper_doses_mg_per_day(rules, start_mg, hold_days, floor_mg, pace)
     for i, (offset, dose) in enumerate(taper):
         next_offset = taper[i + 1][0] if i + 1 < len(taper) else math.inf
         if offset < switch_day < next_offset and dose > 0:

@@ -75,7 +75,7 @@ def _dose_entries(doses: pd.DataFrame, followup_days: float) -> list[Entry]:
             previous = row
         courses_of_infusions = drug in INFUSED or drug == "methylprednisolone"
         if previous is not None and not courses_of_infusions and previous.end_day < followup_days - 1e-9:
-            entries.append(Entry(previous.end_day, f"{drug} stopped"))
+            entries.append(Entry(previous.end_day, f"{'IVIG' if drug == 'ivig' else drug} stopped"))
     return entries
 
 
@@ -117,7 +117,8 @@ def _assessment_entries(assessments: pd.DataFrame) -> list[Entry]:
         dose = f"{a.prednisone_eq_mg_per_day:g} mg/day"
         text = {
             "baseline": f"Baseline assessment: activity {a.activity_measured:.2f} on a 0-1 scale",
-            "taper": f"{seen_as}: improving or controlled, {seen}; taper continues from {dose}",
+            "taper": (f"{seen_as}: controlled, {seen}, on {dose}" if a.state in ("maintenance", "drug_free_remission")
+                      else f"{seen_as}: improving or controlled, {seen}; taper continues from {dose}"),
             "hold": f"{seen_as}: improvement stalled, {seen}; dose held at {dose}",
             "respond": f"{seen_as}: {seen}, on {dose}",
             "fail": f"{seen_as}: {seen}",
@@ -149,7 +150,8 @@ def narrative(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame,
     # Within a day: what the clinician saw, then what followed from it.
     entries = seen + _event_entries(events) + _dose_entries(doses, patient.followup_days)
     entries.sort(key=lambda entry: entry.day)
-    weeks: dict[int, list[str]] = {0: [introduction(patient).capitalize() + "."]}
+    opening = introduction(patient)
+    weeks: dict[int, list[str]] = {0: [opening[0].upper() + opening[1:] + "."]}  # not .capitalize(): anti-SRP
     for entry in entries:
         text = entry.text[0].upper() + entry.text[1:]
         weeks.setdefault(int(entry.day // 7), []).append(text if text.endswith(".") else text + ".")

@@ -170,6 +170,10 @@ class Glucocorticoids(Sourced):
     pjp_threshold_mg_per_day: Positive
     pjp_min_days: PositiveDays
     high_dose_max_days: PositiveDays
+    # Clinicians walk the ladder at their own pace: each patient's step intervals are multiplied by
+    # exp(taper_pace_sd * z), z the same standard normal as the clinician's patience with a line
+    # (visits.failure_window_sd). 0: every patient on seed 001's clock.
+    taper_pace_sd: NonNegative = 0.0
 
     @model_validator(mode="after")
     def _ladder_descends(self):

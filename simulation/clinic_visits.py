@@ -54,7 +54,11 @@ class Clinic:
         p.gc_response = response * math.exp(r.gc_response_sd * normal_quantile(u[SLOT["gc_response"]]))
         p.agent_response = response * math.exp(r.agent_response_sd * normal_quantile(u[SLOT["agent_response"]]))
         p.withdrawal_u = u[SLOT["withdrawal"]]
-        p.patience = math.exp(self.visits.failure_window_sd * normal_quantile(u[SLOT["patience"]]))
+        # One clinician's caution: giving a line longer before judging it goes with tapering more slowly.
+        caution_z = normal_quantile(u[SLOT["patience"]])
+        p.patience = math.exp(self.visits.failure_window_sd * caution_z)
+        # Rounded to a twentieth so that the taper schedules stay few (they are cached).
+        p.taper_pace = max(0.05, round(math.exp(self.model.gc.taper_pace_sd * caution_z) * 20) / 20)
         v = self.visits
         p.measure_sensitivity = (v.sensitivity[0], *(
             _measure_sensitivity(sensitivity, v.measure_response_sd, uninvolved[p.subtype], uk)

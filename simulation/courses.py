@@ -74,7 +74,7 @@ class Courses:
         gc = self.model.gc
         self.close_gc(p, now, replan=False)
         floor = gc.maintenance_mg_per_day if floor is None else floor
-        schedule = oral_schedule(gc, start_mg, hold_days, floor, pulse)
+        schedule = oral_schedule(gc, start_mg, hold_days, floor, pulse, p.taper_pace)
         p.gc = Course("glucocorticoid", now, schedule, p.state, False, p.episode_day)
         p.gc_held = False
         plan_glucocorticoid(self.model.disease, p, p.gc)

@@ -53,7 +53,7 @@ class Patient:
         "steroid_dependent", "steroid_threshold", "flare_day", "spontaneous_flares", "visit_day", "visit_kind",
         "visit_drift_z", "baseline_diagnosis", "baseline_line", "line_start_day", "last_activity", "last_measured",
         "last_visit_day", "previous_measured", "lowest_measured", "flares_on_line", "flares_during_taper",
-        "gc_held", "patience", "measure_sensitivity", "recovered", "recovered_day", "recovered_input",
+        "gc_held", "patience", "taper_pace", "measure_sensitivity", "recovered", "recovered_day", "recovered_input",
         # Risks of death and glucocorticoid harms (simulation/mortality.py, simulation/harms.py).
         "cancer_associated", "rp_ild", "death_cause", "harm", "harm_day", "harm_index",
         "care_done",  # seed 001's mandatory steps done (pathway/care.py)
@@ -115,6 +115,7 @@ class Patient:
         self.flares_on_line = 0
         self.flares_during_taper = 0
         self.patience = 1.0  # how long this patient's clinician gives a line, relative to its windows
+        self.taper_pace = 1.0  # how slowly the clinician walks the taper ladder (a multiple of its intervals)
         self.gc_held = False  # the taper is held at the current dose (improvement stalled)
         self.cancer_associated = False
         self.rp_ild = False  # anti-MDA5 rapidly progressive interstitial lung disease

@@ -35,6 +35,29 @@ def test_escalation_times_spread_over_many_weeks(baseline_run):
     assert (responses // 7).value_counts(normalize=True).max() < 0.15
 
 
+def test_patients_reach_a_low_glucocorticoid_dose_over_many_weeks(baseline_run):
+    """Clinicians walk seed 001's ladder at their own pace: patients who improve steadily do not all reach
+    5 mg/day in the same week (a quarter of the cohort did, 24 weeks in, when every taper ran on one clock)."""
+    first_low = baseline_run["patients"].days_to_pred_le_5mg.dropna()
+    assert len(first_low) > 1000
+    weeks = (first_low // 7).value_counts(normalize=True)
+    assert weeks.max() < 0.08
+    assert first_low.quantile(0.75) - first_low.quantile(0.25) > 8 * 7
+
+
+def test_a_slower_clinician_takes_longer_over_each_step_of_the_ladder_not_over_the_first_hold():
+    from iimsim.pathway.glucocorticoids import GlucocorticoidRules, taper_doses_mg_per_day
+
+    rules = GlucocorticoidRules.from_scenario(load_scenario("baseline").glucocorticoids)
+    usual = taper_doses_mg_per_day(rules, 60.0, 28.0, 2.5)
+    slow = taper_doses_mg_per_day(rules, 60.0, 28.0, 2.5, pace=1.5)
+    assert [dose for _, dose in slow] == [dose for _, dose in usual]  # the same ladder
+    assert usual[1] == slow[1] == (28.0, 40.0)  # the first step after the same hold
+    assert usual[2][0] - usual[1][0] == rules.ladder_step_days
+    assert slow[2][0] - slow[1][0] == 1.5 * rules.ladder_step_days
+    assert slow[-1][0] - slow[1][0] == pytest.approx(1.5 * (usual[-1][0] - usual[1][0]))
+
+
 def test_flares_happen_during_the_taper_as_well_as_on_maintenance(baseline_run):
     e = baseline_run["events"]
     flares = e[e.is_transition & (e.event == "flare")]
