@@ -100,13 +100,13 @@ def cost_items(tables: dict[str, pd.DataFrame], costs: Costs) -> CostItems:
     points: list[tuple] = []
 
     def add_interval(rows, mask, category: str, start, end, per_day) -> None:
-        mask = np.asarray(mask, bool)
+        mask = np.asarray(mask, bool) & (rows >= 0)  # a row whose patient is not in the batch counts nowhere
         if mask.any():
             intervals.append((rows[mask], np.full(mask.sum(), category_index[category]), np.asarray(start, float)[mask],
                               np.asarray(end, float)[mask], np.broadcast_to(np.asarray(per_day, float), mask.shape)[mask]))
 
     def add_point(rows, mask, category: str, day, cost) -> None:
-        mask = np.asarray(mask, bool)
+        mask = np.asarray(mask, bool) & (rows >= 0)
         if mask.any():
             points.append((rows[mask], np.full(mask.sum(), category_index[category]), np.asarray(day, float)[mask],
                            np.broadcast_to(np.asarray(cost, float), mask.shape)[mask]))
@@ -187,8 +187,7 @@ def compute_costs(tables: dict[str, pd.DataFrame], costs: Costs, horizon_days: f
         cell = np.concatenate([items.interval_row * width + items.interval_category,
                                items.point_row * width + items.point_category])
         values = np.concatenate([interval_values, point_values])
-        known = cell >= 0  # a row whose patient is not in the patients table counts nowhere
-        return np.bincount(cell[known], values[known], minlength=n * width).reshape(n, width)
+        return np.bincount(cell, values, minlength=n * width).reshape(n, width)
 
     by_patient = pd.DataFrame({"replication": patients["replication"].to_numpy(),
                                "patient_id": patients["patient_id"].to_numpy()})
