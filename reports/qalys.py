@@ -41,6 +41,7 @@ def discounted_linear(start: np.ndarray, end: np.ndarray, u_start: np.ndarray, u
 QALY_PATIENT_COLUMNS = ["replication", "patient_id", "followup_days", "untreated_activity", "activity_final",
                         "damage_final"]
 
+
 def utility(utilities: Utilities, activity, damage):
     """Health-state utility at disease activity and damage (0-1 each)."""
     return (utilities.utility_no_activity - utilities.decrement_per_unit_activity * np.asarray(activity, float)
