@@ -39,7 +39,7 @@ def _user_errors(*also: type[Exception]) -> Iterator[None]:
 
 
 def _load(scenario: str, **overrides):
-    from iimsim.api import resolve
+    from iimsim.scenarios.loader import resolve
 
     with _user_errors():
         return resolve(scenario, **overrides)

@@ -259,7 +259,7 @@ def run_costs(run_dir, costs: Costs, horizon_days: float) -> tuple[pd.DataFrame,
                                 for name, reader in readers.items()}, costs, horizon_days)
                  for i in range(groups.pop())]
     else:
-        parts = [compute_costs({name: read_table(run_dir, name).select(COST_COLUMNS_READ[name]).to_pandas()
+        parts = [compute_costs({name: read_table(run_dir, name, columns=COST_COLUMNS_READ[name]).to_pandas()
                                 for name in files}, costs, horizon_days)]
     by_patient = pd.concat([p for p, _ in parts], ignore_index=True)
     by_year = pd.concat([y for _, y in parts]).groupby(["year", "category"], sort=False, as_index=False).sum()

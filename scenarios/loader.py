@@ -123,3 +123,32 @@ def to_toml(scenario: Scenario) -> str:
     import tomli_w
 
     return tomli_w.dumps(scenario.model_dump(mode="json", exclude_none=True))
+
+
+# Keyword overrides that name a [simulation] field by a shorter name.
+SIMULATION_KEYWORDS = {"patients": "patients", "seed": "seed", "years": "horizon_years",
+                       "replications": "replications"}
+
+
+def resolve(scenario: str | Path | Scenario = "baseline", **overrides: Any) -> Scenario:
+    """A validated scenario: a built-in name, a .toml path or a `Scenario`, with overrides applied.
+
+    Overrides are `patients=`, `seed=`, `years=`, `replications=`, or any scenario path, dotted
+    (`**{"cohort.p_ild.DM": 0.3}`) or with double underscores (`cohort__p_ild__DM=0.3`). A bad value
+    raises `ScenarioError` naming the field and the value, as the command line does.
+    """
+    from iimsim.scenarios.schema import Scenario
+
+    nested: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        path = f"simulation.{SIMULATION_KEYWORDS[key]}" if key in SIMULATION_KEYWORDS else key.replace("__", ".")
+        if "." not in path:
+            raise ScenarioError(f"unknown override {key}={value!r}: use patients, seed, years, replications "
+                                "or a dotted scenario path such as cohort.p_ild.DM")
+        nested = deep_merge(nested, override(path, value))
+    if isinstance(scenario, Scenario):
+        data = scenario.model_dump()
+        return validate(deep_merge(data, nested), scenario.name) if nested else scenario
+    return load_scenario(str(scenario), nested or None)

@@ -47,6 +47,16 @@ def test_lower_layers_never_import_the_experiments_or_the_front_ends(layer):
     assert {path: names for path, names in offending.items() if names} == {}
 
 
+def test_the_experiments_never_import_the_front_ends():
+    """compare, sensitivity, validation and calibration sit under the API, the command line and the app."""
+    front_ends = ("iimsim.api", "iimsim.cli", "iimsim.app")
+    files = sorted((ROOT / "iimsim" / "experiments").rglob("*.py"))
+    assert files
+    offending = {str(path.relative_to(ROOT)): sorted(up for up in upward(imported_modules(path.read_text("utf-8")))
+                                                     if up in front_ends) for path in files}
+    assert {path: names for path, names in offending.items() if names} == {}
+
+
 def test_importing_iimsim_and_its_command_line_loads_no_heavy_library():
     heavy = ["pandas", "numpy", "pyarrow", "matplotlib", "scipy", "pydantic", "transitions", "simpy"]
     code = ("import sys, iimsim, iimsim.cli; "

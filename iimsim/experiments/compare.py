@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from iimsim.api import resolve
+from iimsim.scenarios.loader import resolve
 from iimsim.reports.comparison import by_replication, paired_differences, unique_names, write_comparison
 from iimsim.reports.export import staged_folder
 from iimsim.run import execute_run

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
-from iimsim.api import resolve
+from iimsim.scenarios.loader import resolve
 from iimsim.experiments.output import staged_or_none
 from iimsim.reports.patient_outcomes import OutcomeTally
 from iimsim.reports.psa_cea import PsaCea, psa_cost_effectiveness, write_psa_cea
