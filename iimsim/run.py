@@ -15,11 +15,11 @@ from tqdm import tqdm
 from iimsim.reports.export import RunOutput
 from iimsim.reports.manifest import manifest
 from iimsim.reports.patient_outcomes import OutcomeTally
+from iimsim.reports.resources import COSTS_BY_YEAR_FILE, RESOURCES_BY_YEAR_FILE, ResourceYears
 from iimsim.reports.summary import ResourceTally, combine_replications, summarize_replications
 from iimsim.scenarios.schema import Scenario
 from iimsim.simulation.model import YEAR_DAYS
 from iimsim.simulation.runner import DEFAULT_CHUNK_SIZE, cohort_size, run_cohort
-
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,18 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
     total = cohort_size(scenario)
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     tallies: dict[int, ResourceTally] = {}
-    outcomes = OutcomeTally(scenario)  # cost, life-years and QALYs per patient, batch by batch
+    # cost (by category and calendar year), life-years and QALYs per patient, batch by batch
+    outcomes = OutcomeTally(scenario, costs_by_year=True)
+    resources = ResourceYears(scenario.simulation.horizon_years * YEAR_DAYS)
     patient_batches, done = [], 0
     output = RunOutput(out_dir, table_format, force)
     with output, tqdm(total=total, unit="patient", disable=None if progress is None else not progress,
                       file=sys.stderr) as bar:
         for chunk, tables in run_cohort(scenario, workers=workers, chunk_size=chunk_size, backend=backend,
                                         scheduler=scheduler):
-            output.write_batch({**tables, "patient_outcomes": outcomes.add(tables)})
+            output.write_batch({**tables, **outcomes.add(tables)})
             tallies.setdefault(chunk.replication, ResourceTally()).add(tables)
+            resources.add(tables)
             patient_batches.append(tables["patients"])
             bar.update(chunk.patients)
             done += chunk.patients
@@ -69,6 +72,9 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
         summary = combine_replications(by_replication)
         summary.to_csv(output.path("summary.csv"), index=False)
         by_replication.to_csv(output.path("summary_by_replication.csv"), index=False)
+        # The cohort's costs and IV resources per year, for the report (summed as the batches went by).
+        outcomes.cost_by_year.to_csv(output.path(COSTS_BY_YEAR_FILE), index=False)
+        resources.total().to_csv(output.path(RESOURCES_BY_YEAR_FILE), index=False)
         patient_years = float(patients["followup_days"].sum() / YEAR_DAYS)  # all replications
         wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
         output.write_json("manifest.json", manifest(

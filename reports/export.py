@@ -26,12 +26,13 @@ FORMATS = ("parquet", "csv")
 
 
 def schema_of(name: str) -> pa.Schema:
-    """A table's schema: the simulation's tables, or those the reports add to a run (patient_outcomes)."""
+    """A table's schema: the simulation's tables, or those the reports add to a run (patient outcomes, costs)."""
     if name in SCHEMAS:
         return SCHEMAS[name]
+    from iimsim.reports.costs import PATIENT_COST_SCHEMA
     from iimsim.reports.patient_outcomes import PATIENT_OUTCOME_SCHEMA
 
-    return {"patient_outcomes": PATIENT_OUTCOME_SCHEMA}[name]
+    return {"patient_outcomes": PATIENT_OUTCOME_SCHEMA, "patient_costs": PATIENT_COST_SCHEMA}[name]
 
 
 class OutputExistsError(FileExistsError):
@@ -153,6 +154,11 @@ def table_path(run_dir: Path | str, name: str) -> Path:
                             f"{' or '.join(FORMATS)})")
 
 
+def has_table(run_dir: Path | str, name: str) -> bool:
+    """Whether the run saved table `name`, in any format."""
+    return any((Path(run_dir) / f"{name}.{table_format}").exists() for table_format in FORMATS)
+
+
 def table_dataset(run_dir: Path | str, name: str) -> ds.Dataset:
     """A saved table of a run as a pyarrow dataset, whichever format it was written in."""
     path = table_path(run_dir, name)
@@ -177,8 +183,28 @@ def read_table(run_dir: Path | str, name: str, filter: pc.Expression | None = No
         raise unreadable(table_path(run_dir, name), err) from None
 
 
-RUN_TABLES = ("patients", "events", "doses", "assessments", "patient_outcomes", "infusion_visits",
-              "infusion_unit_days")
+RUN_TABLES = ("patients", "events", "doses", "assessments", "patient_outcomes", "patient_costs",
+              "infusion_visits", "infusion_unit_days")
+
+
+def check_complete(run_dir: Path | str) -> None:
+    """Every saved table of the run ends as its format ends (a Parquet footer; a CSV's last line break), so a
+    file cut short, even one a report does not read, raises `RunFolderError` naming it. Reads no rows."""
+    run_dir = Path(run_dir)
+    for name in RUN_TABLES:
+        if not has_table(run_dir, name):
+            continue
+        path = table_path(run_dir, name)
+        try:
+            if path.suffix == ".parquet":
+                pq.read_metadata(path)
+            elif path.stat().st_size:
+                with path.open("rb") as f:
+                    f.seek(-1, os.SEEK_END)
+                    if f.read(1) != b"\n":
+                        raise ValueError("the file ends in the middle of a row (cut short?)")
+        except (pa.ArrowException, OSError, ValueError) as err:
+            raise unreadable(path, err) from None
 
 
 def first_unreadable(run_dir: Path | str) -> RunFolderError | None:
@@ -196,7 +222,7 @@ def first_unreadable(run_dir: Path | str) -> RunFolderError | None:
     except (OSError, ValueError) as err:
         return unreadable(run_dir / "summary.csv", err)
     for name in RUN_TABLES:
-        if not any((run_dir / f"{name}.{table_format}").exists() for table_format in FORMATS):
+        if not has_table(run_dir, name):
             continue
         try:
             read_table(run_dir, name)

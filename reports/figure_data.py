@@ -13,11 +13,11 @@ import math
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 
 from iimsim.pathway.audit import AUDIT_COLUMNS
 from iimsim.pathway.definition import LINE_OF_STATE, STATE_NAMES, TREATMENT_LINE_STATES
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.reports.resources import resources_by_year, to_calendar  # noqa: F401 (figure data too)
 from iimsim.simulation.model import YEAR_DAYS
 
 GRID_STEP_DAYS = 7.0
@@ -249,6 +249,8 @@ def _censored(event_day: np.ndarray, patients: pd.DataFrame) -> pd.DataFrame:
 
 def kaplan_meier(times: pd.DataFrame) -> pd.DataFrame:
     """Cumulative share reaching the event (1 - Kaplan-Meier) with its 95% CI, by day."""
+    from lifelines import KaplanMeierFitter  # a second and more to import: only where a curve is drawn
+
     fitter = KaplanMeierFitter().fit(times["duration_days"], times["observed"])
     ci = fitter.confidence_interval_survival_function_
     return pd.DataFrame({
@@ -260,46 +262,6 @@ def kaplan_meier(times: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- resources and audit ------------------------------------------------------------------------
-
-
-def resources_by_year(doses: pd.DataFrame, horizon: float) -> pd.DataFrame:
-    """IV treatment per year since diagnosis: IVIG grams and days, infusions, pulses, chair-days.
-
-    Amounts are split exactly at year boundaries; infusions and pulse courses count in the
-    year they start. Results for parts of a table add up (the report sums batches).
-    """
-    years = max(1, math.ceil(horizon / YEAR_DAYS - 1e-9))
-    start, end = doses["start_day"].to_numpy(), doses["end_day"].to_numpy()
-    iv = (doses["route"] == "iv").to_numpy()
-    ivig = (doses["drug"] == "ivig").to_numpy()
-    ivig_g_per_day = np.where(ivig, doses["dose"].to_numpy(), 0.0)
-    start_year = np.clip((start // YEAR_DAYS).astype(int), 0, years - 1)
-    within = start >= 0  # a region's prevalent patients were treated before the horizon too
-    columns = {name: np.zeros(years) for name in ("ivig_g", "ivig_infusion_days", "infusion_chair_days")}
-    for year in range(years):  # one year at a time: memory stays one row's worth per dose row
-        overlap = np.clip(np.minimum(end, (year + 1) * YEAR_DAYS) - np.maximum(start, year * YEAR_DAYS), 0, None)
-        columns["ivig_g"][year] = overlap @ ivig_g_per_day
-        columns["ivig_infusion_days"][year] = overlap @ ivig
-        columns["infusion_chair_days"][year] = overlap @ iv
-
-    def started(mask):
-        return np.bincount(start_year[mask & within], minlength=years)
-
-    return pd.DataFrame({
-        "year": np.arange(1, years + 1),
-        "ivig_g": columns["ivig_g"],
-        "ivig_infusion_days": columns["ivig_infusion_days"],
-        "rituximab_infusions": started((doses["drug"] == "rituximab").to_numpy()),
-        "cyclophosphamide_infusions": started((doses["drug"] == "cyclophosphamide").to_numpy()),
-        "iv_pulse_courses": started((doses["drug"] == "methylprednisolone").to_numpy()),
-        "infusion_chair_days": columns["infusion_chair_days"],
-    })
-
-
-def to_calendar(rows: pd.DataFrame, diagnosis_day: pd.Series) -> pd.DataFrame:
-    """Dose rows with start_day and end_day moved from days since diagnosis to calendar days."""
-    shift = pd.MultiIndex.from_frame(rows[["replication", "patient_id"]]).map(diagnosis_day).to_numpy(dtype=float)
-    return rows.assign(start_day=rows["start_day"].to_numpy() + shift, end_day=rows["end_day"].to_numpy() + shift)
 
 
 def calendar_years(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame,

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from iimsim.reports.costs import COST_COLUMNS_READ, compute_costs, daily_discount, discounted_days
+from iimsim.reports.costs import (COST_COLUMNS_READ, PATIENT_COST_SCHEMA, compute_costs, daily_discount,
+                                  discounted_days)
 from iimsim.reports.qalys import QALY_PATIENT_COLUMNS, compute_qalys
+from iimsim.reports.resources import add_by_year
 from iimsim.scenarios.schema import Scenario
 from iimsim.simulation.model import YEAR_DAYS
 
@@ -35,10 +37,13 @@ VALUE_COLUMNS = [name for name, _, _ in OUTCOME_COLUMNS[2:]]
 ASSESSMENT_COLUMNS = ["replication", "patient_id", "day", "activity", "damage"]
 
 
-def patient_outcomes(tables: dict[str, pd.DataFrame], scenario: Scenario) -> pd.DataFrame:
-    """Per patient of a batch (patients, events, doses, assessments frames): cost, life-years, QALYs."""
-    horizon = scenario.simulation.horizon_years * YEAR_DAYS
-    costs, _ = compute_costs(tables, scenario.costs, horizon, by_year=False)
+def patient_outcomes(tables: dict[str, pd.DataFrame], scenario: Scenario,
+                     costs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per patient of a batch (patients, events, doses, assessments frames): cost, life-years, QALYs. `costs`:
+    the batch's patient costs (`reports.costs.compute_costs`) if already computed."""
+    if costs is None:
+        horizon = scenario.simulation.horizon_years * YEAR_DAYS
+        costs, _ = compute_costs(tables, scenario.costs, horizon, by_year=False)
     out = costs[["replication", "patient_id", "total_cost", "total_cost_discounted"]].reset_index(drop=True)
     if scenario.utilities is not None:
         qalys = compute_qalys(tables, scenario.utilities, scenario.costs.discount_rate_per_year)
@@ -63,20 +68,34 @@ def _frames(tables: dict[str, pa.Table]) -> dict[str, pd.DataFrame]:
 
 
 class OutcomeTally:
-    """Each batch's patient outcomes as an Arrow table to write, and running sums per replication."""
+    """Each batch's patient outcomes as Arrow tables to write, and running sums per replication.
 
-    def __init__(self, scenario: Scenario) -> None:
+    With `costs_by_year` (a run), each batch's costs are worked out once, by category and by calendar year:
+    the patient_costs table is written beside patient_outcomes and the cohort's cost per year summed
+    (`cost_by_year`), so a report of a large run reads them rather than costing every row again."""
+
+    def __init__(self, scenario: Scenario, costs_by_year: bool = False) -> None:
         self.scenario = scenario
         self.sums: dict[int, np.ndarray] = {}
         self.counts: dict[int, int] = {}
+        self.costs_by_year = costs_by_year
+        self.cost_by_year: pd.DataFrame | None = None  # year, category: cost, cost_discounted (all batches)
 
-    def add(self, tables: dict[str, pa.Table]) -> pa.Table:
-        frame = patient_outcomes(_frames(tables), self.scenario)
+    def add(self, tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+        """The batch's patient_outcomes (and, with `costs_by_year`, patient_costs) tables."""
+        frames = _frames(tables)
+        horizon = self.scenario.simulation.horizon_years * YEAR_DAYS
+        costs, by_year = compute_costs(frames, self.scenario.costs, horizon, by_year=self.costs_by_year)
+        frame = patient_outcomes(frames, self.scenario, costs)
         for replication, rows in frame.groupby("replication", sort=True):
             values = rows[VALUE_COLUMNS].to_numpy(dtype=float)
             self.sums[int(replication)] = self.sums.get(int(replication), 0.0) + values.sum(axis=0)
             self.counts[int(replication)] = self.counts.get(int(replication), 0) + len(rows)
-        return pa.Table.from_pandas(frame, schema=PATIENT_OUTCOME_SCHEMA, preserve_index=False)
+        out = {"patient_outcomes": pa.Table.from_pandas(frame, schema=PATIENT_OUTCOME_SCHEMA, preserve_index=False)}
+        if by_year is not None:
+            out["patient_costs"] = pa.Table.from_pandas(costs, schema=PATIENT_COST_SCHEMA, preserve_index=False)
+            self.cost_by_year = add_by_year(self.cost_by_year, by_year)
+        return out
 
     def means(self) -> pd.DataFrame:
         """Mean per patient of every outcome, one row per replication."""
@@ -126,3 +145,4 @@ def outcome_metrics(means: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
 def nmb_metric(threshold: float) -> str:
     """The summary metric's name for net monetary benefit at a threshold (per QALY)."""
     return f"net_monetary_benefit_at_{threshold:.0f}"
+

@@ -17,16 +17,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from iimsim.pathway.audit import AUDIT_COLUMNS
+from iimsim.pathway.definition import TREATMENT_LINE_STATES
 from iimsim.reports import figure_data as data
 from iimsim.reports import figures
 from iimsim.reports.costs import CATEGORIES, run_costs
-from iimsim.reports.export import (MissingRunFileError, RunFolderError, first_unreadable, read_table,
-                                   table_dataset, table_path)
+from iimsim.reports.export import (MissingRunFileError, RunFolderError, check_complete, first_unreadable, has_table,
+                                   read_table, table_dataset, table_path, unreadable)
+from iimsim.reports.resources import COSTS_BY_YEAR_FILE, IV_DOSE_COLUMNS, RESOURCES_BY_YEAR_FILE, ResourceYears
 from iimsim.reports.summary import first_year_mortality, waits_by_drug
 from iimsim.scenarios.schema import Scenario
 from iimsim.simulation.model import YEAR_DAYS
-from iimsim.pathway.audit import AUDIT_COLUMNS
-from iimsim.pathway.definition import TREATMENT_LINE_STATES
+
 
 def format_number(value: float, unit: str = "") -> str:
     """A metric for people: shares as percentages, large numbers with thousands separators."""
@@ -80,16 +82,35 @@ def _frame(table) -> pd.DataFrame:
 
 
 def _resources_by_year(run_dir: Path, horizon: float, patients: pd.DataFrame) -> pd.DataFrame:
-    """Resource use per calendar year, summed over batches of IV dose rows (a large run never loads them all)."""
-    total = None
+    """Resource use per calendar year: as the run summed it, or (a run saved without the sums) summed over
+    batches of IV dose rows (a large run never loads them all)."""
+    saved = run_dir / RESOURCES_BY_YEAR_FILE
+    if saved.exists():
+        return _read_csv(saved)
+    total = ResourceYears(horizon)
     diagnosis = patients.set_index(["replication", "patient_id"])["diagnosis_day"]
-    scanner = table_dataset(run_dir, "doses").scanner(filter=pc.field("route") == "iv", columns=DOSE_COLUMNS)
+    scanner = table_dataset(run_dir, "doses").scanner(filter=pc.field("route") == "iv", columns=IV_DOSE_COLUMNS)
     for batch in scanner.to_batches():
-        if batch.num_rows:
-            part = data.resources_by_year(data.to_calendar(batch.to_pandas(), diagnosis), horizon).set_index("year")
-            total = part if total is None else total + part
-    return (total if total is not None else data.resources_by_year(pd.DataFrame(
-        {name: [] for name in DOSE_COLUMNS}), horizon).set_index("year")).reset_index()
+        total.add_rows(batch.to_pandas(), diagnosis)
+    return total.total()
+
+
+def _costs(run_dir: Path, out: Path, scenario: Scenario, horizon: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per patient and per year: as the run worked them out, or (a run saved without them) costed now from the
+    tables, patient_costs.parquet written into `out`."""
+    saved = run_dir / COSTS_BY_YEAR_FILE
+    if saved.exists() and has_table(run_dir, "patient_costs"):
+        return _frame(read_table(run_dir, "patient_costs")), _read_csv(saved)
+    patient_cost, cost_by_year = run_costs(run_dir, scenario.costs, horizon)
+    patient_cost.to_parquet(out / "patient_costs.parquet", index=False)
+    return patient_cost, cost_by_year
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise unreadable(path, err) from None
 
 
 def _time_course_filter(patients: pd.DataFrame) -> pc.Expression | None:
@@ -128,7 +149,8 @@ def build_report(run_dir: Path | str) -> Path:
     """Write figures/, patient_costs.parquet and report.html into `run_dir`; returns the report's path.
 
     They are built in a hidden folder inside `run_dir` and moved into place only when all is written, so a
-    failure leaves the folder as it was. A missing or damaged file raises `RunFolderError` naming it.
+    failure leaves the folder as it was. A missing or damaged file raises `RunFolderError` naming it (a table
+    cut short, even one the report does not read; one damaged inside, when the report reads it).
     """
     run_dir = Path(run_dir)
     for name in ("manifest.json", "summary.csv"):
@@ -136,6 +158,7 @@ def build_report(run_dir: Path | str) -> Path:
             raise MissingRunFileError(f"{run_dir / name}: missing (not a run folder?)")
     for name in ("patients", "events", "doses"):
         table_path(run_dir, name)
+    check_complete(run_dir)
     staging = run_dir / f".report.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -159,7 +182,8 @@ def _move_into_place(staging: Path, run_dir: Path) -> None:
         figures_dir.rename(old)
     (staging / "figures").rename(figures_dir)
     for name in REPORT_FILES:
-        os.replace(staging / name, run_dir / name)
+        if (staging / name).exists():  # patient_costs.parquet only for a run saved without it
+            os.replace(staging / name, run_dir / name)
     shutil.rmtree(old, ignore_errors=True)
     staging.rmdir()
 
@@ -194,12 +218,11 @@ def _write_report(run_dir: Path, out: Path) -> None:
     horizon = scenario.simulation.horizon_years * YEAR_DAYS
     resources = _resources_by_year(run_dir, horizon, patients)
     audit = data.audit_table(patients, manifest["scenario"]["name"])
-    patient_cost, cost_by_year = run_costs(run_dir, scenario.costs, horizon)
+    patient_cost, cost_by_year = _costs(run_dir, out, scenario, horizon)
     region = None
     if scenario.region is not None:
         region = data.calendar_years(patients, events, resources, cost_by_year, horizon)
         region.to_csv(folder / "region_by_year.csv", index=False)
-    patient_cost.to_parquet(out / "patient_costs.parquet", index=False)
     cost_summary = costs_summary(patient_cost, patients, scenario.costs.currency)
     exposure = patients[["replication", "patient_id", "pred_cum_mg", "pred_cum_mg_first_year"]]
     for name, frame in {"costs_by_year": cost_by_year, "costs_summary": cost_summary,

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
 
 from iimsim.pathway.audit import AUDIT_COLUMNS
 from iimsim.pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
@@ -185,6 +184,8 @@ def mean_and_interval(values) -> tuple[float, float, float]:
     mean = float(data.mean())
     if len(data) < 2:
         return mean, np.nan, np.nan
+    from scipy import stats  # a second to import: only where an interval is drawn
+
     half = float(stats.t.ppf(0.975, len(data) - 1) * data.std(ddof=1) / np.sqrt(len(data)))
     return mean, mean - half, mean + half
 

@@ -28,8 +28,9 @@ def test_run_writes_tables_summary_and_manifest(tmp_path):
     result = invoke("run", "baseline", "--patients", 150, "--seed", 3, "--years", 2, "--out", out, report=True)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "assessments.parquet", "doses.parquet", "events.parquet", "figures", "manifest.json", "patient_costs.parquet",
-        "patient_outcomes.parquet", "patients.parquet", "report.html", "summary.csv", "summary_by_replication.csv"]
+        "assessments.parquet", "costs_by_year.csv", "doses.parquet", "events.parquet", "figures", "manifest.json",
+        "patient_costs.parquet", "patient_outcomes.parquet", "patients.parquet", "report.html",
+        "resources_by_year.csv", "summary.csv", "summary_by_replication.csv"]
     patients = read_table(out, "patients").to_pandas()
     assert len(patients) == 150
     summary = pd.read_csv(out / "summary.csv").set_index("metric")

@@ -101,3 +101,31 @@ def test_the_report_writes_costs_per_patient_that_add_up(tmp_path):
     assert by_year.cost.sum() == pytest.approx(per_patient.total_cost.sum())
     assert summary.loc["total", "mean_per_patient"] == pytest.approx(per_patient.total_cost.mean())
     assert "The cohort's budget per year" in (out / "report.html").read_text()
+
+
+def test_a_runs_own_cost_and_resource_sums_are_those_of_its_tables(tmp_path):
+    """The run costs each batch as it goes (patient_costs, costs_by_year.csv, resources_by_year.csv); the report
+    reads those. They must be what costing the saved tables afresh gives, whatever the batch size."""
+    import shutil
+
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from iimsim.cli import main
+    from iimsim.reports.report import build_report
+
+    out = tmp_path / "run"
+    args = ["run", "--patients", "300", "--years", "3", "--chunk-size", "70", "--out", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    fresh = tmp_path / "fresh"
+    shutil.copytree(out, fresh)
+    for name in ("patient_costs.parquet", "costs_by_year.csv", "resources_by_year.csv"):
+        (fresh / name).unlink()
+    build_report(fresh)  # a run saved without the sums: the report costs the tables itself
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "patient_costs.parquet"),
+                                  pd.read_parquet(fresh / "patient_costs.parquet"))
+    for name in ("costs_by_year", "resources_by_year", "costs_summary"):
+        pd.testing.assert_frame_equal(pd.read_csv(out / "figures" / f"{name}.csv"),
+                                      pd.read_csv(fresh / "figures" / f"{name}.csv"), rtol=1e-9)
+    by_year = pd.read_csv(out / "costs_by_year.csv")
+    assert by_year.cost.sum() == pytest.approx(pd.read_parquet(out / "patient_costs.parquet").total_cost.sum())

@@ -174,7 +174,9 @@ def _garble(path: Path) -> None:
     path.write_bytes(bytes(content))
 
 
-DAMAGES = [(table, damage) for table in ("doses", "events", "assessments") for damage in (_truncate, _garble)]
+# The tables the report reads, damaged anywhere; a table it does not read (assessments), cut short.
+DAMAGES = [(table, damage) for table in ("doses", "events", "patient_costs") for damage in (_truncate, _garble)]
+DAMAGES += [("assessments", _truncate)]
 DAMAGES += [("doses", Path.unlink), ("events", Path.unlink)]  # runs from before the disease course have no assessments
 
 
@@ -191,6 +193,17 @@ def test_a_damaged_or_missing_table_exits_2_naming_it_and_leaves_the_folder_as_i
     assert len(lines) == 1 and lines[0].startswith("error: ") and f"{table}.parquet" in lines[0]
     assert "Traceback" not in result.output
     assert _folder_state(copy) == before and not [p for p in copy.iterdir() if p.name.startswith(".")]
+
+
+def test_a_csv_table_cut_short_exits_2_naming_it(tmp_path):
+    out = tmp_path / "run"
+    args = ["run", "--patients", "60", "--years", "1", "--format", "csv", "--no-report", "--out", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    events = out / "events.csv"
+    events.write_bytes(events.read_bytes()[:-25])  # the last row cut in the middle
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 2 and "events.csv" in result.output and "cut short" in result.output
+    assert not (out / "report.html").exists()
 
 
 def test_a_folder_that_is_not_a_run_exits_2_naming_what_is_missing(tmp_path):
