@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_run import cpu_seconds  # noqa: E402
+from measure import cpu_seconds  # noqa: E402
 
 from iimsim.reports.manifest import machine  # noqa: E402
 from iimsim.experiments.sensitivity import psa  # noqa: E402

@@ -16,26 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from measure import ROOT, run_measured  # noqa: E402
+
 NAIVE = ROOT.parent / "shared" / "reference" / "naive_simpy.py"
-sys.path.insert(0, str(ROOT))
-
-
-def run_measured(command: list[str]) -> tuple[float, float]:
-    """Run a command to its end; its CPU seconds (with its workers) and its peak resident memory in MB."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited with {process.returncode}")
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
 def main() -> None:
@@ -66,7 +57,7 @@ def main() -> None:
                 scenario = Path(tmp) / "scenario.toml"
                 scenario.write_text(_with_population(args.scenario, args.population))
                 scenario_args = []
-            cpu, peak = run_measured([sys.executable, "-m", "iimsim.cli", "run",
+            cpu, peak, _ = run_measured([sys.executable, "-m", "iimsim.cli", "run",
                                       str(scenario) if args.population is not None else args.scenario,
                                       *scenario_args, "--years", str(args.years), "--workers", str(args.workers),
                                       "--format", args.format, "--no-report", "--out", f"{tmp}/run"])

@@ -227,6 +227,19 @@ def harms_by_exposure(patients: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def dose_histogram(patients: pd.DataFrame, bins: int = 40) -> pd.DataFrame:
+    """Patients by cumulative prednisone-equivalent (g), whole follow-up and first year, in `bins` equal bins
+    each: the bars of the steroid exposure figure, with each period's mean (per patient numbers are the
+    patients table's `pred_cum_mg` and `pred_cum_mg_first_year`)."""
+    rows = []
+    for period, column in (("whole follow-up", "pred_cum_mg"), ("first year", "pred_cum_mg_first_year")):
+        grams = patients[column].to_numpy(dtype=float) / 1000
+        counts, edges = np.histogram(grams, bins=bins)
+        rows.append(pd.DataFrame({"period": period, "low_g": edges[:-1], "high_g": edges[1:], "patients": counts,
+                                  "mean_g": grams.mean() if len(grams) else np.nan}))
+    return pd.concat(rows, ignore_index=True)
+
+
 def survival_curve(patients: pd.DataFrame) -> pd.DataFrame:
     """Share dead by each day since diagnosis (`kaplan_meier`), censored at the end of follow-up."""
     return kaplan_meier(pd.DataFrame({"duration_days": patients["followup_days"], "observed": patients["died"]}))
@@ -248,17 +261,22 @@ def _censored(event_day: np.ndarray, patients: pd.DataFrame) -> pd.DataFrame:
 
 
 def kaplan_meier(times: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative share reaching the event (1 - Kaplan-Meier) with its 95% CI, by day."""
+    """Cumulative share reaching the event (1 - Kaplan-Meier) with its 95% CI, as it stands at the end of each day
+    with an event or censoring: the estimate's last step within that day (`day`, exact), so a large cohort's curve
+    has at most one row a day and every row lies on the exact curve."""
     from lifelines import KaplanMeierFitter  # a second and more to import: only where a curve is drawn
 
     fitter = KaplanMeierFitter().fit(times["duration_days"], times["observed"])
     ci = fitter.confidence_interval_survival_function_
+    day = fitter.survival_function_.index.to_numpy()
+    whole_day = np.floor(day)
+    last_of_day = np.append(whole_day[1:] != whole_day[:-1], True)
     return pd.DataFrame({
-        "day": fitter.survival_function_.index.to_numpy(),
+        "day": day,
         "share_reached": 1 - fitter.survival_function_.iloc[:, 0].to_numpy(),
         "ci_low": 1 - ci.iloc[:, 1].to_numpy(),
         "ci_high": 1 - ci.iloc[:, 0].to_numpy(),
-    })
+    })[last_of_day].reset_index(drop=True)
 
 
 # -- resources and audit ------------------------------------------------------------------------

@@ -40,13 +40,15 @@ def _years(days):
     return np.asarray(days) / YEAR_DAYS
 
 
-def cumulative_dose(patients: pd.DataFrame) -> Figure:
+def cumulative_dose(histogram: pd.DataFrame) -> Figure:
+    """The bars of `figure_data.dose_histogram`, whole follow-up and first year."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, column, title in ((axes[0], "pred_cum_mg", "whole follow-up"),
-                              (axes[1], "pred_cum_mg_first_year", "first year")):
-        grams = patients[column] / 1000
-        ax.hist(grams, bins=40, color="#6baed6", edgecolor="white")
-        ax.axvline(grams.mean(), color="#08519c", linestyle="--", label=f"mean {grams.mean():.1f} g")
+    for ax, title in zip(axes, ("whole follow-up", "first year")):
+        bars = histogram[histogram["period"] == title]
+        ax.bar(bars["low_g"], bars["patients"], width=bars["high_g"] - bars["low_g"], align="edge",
+               color="#6baed6", edgecolor="white")
+        mean = bars["mean_g"].iloc[0]
+        ax.axvline(mean, color="#08519c", linestyle="--", label=f"mean {mean:.1f} g")
         ax.set(title=f"Cumulative prednisone-equivalent, {title}", xlabel="g (prednisone-equivalent)")
         ax.legend()
     axes[0].set_ylabel("patients")

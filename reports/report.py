@@ -224,7 +224,7 @@ def _write_report(run_dir: Path, out: Path) -> None:
         region = data.calendar_years(patients, events, resources, cost_by_year, horizon)
         region.to_csv(folder / "region_by_year.csv", index=False)
     cost_summary = costs_summary(patient_cost, patients, scenario.costs.currency)
-    exposure = patients[["replication", "patient_id", "pred_cum_mg", "pred_cum_mg_first_year"]]
+    exposure = data.dose_histogram(patients)
     for name, frame in {"costs_by_year": cost_by_year, "costs_summary": cost_summary,
                         "cumulative_dose": exposure, "dose_over_time": dose_time, "time_in_lines": lines, "occupancy": occupancy,
                         "flows": flows, "resources_by_year": resources, "audit": audit}.items():
@@ -246,7 +246,7 @@ def _write_report(run_dir: Path, out: Path) -> None:
     note = "" if subset is None else f" (first {len(sample):,} patients)"
     specs = [
         ("cumulative_dose", "Steroid exposure", "Cumulative prednisone-equivalent dose per patient, whole "
-         "follow-up and first year; methylprednisolone pulses count x 1.25.", figures.cumulative_dose(patients)),
+         "follow-up and first year; methylprednisolone pulses count x 1.25.", figures.cumulative_dose(exposure)),
         ("dose_over_time", "Glucocorticoid dose over time", "Weekly mean and 10th-90th percentile of "
          f"prednisone-equivalent mg/day, and the share of patients at >= 20 and > 7.5 mg/day{note}.",
          figures.dose_over_time(dose_time)),

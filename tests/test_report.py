@@ -137,6 +137,25 @@ def test_kaplan_meier_equals_the_plain_share_without_early_censoring():
     remission = run["patients"].time_to_remission_days
     for _, row in curve.iloc[1:].iterrows():
         assert row.share_reached == pytest.approx((remission <= row.day).mean())
+    # one row a day at most: the curve as it stands after the day's last step (a million patients, ~1,800 rows)
+    whole_days = np.floor(curve["day"])
+    assert whole_days.is_unique
+    for _, row in curve.iterrows():
+        assert row.share_reached == pytest.approx((remission < np.floor(row.day) + 1).mean())
+
+
+def test_steroid_exposure_bars_count_every_patient_once(tables):
+    p = tables["patients"]
+    bars = data.dose_histogram(p)
+    for period, column in (("whole follow-up", "pred_cum_mg"), ("first year", "pred_cum_mg_first_year")):
+        grams = p[column] / 1000
+        shown = bars[bars.period == period]
+        assert shown.patients.sum() == len(p)
+        assert shown.mean_g.iloc[0] == pytest.approx(grams.mean())
+        assert (shown.high_g.to_numpy()[:-1] == shown.low_g.to_numpy()[1:]).all()  # bars side by side
+        inner = shown.iloc[1:-1]
+        for row in inner.itertuples():
+            assert row.patients == ((grams >= row.low_g) & (grams < row.high_g)).sum()
 
 
 def test_audit_table_counts_the_flags():
