@@ -152,7 +152,8 @@ class Clinic:
         decision = decide(self.visits.clinic, state, seen, line.windows if line else None, minimal, moderate)
         self._record(p, now, kind, activity, measured, z, decision, state, dose, expectation)
         p.previous_measured = measured
-        p.lowest_measured = min(p.lowest_measured, measured)
+        if measured < p.lowest_measured:
+            p.lowest_measured = measured
         p.visit_drift_z = z[0]
         return decision
 
