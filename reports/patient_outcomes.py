@@ -145,4 +145,3 @@ def outcome_metrics(means: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
 def nmb_metric(threshold: float) -> str:
     """The summary metric's name for net monetary benefit at a threshold (per QALY)."""
     return f"net_monetary_benefit_at_{threshold:.0f}"
-
