@@ -49,7 +49,7 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     tallies: dict[int, ResourceTally] = {}
     # cost (by category and calendar year), life-years and QALYs per patient, batch by batch
-    outcomes = OutcomeTally(scenario, costs_by_year=True)
+    outcomes = OutcomeTally(scenario, by_year=True)
     resources = ResourceYears(scenario.simulation.horizon_years * YEAR_DAYS)
     patient_batches, done = [], 0
     output = RunOutput(out_dir, table_format, force)

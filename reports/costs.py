@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.reports.resources import add_by_year
 from iimsim.scenarios.schema import Costs
 from iimsim.simulation.model import YEAR_DAYS
 
@@ -262,5 +263,7 @@ def run_costs(run_dir, costs: Costs, horizon_days: float) -> tuple[pd.DataFrame,
         parts = [compute_costs({name: read_table(run_dir, name, columns=COST_COLUMNS_READ[name]).to_pandas()
                                 for name in files}, costs, horizon_days)]
     by_patient = pd.concat([p for p, _ in parts], ignore_index=True)
-    by_year = pd.concat([y for _, y in parts]).groupby(["year", "category"], sort=False, as_index=False).sum()
+    by_year = None
+    for _, part in parts:  # summed as a run sums its batches
+        by_year = add_by_year(by_year, part)
     return by_patient, by_year

@@ -17,7 +17,6 @@ import pandas as pd
 from iimsim.pathway.audit import AUDIT_COLUMNS
 from iimsim.pathway.definition import LINE_OF_STATE, STATE_NAMES, TREATMENT_LINE_STATES
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
-from iimsim.reports.resources import resources_by_year, to_calendar  # noqa: F401 (figure data too)
 from iimsim.simulation.model import YEAR_DAYS
 
 GRID_STEP_DAYS = 7.0

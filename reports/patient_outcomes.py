@@ -70,22 +70,22 @@ def _frames(tables: dict[str, pa.Table]) -> dict[str, pd.DataFrame]:
 class OutcomeTally:
     """Each batch's patient outcomes as Arrow tables to write, and running sums per replication.
 
-    With `costs_by_year` (a run), each batch's costs are worked out once, by category and by calendar year:
+    With `by_year` (a run), each batch's costs are worked out once, by category and by calendar year:
     the patient_costs table is written beside patient_outcomes and the cohort's cost per year summed
     (`cost_by_year`), so a report of a large run reads them rather than costing every row again."""
 
-    def __init__(self, scenario: Scenario, costs_by_year: bool = False) -> None:
+    def __init__(self, scenario: Scenario, by_year: bool = False) -> None:
         self.scenario = scenario
         self.sums: dict[int, np.ndarray] = {}
         self.counts: dict[int, int] = {}
-        self.costs_by_year = costs_by_year
+        self.by_year = by_year
         self.cost_by_year: pd.DataFrame | None = None  # year, category: cost, cost_discounted (all batches)
 
     def add(self, tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
-        """The batch's patient_outcomes (and, with `costs_by_year`, patient_costs) tables."""
+        """The batch's patient_outcomes (and, with `by_year`, patient_costs) tables."""
         frames = _frames(tables)
         horizon = self.scenario.simulation.horizon_years * YEAR_DAYS
-        costs, by_year = compute_costs(frames, self.scenario.costs, horizon, by_year=self.costs_by_year)
+        costs, by_year = compute_costs(frames, self.scenario.costs, horizon, by_year=self.by_year)
         frame = patient_outcomes(frames, self.scenario, costs)
         for replication, rows in frame.groupby("replication", sort=True):
             values = rows[VALUE_COLUMNS].to_numpy(dtype=float)

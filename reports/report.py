@@ -146,7 +146,8 @@ REPORT_FILES = ("patient_costs.parquet", "report.html")  # with the folder figur
 
 
 def build_report(run_dir: Path | str) -> Path:
-    """Write figures/, patient_costs.parquet and report.html into `run_dir`; returns the report's path.
+    """Write figures/ and report.html into `run_dir` (and patient_costs.parquet for a run saved without it);
+    returns the report's path.
 
     They are built in a hidden folder inside `run_dir` and moved into place only when all is written, so a
     failure leaves the folder as it was. A missing or damaged file raises `RunFolderError` naming it (a table
@@ -189,7 +190,8 @@ def _move_into_place(staging: Path, run_dir: Path) -> None:
 
 
 def _write_report(run_dir: Path, out: Path) -> None:
-    """Read `run_dir`'s tables, write figures/, patient_costs.parquet and report.html into `out`."""
+    """Read `run_dir`'s tables, write figures/ and report.html (and, if costed here, patient_costs.parquet) into
+    `out`."""
     manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
     summary = pd.read_csv(run_dir / "summary.csv")
     # Only what the figures need, strings as categories: a report of a large run stays small in memory.

@@ -14,6 +14,7 @@ from iimsim.cli import main
 from iimsim.pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
 from iimsim.reports import figure_data as data
 from iimsim.reports.export import read_table
+from iimsim.reports.resources import resources_by_year
 
 FIGURES = ("cumulative_dose", "dose_over_time", "time_in_lines", "occupancy", "time_to_event", "disease_course", "harms",
            "flows", "resources_by_year", "costs_by_year")
@@ -93,14 +94,14 @@ def test_flows_count_every_transition(tables):
 
 def test_resources_by_year_add_up_to_the_cohort(tables, run_dir):
     p, d = tables["patients"], tables["doses"]
-    per_year = data.resources_by_year(d[d.route == "iv"], data.horizon_days(p))
+    per_year = resources_by_year(d[d.route == "iv"], data.horizon_days(p))
     summary = pd.read_csv(run_dir / "summary.csv").set_index("metric")["value"]
     assert per_year.ivig_g.sum() == pytest.approx(p.ivig_g.sum())
     assert per_year.infusion_chair_days.sum() == pytest.approx(summary["infusion_chair_days_total"])
     assert per_year.rituximab_infusions.sum() == (d.drug == "rituximab").sum()
     assert per_year.iv_pulse_courses.sum() == (p.days_in_iv_pulse > 0).sum()
     # the report sums batches of rows: the parts add up to the whole
-    halves = [data.resources_by_year(part, data.horizon_days(p)).set_index("year")
+    halves = [resources_by_year(part, data.horizon_days(p)).set_index("year")
               for part in (d[d.route == "iv"].iloc[::2], d[d.route == "iv"].iloc[1::2])]
     pd.testing.assert_frame_equal(halves[0] + halves[1], per_year.set_index("year"), check_dtype=False)
     report_table = pd.read_csv(run_dir / "figures" / "resources_by_year.csv")
