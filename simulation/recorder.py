@@ -5,7 +5,7 @@ dose steps by their registry number (`pathway.dosing.step_number`), event names
 and states by their index. `tables()` sorts a batch with numpy and builds each
 string column with one `take` from a small array of names, several times cheaper
 than converting Python strings. The dose-derived patient columns are computed
-vectorised over the batch's dose rows, so they agree with the doses table by
+vectorised over the batch's dose rows (simulation/exposure.py), so they agree with the doses table by
 construction.
 """
 
@@ -15,17 +15,16 @@ from bisect import bisect_left
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from iimsim.pathway.care import CARE_STEPS
 from iimsim.pathway.definition import STATE_NAMES, TRIGGERS
 from iimsim.pathway.dosing import STEP_REGISTRY
-from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
 from iimsim.simulation.assessment import score_rows
 from iimsim.simulation.harms import EVENT_OF as HARM_EVENTS
 from iimsim.simulation.harms import HARMS
 from iimsim.simulation.model import YEAR_DAYS
-from iimsim.simulation.tables import PRED_ABOVE_LOW_MG_PER_DAY, PRED_HIGH_MG_PER_DAY, SCHEMAS, build_table
+from iimsim.simulation.exposure import dose_metrics
+from iimsim.simulation.tables import SCHEMAS, arrow_column, arrow_strings, build_table
 
 CLINICAL_EVENTS = ("bone_protection_start", "pjp_prophylaxis_start", "pjp_prophylaxis_stop", "infusion",
                    *dict.fromkeys(HARM_EVENTS.values()), *CARE_STEPS)
@@ -208,7 +207,7 @@ class BatchRecorder:
             "from_state": _STATE_ARRAY.take(from_code),
             "to_state": _STATE_ARRAY.take(to_code),
             "is_transition": is_transition,
-            "detail": _strings(self.event_detail).take(order),
+            "detail": arrow_strings(self.event_detail).take(order),
         }
         return build_table("events", columns)
 
@@ -304,42 +303,5 @@ class BatchRecorder:
         juvenile = np.array(columns.pop("juvenile"), dtype=bool)
         columns.update(self._tis_columns(assessments, np.array(columns["patient_id"], dtype=np.int64),
                                          np.array(columns["followup_days"], dtype=float), juvenile))
-        return build_table("patients", {name: _column(values, SCHEMAS["patients"].field(name).type)
+        return build_table("patients", {name: arrow_column(values, SCHEMAS["patients"].field(name).type)
                                    for name, values in columns.items()})
-
-
-def _column(values, dtype: pa.DataType):
-    if dtype == pa.string():
-        return _strings(values)
-    return pa.array(values, dtype, from_pandas=True)
-
-
-def _strings(values) -> pa.Array:
-    """Python strings as Arrow through codes: ten times faster than converting each one."""
-    codes: dict = {}
-    indices = np.fromiter((codes.setdefault(v, len(codes)) for v in values), dtype=np.int64, count=len(values))
-    return pa.array(list(codes), pa.string()).take(indices)
-
-
-def dose_metrics(doses: pa.Table, first_patient_id: int, n: int) -> dict[str, np.ndarray]:
-    """Per-patient glucocorticoid and IVIG exposure from a batch's dose rows."""
-    index = doses["patient_id"].to_numpy() - first_patient_id
-    start = doses["start_day"].to_numpy()
-    end = doses["end_day"].to_numpy()
-    days = end - start
-    pred = doses["prednisone_eq_mg_per_day"].to_numpy(zero_copy_only=False)
-    gc = pc.is_in(doses["drug"], pa.array(GLUCOCORTICOIDS)).to_numpy(zero_copy_only=False)
-    ivig = pc.equal(doses["drug"], "ivig").to_numpy(zero_copy_only=False)
-    dose = doses["dose"].to_numpy()
-    first_year_days = np.clip(end, 0, YEAR_DAYS) - np.clip(start, 0, YEAR_DAYS)
-
-    def per_patient(mask, weights):
-        return np.bincount(index[mask], weights=weights[mask], minlength=n)
-
-    return {
-        "pred_cum_mg": per_patient(gc, pred * days),
-        "pred_cum_mg_first_year": per_patient(gc, pred * first_year_days),
-        "days_pred_ge_20mg": per_patient(gc & (pred >= PRED_HIGH_MG_PER_DAY), days),
-        "days_pred_gt_7_5mg": per_patient(gc & (pred > PRED_ABOVE_LOW_MG_PER_DAY), days),
-        "ivig_g": per_patient(ivig, dose * days),
-    }
