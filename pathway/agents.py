@@ -27,6 +27,9 @@ class AgentRules:
     step_dose: float
     step_every_days: float
     max_mg_per_kg: float | None
+    juvenile_dose_per_m2: float | None
+    juvenile_route: str | None
+    juvenile_round_to: float | None
     infusions: int
     infusion_interval_days: float
     days_per_infusion: int
@@ -49,10 +52,33 @@ def _scaled(rules: AgentRules, dose: float, weight_kg: float) -> float:
     return round(dose, 6)
 
 
-def schedule(rules: AgentRules, weight_kg: float) -> Schedule:
-    """The agent's dose steps for a patient of `weight_kg`."""
+def body_surface_m2(weight_kg: float) -> float:
+    """A child's body surface area from weight alone (Costeff, Arch Dis Child 1966;41:681: (4W + 7) / (W + 90))."""
+    return (4.0 * weight_kg + 7.0) / (weight_kg + 90.0)
+
+
+def schedule(rules: AgentRules, weight_kg: float, juvenile: bool = False) -> Schedule:
+    """The agent's dose steps for a patient of `weight_kg`; a child (`juvenile`) is dosed by body surface area
+    where the agent says how."""
+    if juvenile and rules.juvenile_dose_per_m2 is not None:
+        return _juvenile_schedule(rules, weight_kg)
     weight_matters = rules.per_kg or rules.max_mg_per_kg is not None
     return _schedule(rules, weight_kg if weight_matters else 0.0)
+
+
+@lru_cache(maxsize=65536)
+def _juvenile_schedule(rules: AgentRules, weight_kg: float) -> Schedule:
+    """A child's schedule: the dose per m2 from the first dose (no titration), rounded to what can be given,
+    never above the adult dose."""
+    route = rules.juvenile_route or rules.route
+    adult_dose = rules.target_dose if rules.kind == "titrated" else rules.start_dose
+    dose = rules.juvenile_dose_per_m2 * body_surface_m2(weight_kg)
+    if rules.juvenile_round_to is not None:
+        dose = max(1, round(dose / rules.juvenile_round_to)) * rules.juvenile_round_to
+    dose = round(min(dose, adult_dose), 6)
+    if rules.kind == "titrated":
+        return Schedule((DoseStep(0.0, rules.drug, route, dose, rules.dose_unit, math.nan),))
+    return _infusions(rules, route, dose)
 
 
 @lru_cache(maxsize=65536)
@@ -67,14 +93,18 @@ def _schedule(rules: AgentRules, weight_kg: float) -> Schedule:
                 return Schedule(tuple(steps))
             dose = min(rules.target_dose, dose + rules.step_dose)
             day += rules.step_every_days
-    per_infusion = _scaled(rules, rules.start_dose, weight_kg)
+    return _infusions(rules, rules.route, _scaled(rules, rules.start_dose, weight_kg))
+
+
+def _infusions(rules: AgentRules, route: str, per_infusion: float) -> Schedule:
+    """An infusion course: each infusion's dose spread over its days, then a gap at 0."""
     rate = round(per_infusion / rules.days_per_infusion, 6)
     unit = RATE_UNIT[rules.dose_unit]
     steps = []
     for k in range(rules.infusions):
         day = k * rules.infusion_interval_days
-        steps.append(DoseStep(day, rules.drug, rules.route, rate, unit, nan))
-        steps.append(DoseStep(day + rules.days_per_infusion, rules.drug, rules.route, 0.0, unit, nan))
+        steps.append(DoseStep(day, rules.drug, route, rate, unit, math.nan))
+        steps.append(DoseStep(day + rules.days_per_infusion, rules.drug, route, 0.0, unit, math.nan))
     return Schedule(tuple(steps))
 
 

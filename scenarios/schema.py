@@ -195,6 +195,11 @@ class Agent(Sourced):
     step_dose: NonNegative = 0.0
     step_every_days: PositiveDays = 28.0
     max_mg_per_kg: Positive | None = None
+    # A child's dose (JDM) by body surface area, in dose_unit per m2, from the first dose without titration and
+    # never above the adult dose (target_dose, or start_dose for infusions); none: dosed as an adult.
+    juvenile_dose_per_m2: Positive | None = None
+    juvenile_route: Literal["oral", "subcutaneous", "iv"] | None = None  # a child's route, if not `route`
+    juvenile_round_to: Positive | None = None  # a child's dose rounded to this (a tablet, syringe or vial size)
     infusions: Annotated[int, Field(ge=0)] = 0
     infusion_interval_days: PositiveDays = 28.0
     days_per_infusion: Annotated[int, Field(ge=1)] = 1
@@ -227,7 +232,7 @@ class Line(Sourced):
     """One line of therapy: which agents (weights of options), response, assessment."""
 
     options: OptionWeights
-    ild_options: OptionWeights = Field(default_factory=dict)
+    ild_options: OptionWeights = Field(default_factory=dict)  # with ILD: taken before subtype_options
     subtype_options: dict[str, OptionWeights] = Field(default_factory=dict)
     minimal_improvement_by_days: PositiveDays
     failure_assessment_days: PositiveDays

@@ -128,7 +128,7 @@ class Courses:
 
     def start_agent(self, p: Patient, drug: str, day: float) -> None:
         rules = self.model.agents[drug]
-        course = Course(drug, day, agent_schedule(rules, p.weight_kg), p.state, rules.kind == "infusions",
+        course = Course(drug, day, agent_schedule(rules, p.weight_kg, p.juvenile), p.state, rules.kind == "infusions",
                         p.episode_day)
         p.agents.append(course)
         care = self.model.scenario.care

@@ -33,10 +33,12 @@ class LineRules:
     agent_start_day: float = 0.0  # a later line's agents start this long after the line (first line: regimen's)
 
     def table_for(self, subtype: str, ild: bool) -> OptionTable:
-        if subtype in self.subtype_options:
-            return self.subtype_options[subtype]
+        # ILD decides before the subtype's usual agent: seed 003 gives mycophenolate first line with ILD, and
+        # methotrexate (seed 001's agent for JDM) can itself cause pneumonitis (seed 003).
         if ild and self.ild_options is not None:
             return self.ild_options
+        if subtype in self.subtype_options:
+            return self.subtype_options[subtype]
         return self.options
 
 

@@ -3,6 +3,8 @@
 import numpy as np
 
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.scenarios.loader import load_scenario
+from iimsim.simulation.runner import simulate_patient
 from tests.conftest import simulate
 
 SPARING = {"methotrexate", "azathioprine", "mycophenolate", "tacrolimus", "ciclosporin"}
@@ -62,9 +64,21 @@ def test_ibm_never_escalates_beyond_its_first_line_trial(baseline_run):
 
 def test_ild_prefers_mycophenolate_or_tacrolimus_at_first_line(baseline_run):
     p, doses = baseline_run["patients"], baseline_run["doses"]
-    ild = p[p.has_ild & ~p.subtype.isin(["JDM", "IBM"])].patient_id
+    ild = p[p.has_ild].patient_id
     first = doses[doses.patient_id.isin(ild) & (doses.start_day == 0) & doses.drug.isin(SPARING)]
-    assert set(first.drug) <= {"mycophenolate", "tacrolimus"}
+    assert len(first) and set(first.drug) <= {"mycophenolate", "tacrolimus"}
+
+
+def test_jdm_with_ild_starts_mycophenolate_or_tacrolimus_not_methotrexate():
+    # ILD decides the first-line agent before JDM's usual methotrexate (seed 003: mycophenolate with ILD).
+    scenario = load_scenario("baseline", overrides={"cohort": {"p_ild": {"JDM": 1.0}}})
+    for patient_id in range(6):
+        doses = simulate_patient(scenario, patient_id, subtype="JDM")["doses"].to_pandas()
+        first = doses[(doses.start_day == 0) & doses.drug.isin(SPARING)]
+        assert set(first.drug) and set(first.drug) <= {"mycophenolate", "tacrolimus"}
+    without = load_scenario("baseline", overrides={"cohort": {"p_ild": {"JDM": 0.0}}})
+    doses = simulate_patient(without, 0, subtype="JDM")["doses"].to_pandas()
+    assert set(doses[(doses.start_day == 0) & doses.drug.isin(SPARING)].drug) == {"methotrexate"}
 
 
 def test_jdm_prednisolone_is_2_mg_per_kg_capped_at_60(baseline_run):
@@ -76,11 +90,37 @@ def test_jdm_prednisolone_is_2_mg_per_kg_capped_at_60(baseline_run):
     assert np.allclose(first.dose, expected)
 
 
-def test_methotrexate_rises_from_15_to_25_mg_weekly(baseline_run):
-    doses = baseline_run["doses"]
-    mtx = doses[(doses.drug == "methotrexate")]
+def test_methotrexate_rises_from_15_to_25_mg_weekly_in_adults(baseline_run):
+    p, doses = baseline_run["patients"], baseline_run["doses"]
+    mtx = doses[(doses.drug == "methotrexate") & ~doses.patient_id.isin(p[p.subtype == "JDM"].patient_id)]
     assert set(mtx.dose_unit) == {"mg/week"}
     assert mtx.dose.min() == 15.0 and mtx.dose.max() == 25.0
+
+
+def _child_dose(per_m2, weight_kg, round_to):
+    """A dose per m2 of body surface (Costeff: (4W + 7) / (W + 90) m2), rounded to what can be given."""
+    return np.round(per_m2 * (4 * weight_kg + 7) / (weight_kg + 90) / round_to) * round_to
+
+
+def test_a_child_gets_subcutaneous_methotrexate_15_mg_per_m2_from_the_start(baseline_run):
+    # seed 001: JDM, subcutaneous methotrexate 15 mg/m2 weekly from onset
+    p, doses = baseline_run["patients"], baseline_run["doses"]
+    jdm = p[p.subtype == "JDM"].set_index("patient_id")
+    mtx = doses[(doses.drug == "methotrexate") & doses.patient_id.isin(jdm.index)]
+    assert len(mtx) > 10 and set(mtx.route) == {"subcutaneous"}
+    weight = jdm.loc[mtx.patient_id, "weight_kg"].to_numpy()
+    assert np.allclose(mtx.dose, np.minimum(_child_dose(15.0, weight, 2.5), 25.0))
+    assert (mtx.groupby("patient_id").dose.nunique() == 1).all()  # no titration
+
+
+def test_a_child_with_ild_gets_mycophenolate_by_body_surface_not_the_adult_2_g():
+    scenario = load_scenario("baseline", overrides={"cohort": {"p_ild": {"JDM": 1.0}}, "lines": {
+        "first_line": {"ild_options": {"mycophenolate": 1.0, "tacrolimus": 0.0}}}})
+    for patient_id, weight in ((0, 20.0), (1, 45.0)):
+        doses = simulate_patient(scenario, patient_id, subtype="JDM", weight_kg=weight)["doses"].to_pandas()
+        mmf = doses[doses.drug == "mycophenolate"]
+        assert len(mmf) and mmf.dose.max() < 2000.0
+        assert np.allclose(mmf.dose, _child_dose(1200.0, weight, 250.0))
 
 
 def test_azathioprine_never_exceeds_2_mg_per_kg(baseline_run):
@@ -90,12 +130,17 @@ def test_azathioprine_never_exceeds_2_mg_per_kg(baseline_run):
 
 
 def test_rituximab_is_two_1g_infusions_two_weeks_apart(baseline_run):
-    doses = baseline_run["doses"]
+    p, doses = baseline_run["patients"], baseline_run["doses"]
+    children = p[p.subtype == "JDM"].set_index("patient_id")
     rtx = doses[doses.drug == "rituximab"].sort_values(["patient_id", "start_day"])
     assert len(rtx)
-    for _, rows in rtx.groupby(["patient_id", "state"]):
+    for (patient_id, _), rows in rtx.groupby(["patient_id", "state"]):
         full = rows[(rows.end_day - rows.start_day) == 1.0]
-        assert (full.dose == 1000.0).all()
+        if patient_id in children.index:  # a child: 750 mg/m2 per infusion, never above 1 g
+            weight = children.loc[patient_id, "weight_kg"]
+            assert np.allclose(full.dose, min(_child_dose(750.0, weight, 100.0), 1000.0))
+        else:
+            assert (full.dose == 1000.0).all()
         assert np.allclose(np.diff(rows.start_day.to_numpy())[:1], 14.0) or len(rows) == 1
 
 

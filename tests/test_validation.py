@@ -145,6 +145,18 @@ def test_trial_arms_are_the_same_patients():
     assert ivig.ivig_g.sum() > placebo.ivig_g.sum()
 
 
+def test_printo_arms_give_their_drug_with_ild_too():
+    """Every JDM patient of a PRINTO arm starts the arm's agent, ILD or not (ILD's own table comes first)."""
+    base = {"simulation": {"patients": 120, "seed": 4}, "cohort": {"p_ild": {"JDM": 0.5}}}
+    for arm in ("ciclosporin", "methotrexate"):
+        tables = collect_tables(load_scenario("baseline", deep_merge(deep_merge(base, v.PRINTO_ARMS[arm]), base)))
+        patients, doses = tables["patients"].to_pandas(), tables["doses"].to_pandas()
+        assert patients.has_ild.sum() > 30
+        first = doses[(doses.start_day == 0) & doses.drug.isin(["ciclosporin", "methotrexate", "mycophenolate",
+                                                                 "tacrolimus", "azathioprine"])]
+        assert set(first.drug) == {arm} and first.patient_id.nunique() == len(patients)
+
+
 def test_rim_is_randomised_as_rim_was():
     """RIM's late group starts rituximab 8 weeks after entering third line (its placebo phase), the early group at
     entry; the same patients enter on the same day in both."""

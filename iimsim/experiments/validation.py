@@ -97,7 +97,13 @@ def added_at(line: str, drug: str, ivig: bool = False) -> dict:
 
 
 def first_line_for(subtype: str, option: dict[str, float]) -> dict:
-    return {"lines": {"first_line": {"subtype_options": {subtype: option}}}}
+    """`subtype`'s first line gives `option` (a trial arm's drugs) alone, with ILD or without.
+
+    Option weights merge with the scenario's, so every other drug is zeroed (else the subtype's own agent
+    would stay beside the arm's); the ILD table, which a patient with ILD gets before the subtype's, is set
+    to it too (for a cohort of that subtype alone)."""
+    weights = {**{d: 0.0 for d in DRUGS if d != "placebo"}, **option}
+    return {"lines": {"first_line": {"subtype_options": {subtype: weights}, "ild_options": weights}}}
 
 
 ADULT_DM_PM = ("DM", "PM")
