@@ -128,8 +128,8 @@ class Courses:
 
     def start_agent(self, p: Patient, drug: str, day: float) -> None:
         rules = self.model.agents[drug]
-        course = Course(drug, day, agent_schedule(rules, p.weight_kg, p.juvenile), p.state, rules.kind == "infusions",
-                        p.episode_day)
+        course = Course(drug, day, agent_schedule(rules, p.weight_kg, p.juvenile), p.state,
+                        rules.kind == "infusions", p.episode_day)
         p.agents.append(course)
         care = self.model.scenario.care
         for step in steps_before_agent(drug, p.sex == "female", p.age_years, care.childbearing_age_years):

@@ -5,8 +5,8 @@ dose steps by their registry number (`pathway.dosing.step_number`), event names
 and states by their index. `tables()` sorts a batch with numpy and builds each
 string column with one `take` from a small array of names, several times cheaper
 than converting Python strings. The dose-derived patient columns are computed
-vectorised over the batch's dose rows (simulation/exposure.py), so they agree with the doses table by
-construction.
+vectorised over the batch's dose rows (simulation/exposure.py), so they agree with
+the doses table by construction.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from iimsim.pathway.care import CARE_STEPS
 from iimsim.pathway.definition import STATE_NAMES, TRIGGERS
 from iimsim.pathway.dosing import STEP_REGISTRY
 from iimsim.simulation.assessment import score_rows
+from iimsim.simulation.exposure import dose_metrics
 from iimsim.simulation.harms import EVENT_OF as HARM_EVENTS
 from iimsim.simulation.harms import HARMS
 from iimsim.simulation.model import YEAR_DAYS
-from iimsim.simulation.exposure import dose_metrics
 from iimsim.simulation.tables import SCHEMAS, arrow_column, arrow_strings, build_table
 
 CLINICAL_EVENTS = ("bone_protection_start", "pjp_prophylaxis_start", "pjp_prophylaxis_stop", "infusion",
