@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,30 +106,60 @@ def _miss(target: Target, value: float) -> float:
     return target.miss(value) if not math.isnan(value) else 10.0
 
 
+def toml_string_lines(key: str, value: str, width: int = 110) -> list[str]:
+    """`key = "value"` as TOML, on one line if it fits in `width`, else as a multi-line string wrapped at spaces
+    (each line-ending backslash joins the next line with no newline, so the value is unchanged)."""
+    escaped = value.replace("\\", "\\\\")
+    line = f'{key} = "{escaped.replace(chr(34), chr(92) + chr(34))}"'
+    if len(line) <= width:
+        return [line]
+    parts = textwrap.wrap(escaped.replace('"""', '""\\"'), width=width - 2, break_long_words=False,
+                          break_on_hyphens=False)
+    return [f'{key} = """', *(part + " \\" for part in parts[:-1]), parts[-1] + '"""']
+
+
+def _section_span(text: str, section: str) -> tuple[int, int] | None:
+    """Where the body of `[section]` lies in `text`: from after its header to the next header."""
+    header = re.search(rf"^\[{re.escape(section)}\]\s*$", text, flags=re.MULTILINE)
+    if header is None:
+        return None
+    end = re.search(r"^\[", text[header.end():], flags=re.MULTILINE)
+    return header.end(), header.end() + (end.start() if end else len(text) - header.end())
+
+
+def _entry(key: str) -> str:
+    """A key's line, or its multi-line string up to the closing quotes."""
+    return rf'^{re.escape(key)} = (""".*?"""|.*?)$\n?'
+
+
 def write_values(path: Path, values: dict[str, float], command: str) -> None:
-    """Put fitted values into a scenario file, keeping its layout, with the calibration as their source."""
+    """Put fitted values into a scenario file, keeping its layout, with the calibration as their source (in the
+    section's `[SECTION.sources]` table, one source per key)."""
     text = path.read_text("utf-8")
+    source = f"calibrated: {command} (fits the validation targets marked fitted, docs/validation.md)"
     for dotted, value in values.items():
         section, key = dotted.rsplit(".", 1)
-        header = re.search(rf"^\[{re.escape(section)}\]\s*$", text, flags=re.MULTILINE)
-        if header is None:
+        span = _section_span(text, section)
+        if span is None:
             raise ValueError(f"{path}: no [{section}] section for {dotted}")
-        end = re.search(r"^\[", text[header.end():], flags=re.MULTILINE)
-        stop = header.end() + (end.start() if end else len(text) - header.end())
-        block = text[header.end():stop]
-        block, count = re.subn(rf"^{re.escape(key)} = .*$", f"{key} = {value:.4g}", block, count=1,
-                               flags=re.MULTILINE)
+        block, count = re.subn(rf"^{re.escape(key)} = .*$", f"{key} = {value:.4g}", text[span[0]:span[1]],
+                               count=1, flags=re.MULTILINE)
         if count != 1:
             raise ValueError(f"{path}: [{section}] has no line for {key}")
-        source = f"calibrated: {command} (fits the validation targets marked fitted, docs/validation.md)"
-        block, count = re.subn(rf'(sources = \{{.*?\b{re.escape(key)} = )"[^"]*"', rf'\1"{source}"', block,
-                               count=1)
-        if count != 1 and re.search(r"^sources = \{ ", block, flags=re.MULTILINE):
-            block = re.sub(r"^(sources = \{ )", rf'\1{key} = "{source}", ', block, count=1, flags=re.MULTILINE)
-        elif count != 1:
-            block = re.sub(r"^(source = .*)$", rf'\1\nsources = {{ {key} = "{source}" }}', block, count=1,
-                           flags=re.MULTILINE)
-        text = text[:header.end()] + block + text[stop:]
+        text = text[:span[0]] + block + text[span[1]:]
+        entry = "\n".join(toml_string_lines(key, source)) + "\n"
+        sources = _section_span(text, f"{section}.sources")
+        if sources is None:
+            span = _section_span(text, section)
+            body = text[span[0]:span[1]].rstrip("\n")
+            text = text[:span[0]] + body + f"\n\n[{section}.sources]\n{entry}\n" + text[span[1]:]
+            continue
+        block = text[sources[0]:sources[1]]
+        block, count = re.subn(_entry(key), lambda _: entry, block, count=1, flags=re.MULTILINE | re.DOTALL)
+        if count != 1:
+            body = block.rstrip("\n")
+            block = body + "\n" + entry + block[len(body) + 1:]
+        text = text[:sources[0]] + block + text[sources[1]:]
     path.write_text(text, "utf-8")
 
 
