@@ -317,9 +317,9 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
         table = validate(scenario, patients=patients, replications=replications, seed=seed, workers=workers,
                          out=out_dir, progress=lambda text: click.echo(text, err=True))
     click.echo((out_dir / "validation.md").read_text("utf-8"))
-    met = table["within_tolerance"].eq(True).sum()
-    simulated = table["within_tolerance"].notna().sum()
-    click.echo(f"{met} of {simulated} simulated targets within tolerance; wrote {out_dir / 'validation.csv'}", err=True)
+    from iimsim.reports.validation_table import closing_line
+
+    click.echo(f"{closing_line(table)}; wrote {out_dir / 'validation.csv'}", err=True)
     if (out_dir / "manifest.json").exists() and (out_dir / "summary.csv").exists():
         click.echo(f"rebuilt {out_dir / 'report.html'} with the validation table", err=True)
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from iimsim.pathway.definition import TREATMENT_LINE_STATES
 
 LINE_STATES = frozenset(TREATMENT_LINE_STATES)
-# Decisions that are not machine triggers: what the taper does.
-TAPER, HOLD, OBSERVE = "taper", "hold", "observe"
+# Decisions that are not machine triggers: what the taper does, and IVIG added for steroid-resistant disease.
+TAPER, HOLD, OBSERVE, ADD_IVIG, STOP_GLUCOCORTICOID = "taper", "hold", "observe", "add_ivig", "stop_glucocorticoid"
+# How hard a flare (or the activity at a failure or relapse) is answered with glucocorticoid.
+STEP_BACK, HIGH_DOSE, PULSE = "step_back", "high_dose", "pulse"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,11 @@ class ClinicRules:
     low_activity: float  # at or below this the disease is controlled and the taper goes on
     improving_fraction: float  # measured activity down by this fraction since the last visit: improving
     flare_rise: float  # measured activity this far above its lowest since the episode began: a flare
+    taper_max_activity: float  # above this the taper does not go on, even while improving
+    response_fall_fraction: float  # measured activity down by this fraction since the line began: a response
+    high_dose_mg_per_day: float  # a flare on more than this means the line does not control the disease
+    flare_high_dose_activity: float  # a flare (or failure, relapse) at or above this activity: back to a high dose
+    flare_pulse_activity: float  # ... at or above this: an IV pulse first (disease as severe as at diagnosis)
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,12 @@ class Seen:
     days_on_line: float
     flares_on_line: int
     withdrawal_due: bool
+    line_start_activity: float  # measured when the line began
+    review: int  # 0: not an induction review; 1: the first (2 weeks); 2: the last (4 weeks)
+    ivig_if_resistant: bool  # IVIG would be added for steroid-resistant disease at the last review
+    glucocorticoid_stop_due: bool  # in remission long enough, on the low maintenance dose, not steroid-dependent
+    withdrawing_glucocorticoid: bool  # the glucocorticoid is being (or has been) withdrawn in this remission
+    hold_allowed: bool  # today's dose may be held (not a high dose past its induction weeks)
 
 
 def improving(rules: ClinicRules, seen: Seen) -> bool:
@@ -53,19 +66,45 @@ def improving(rules: ClinicRules, seen: Seen) -> bool:
             or seen.activity <= seen.previous_activity * (1.0 - rules.improving_fraction))
 
 
+def responded(rules: ClinicRules, seen: Seen) -> bool:
+    """Controlled, or clearly better than when the line began."""
+    return (seen.activity <= rules.low_activity
+            or seen.activity <= seen.line_start_activity * (1.0 - rules.response_fall_fraction))
+
+
+def taper_goes_on(rules: ClinicRules, seen: Seen) -> bool:
+    """The taper takes its next steps while the disease is controlled, or improving and no longer highly active;
+    it is held while improvement stalls (the course holds only doses a stall may hold: pathway/glucocorticoids)."""
+    if seen.review:  # the induction reviews: the first step comes after 2-4 weeks according to the response
+        return responded(rules, seen)
+    return seen.activity <= rules.low_activity or (improving(rules, seen) and seen.activity <= rules.taper_max_activity)
+
+
+def glucocorticoid_answer(rules: ClinicRules, measured_activity: float) -> str:
+    """How a flare, a failure or a relapse is answered with glucocorticoid, by how active the disease is: back a
+    step or two, back to a high dose, or an IV pulse first (seed 003: pulses for severe disease)."""
+    if measured_activity >= rules.flare_pulse_activity:
+        return PULSE
+    if measured_activity >= rules.flare_high_dose_activity:
+        return HIGH_DOSE
+    return STEP_BACK
+
+
 def decide(rules: ClinicRules, state: str, seen: Seen, windows: LineWindows | None,
            minimal_tis: float, moderate_tis: float) -> str:
-    """A machine trigger (`respond`, `fail`, `flare`, `withdraw`, `relapse`) or what the taper does."""
-    flaring = seen.activity - seen.lowest_activity >= rules.flare_rise
+    """A machine trigger (`respond`, `fail`, `flare`, `rebound`, `withdraw`, `relapse`) or what the taper does."""
+    # worse by the flare criterion since the episode's best, and active again (a rise that stays controlled is not a flare)
+    flaring = seen.activity - seen.lowest_activity >= rules.flare_rise and seen.activity > rules.low_activity
     if state in LINE_STATES:
         if (seen.activity <= rules.remission_activity
                 and seen.prednisone_mg_per_day <= rules.remission_max_prednisone_mg_per_day):
             return "respond"
         if flaring:
-            # A flare during the taper steps the dose back up; a second on the same line, or one after
-            # the line's failure window, means the line has failed.
+            # A flare during the taper steps the dose back up; a second on the same line, one after the line's
+            # failure window, or one on a high dose means the line has failed.
             late = seen.days_on_line >= windows.failure_assessment_days
-            return "fail" if seen.flares_on_line >= 1 or late else "flare"
+            on_high_dose = seen.prednisone_mg_per_day > rules.high_dose_mg_per_day
+            return "fail" if seen.flares_on_line >= 1 or late or on_high_dose else "flare"
         if seen.days_on_line >= windows.minimal_improvement_by_days and seen.tis_from_line_start < minimal_tis:
             return "fail"
         better = improving(rules, seen)
@@ -74,12 +113,22 @@ def decide(rules: ClinicRules, state: str, seen: Seen, windows: LineWindows | No
             return "fail"
         if seen.days_on_line >= windows.max_days_on_line:
             return "fail"
-        return TAPER if better else HOLD
+        if seen.review == 2 and seen.ivig_if_resistant and not responded(rules, seen):
+            # No response to high-dose glucocorticoid by 4 weeks: steroid-resistant disease, an indication for
+            # IVIG (seed 001); the high dose is not continued (the taper goes on).
+            return ADD_IVIG
+        return TAPER if taper_goes_on(rules, seen) or not seen.hold_allowed else HOLD
     if state == "maintenance":
         if flaring and seen.activity > rules.remission_activity:
-            return "flare"
-        if seen.withdrawal_due and seen.activity <= rules.remission_activity:
-            return "withdraw"
+            # mild and as the glucocorticoid comes off: steroid-dependent, back to the lowest dose that held it;
+            # otherwise the flare escalates beyond the line that brought remission
+            mild = seen.activity < rules.flare_high_dose_activity
+            return "rebound" if seen.withdrawing_glucocorticoid and mild else "flare"
+        if seen.activity <= rules.remission_activity:
+            if seen.withdrawal_due:
+                return "withdraw"
+            if seen.glucocorticoid_stop_due:
+                return STOP_GLUCOCORTICOID
         return TAPER if improving(rules, seen) else HOLD
     if state == "drug_free_remission":
         return "relapse" if flaring and seen.activity > rules.remission_activity else OBSERVE

@@ -87,7 +87,10 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
     _t("flare", "maintenance", "third_line", "remission_on_line_2", "flare: escalate to third line"),
     _t("flare", "maintenance", "refractory_combination", "remission_on_line_3", "flare: combination"),
     _t("flare", "maintenance", "refractory_alternative", None, "flare after refractory-line remission"),
-    # Withdrawal of all treatment after a stable maintenance period.
+    # The disease returns, mildly, as the glucocorticoid is withdrawn in remission: back to the lowest dose
+    # that held it, kept there (steroid-dependent; seed 003: stop the glucocorticoid or keep a low dose).
+    _t("rebound", "maintenance", "maintenance", None, "steroid-dependent: back to the lowest dose that held"),
+    # Withdrawal of the remaining treatment after a stable period off glucocorticoid.
     _t("withdraw", "maintenance", "drug_free_remission", None, "treatment withdrawn"),
     # Relapse after withdrawal: re-induce with the line that brought remission.
     _t("relapse", "drug_free_remission", "first_line", "remission_on_line_1", "relapse: re-induce"),

@@ -31,6 +31,7 @@ class GlucocorticoidRules:
     jdm_max_mg_per_day: float
     dose_rounding_mg: float
     initial_hold_days: float
+    initial_hold_max_days: float
     taper_ladder_mg_per_day: tuple[float, ...]
     ladder_step_days: float
     low_dose_decrement_mg: float
@@ -46,7 +47,12 @@ class GlucocorticoidRules:
     pjp_threshold_mg_per_day: float
     pjp_min_days: float
     high_dose_max_days: float
+    high_dose_mg_per_day: float
+    taper_slack: float
     taper_pace_sd: float
+    partial_response_pace: float
+    flare_steps_back: int
+    raise_on_escalation: bool
 
     __hash__ = hash_once
 
@@ -54,6 +60,7 @@ class GlucocorticoidRules:
     def from_scenario(cls, section) -> GlucocorticoidRules:
         values = {name: getattr(section, name) for name in cls.__dataclass_fields__}
         values["taper_ladder_mg_per_day"] = tuple(values["taper_ladder_mg_per_day"])
+        values["initial_hold_max_days"] = max(values["initial_hold_max_days"] or 0.0, values["initial_hold_days"])
         return cls(**values)
 
 
@@ -89,6 +96,73 @@ def pulse_prednisone_eq_mg_per_day(rules: GlucocorticoidRules) -> float:
     return rules.pulse_methylprednisolone_mg_per_day * rules.methylprednisolone_to_prednisone
 
 
+def taper_pace(rules: GlucocorticoidRules, z: float) -> float:
+    """How slowly a clinician walks the ladder: a multiple of its intervals, never below 1 (seed 001's ladder is
+    the fastest a taper goes), 1 + slack x a lognormal factor of the clinician's caution `z`; rounded to a
+    twentieth so that the schedules stay few (they are cached)."""
+    pace = 1.0 + rules.taper_slack * math.exp(rules.taper_pace_sd * z)
+    return round(pace * 20) / 20
+
+
+def _paced(rules: GlucocorticoidRules, step_days: float, dose_mg_per_day: float, pace: float) -> float:
+    """A step's interval at the clinician's pace; a high dose's at most `high_dose_max_days` (seed 001: never
+    continue high-dose corticosteroids beyond 2-4 weeks)."""
+    days = step_days * pace
+    if dose_mg_per_day > rules.high_dose_mg_per_day and days > rules.high_dose_max_days:
+        return max(step_days, rules.high_dose_max_days)
+    return days
+
+
+def paced_for(rules: GlucocorticoidRules, clinician_pace: float, controlled: bool) -> float:
+    """The taper's pace for a disease controlled (the clinician's own) or still only improving (more cautious:
+    `partial_response_pace` times it), rounded to a twentieth (the schedules are cached)."""
+    return clinician_pace if controlled else round(clinician_pace * rules.partial_response_pace * 20) / 20
+
+
+def step_interval_days(rules: GlucocorticoidRules, dose_mg_per_day: float, pace: float, induction: bool) -> float:
+    """How long a dose is given before the next step down may come: the induction dose at least
+    `initial_hold_days` (seed 001: 2-4 weeks, by the response), a rung of the ladder its step, a lower dose the
+    low-dose step, each at the clinician's pace."""
+    if induction:
+        return rules.initial_hold_days
+    lowest_rung = rules.taper_ladder_mg_per_day[-1] if rules.taper_ladder_mg_per_day else 0.0
+    step = rules.ladder_step_days if dose_mg_per_day > lowest_rung else rules.low_dose_step_days
+    return _paced(rules, step, dose_mg_per_day, pace)
+
+
+def longest_hold_days(rules: GlucocorticoidRules, dose_mg_per_day: float, induction: bool) -> float:
+    """How long a stalled improvement may hold a dose: any time at or below the high-dose threshold; a high
+    induction dose up to `initial_hold_max_days` from its start (seed 001: never high dose beyond 2-4 weeks);
+    another high dose not at all (the taper goes on through it)."""
+    if dose_mg_per_day <= rules.high_dose_mg_per_day:
+        return math.inf
+    return rules.initial_hold_max_days if induction else 0.0
+
+
+def ladder_doses_mg_per_day(rules: GlucocorticoidRules, top_mg_per_day: float) -> tuple[float, ...]:
+    """The doses of seed 001's taper from `top_mg_per_day` down, highest first: the rungs, then the low-dose
+    decrements to 0."""
+    doses = [top_mg_per_day, *(rung for rung in rules.taper_ladder_mg_per_day if rung < top_mg_per_day)]
+    dose = doses[-1]
+    while dose > 0:
+        dose = max(0.0, round(dose - rules.low_dose_decrement_mg, 6))
+        doses.append(dose)
+    return tuple(doses)
+
+
+def steps_up_mg_per_day(rules: GlucocorticoidRules, current_mg_per_day: float, steps: int,
+                        top_mg_per_day: float) -> float:
+    """The dose `steps` steps above `current_mg_per_day` on the taper from `top_mg_per_day` (a mild flare goes
+    back a step or two), never above the top."""
+    doses = ladder_doses_mg_per_day(rules, top_mg_per_day)
+    below = [i for i, dose in enumerate(doses) if dose <= current_mg_per_day + 1e-9]
+    at = below[0] if below else len(doses) - 1
+    if doses[at] < current_mg_per_day - 1e-9:  # between two doses of the ladder: the next one up is a step
+        at -= 1
+        steps -= 1
+    return doses[max(0, at - steps)]
+
+
 def taper_doses_mg_per_day(rules: GlucocorticoidRules, start_mg: float, hold_days: float,
                            floor_mg: float, pace: float = 1.0) -> tuple[tuple[float, float], ...]:
     """Seed 001's taper as (offset_days, mg/day) steps.
@@ -97,7 +171,8 @@ def taper_doses_mg_per_day(rules: GlucocorticoidRules, start_mg: float, hold_day
     each step held `ladder_step_days`; below the ladder, fall by
     `low_dose_decrement_mg` every `low_dose_step_days` to `floor_mg`, held from then
     on. A floor of 0 means off: the last step has dose 0. `pace` multiplies the step
-    intervals (not the first hold): above 1, a clinician who tapers more slowly.
+    intervals (not the first hold): above 1, a clinician who tapers more slowly, though
+    never so slowly that a high dose is given longer than `high_dose_max_days`.
     """
     steps = [(0.0, start_mg)]
     if start_mg <= floor_mg:
@@ -106,11 +181,13 @@ def taper_doses_mg_per_day(rules: GlucocorticoidRules, start_mg: float, hold_day
     for rung in rules.taper_ladder_mg_per_day:
         if floor_mg < rung < dose:
             steps.append((day, rung))
-            day, dose = day + rules.ladder_step_days * pace, rung
+            day, dose = day + _paced(rules, rules.ladder_step_days, rung, pace), rung
     while dose > floor_mg:
         dose = max(floor_mg, round(dose - rules.low_dose_decrement_mg, 6))
         steps.append((day, dose))
         day += rules.low_dose_step_days * pace
+    if hold_days <= 0:  # the start dose has had its time: the course begins with the next step
+        steps.pop(0)
     return tuple(steps)
 
 

@@ -23,15 +23,24 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from iimsim.pathway.rules import ivig_from_outset, keeps_background_agent, supportive_care_floor_mg_per_day
+from iimsim.pathway.clinic import STEP_BACK
+from iimsim.pathway.glucocorticoids import GlucocorticoidRules
+from iimsim.pathway.rules import (escalation_allowed, ivig_from_outset, keeps_background_agent,
+                                  supportive_care_floor_mg_per_day)
 from iimsim.simulation.model import RunModel
-from iimsim.simulation.streams import CHOICE, INTOLERANCE_TIME, INTOLERANT, IVIG
+from iimsim.simulation.streams import CHOICE, INTOLERANCE_TIME, INTOLERANT, IVIG, RESISTANT_IVIG
 
 if TYPE_CHECKING:
     from iimsim.simulation.courses import Courses
     from iimsim.simulation.patient import Patient
 
 INF = math.inf
+
+
+def induction_reviews(gc: GlucocorticoidRules) -> tuple[float, ...]:
+    """Days from a line's start at which the induction dose is reviewed: when a good response lets the taper
+    begin, and when it begins anyway (seed 001: the taper begins after 2-4 weeks, by the response)."""
+    return tuple(sorted({gc.initial_hold_days, gc.initial_hold_max_days}))
 
 
 class TreatmentPlan:
@@ -46,8 +55,8 @@ class TreatmentPlan:
         courses, gc = self.courses, self.model.gc
         if dest == "iv_pulse":
             detail = self.start_line(p, "first_line", now)
-            courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=True)
-            p.induction_hold_days = gc.initial_hold_days
+            courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=True, induction=True)
+            p.reviews = induction_reviews(gc)
             p.pending = (p.next_day, p.next_trigger)
             p.next_day, p.next_trigger = now + gc.pulse_days, "pulse_complete"
             return f"methylprednisolone pulse; {detail}"
@@ -56,17 +65,23 @@ class TreatmentPlan:
                 p.next_day, p.next_trigger = max(p.pending[0], now), p.pending[1]
                 return "oral prednisolone"
             if trigger == "triage" and self.model.induction_glucocorticoid:
-                p.induction_hold_days = gc.initial_hold_days
-                courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=False)
+                courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=False, induction=True)
+                p.reviews = induction_reviews(gc)
+            elif trigger == "fail" and not gc.raise_on_escalation:
+                courses.hold_dose(p, now, gc.escalation_hold_days)  # a trial's stable background
             elif trigger == "fail":
-                courses.raise_gc(p, now, gc.escalation_mg_per_kg_per_day, gc.escalation_hold_days)
+                courses.answer_gc(p, now, p.gc_answer, gc.escalation_mg_per_kg_per_day, gc.escalation_hold_days)
             elif trigger in ("flare", "relapse"):
-                courses.raise_gc(p, now, gc.flare_mg_per_kg_per_day, gc.flare_hold_days)
+                courses.answer_gc(p, now, p.gc_answer, gc.flare_mg_per_kg_per_day, gc.flare_hold_days)
                 if dest == source:
                     return "flare during taper: glucocorticoid stepped back up"
             if trigger == "intolerance" and dest == source:
                 return self.start_line(p, dest, now, forced=p.switch_agent)
             return self.start_line(p, dest, now)
+        if dest == "maintenance" and trigger == "rebound":
+            courses.answer_gc(p, now, STEP_BACK, gc.flare_mg_per_kg_per_day, gc.flare_hold_days)
+            p.gc_dependent = True  # kept on its lowest effective dose: no second attempt in this remission
+            return "steroid-dependent: glucocorticoid back to the lowest dose that held the disease"
         if dest == "maintenance":
             return self.start_maintenance(p, now)
         if dest == "drug_free_remission":
@@ -77,9 +92,8 @@ class TreatmentPlan:
         if dest == "supportive_care":
             courses.stop_agents(p, now)
             floor = supportive_care_floor_mg_per_day(p.subtype, gc.supportive_care_mg_per_day)
-            current = courses.gc_dose(p, now)
-            if current > floor:
-                courses.start_gc(p, now, current, gc.low_dose_step_days, pulse=False, floor=floor)
+            if courses.gc_dose(p, now) > floor:
+                courses.resume_taper(p, now, floor=floor)
             p.next_day, p.next_trigger = INF, ""
             return f"immunosuppression stopped; glucocorticoid to {floor:g} mg/day"
         if dest == "dead":
@@ -99,7 +113,7 @@ class TreatmentPlan:
         elif first and not m.first_line_sparing_agent:
             option = ()  # glucocorticoid monotherapy: a teaching counterfactual only
         else:
-            table = line.table_for(p.subtype, p.ild)
+            table = line.table_for(p.subtype, p.ild, p.rp_ild)
             option = table.choose(u[CHOICE], p.intolerant) or table.choose(u[CHOICE])
         keep = {c.drug for c in p.agents if c.drug != "ivig"} if keeps_background_agent(option) else set()
         if forced is not None:
@@ -116,6 +130,10 @@ class TreatmentPlan:
             if (first and ivig_from_outset(p.subtype)) or u[IVIG] < p_ivig:
                 courses.start_agent(p, "ivig", now)
                 ivig = True
+        if forced is None:
+            # offered IVIG if the disease resists high-dose glucocorticoid (judged at the induction's last review)
+            p.ivig_if_resistant = (first and not ivig and escalation_allowed(p.subtype)
+                                   and u[RESISTANT_IVIG] < line.p_ivig_steroid_resistant)
         p.option = option
         p.line = line.line
         p.highest_line = max(p.highest_line, line.line)
@@ -131,7 +149,12 @@ class TreatmentPlan:
 
     def start_maintenance(self, p: Patient, now: float) -> str:
         p.remission_line = p.line
+        p.gc_withdrawn_day, p.gc_dependent = None, False
         if p.remission_day is None:
             p.remission_day = now
         p.next_day, p.next_trigger = INF, ""
+        if self.model.ivig_until_remission and any(c.drug == "ivig" for c in p.agents):
+            # IVIG bridged the taper until the steroid-sparing agent took over: it stops in remission
+            self.courses.stop_agents(p, now, keep={c.drug for c in p.agents if c.drug != "ivig"})
+            return f"remission on line {p.line}; IVIG stopped"
         return f"remission on line {p.line}"

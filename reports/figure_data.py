@@ -226,6 +226,52 @@ def harms_by_exposure(patients: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# Bands of the day's prednisone-equivalent dose, mg/day: the standard nomenclature (Buttgereit et al., Ann Rheum Dis
+# 2002;61:718): low up to 7.5, medium up to 30, high above.
+DOSE_BANDS = (("off", 0.0), ("low, up to 7.5 mg/day", 7.5), ("medium, 7.5-30 mg/day", 30.0), ("high, over 30 mg/day",
+                                                                                             np.inf))
+_EVENT_HARMS = {"ae_new_diabetes": "new diabetes", "ae_serious_infection": "serious infection",
+                "ae_fracture": "fracture", "ae_cataract": "cataract"}
+
+
+def _band(dose: np.ndarray) -> np.ndarray:
+    """Each dose's band index in DOSE_BANDS (0: off)."""
+    upper = np.array([limit for _, limit in DOSE_BANDS[1:]])
+    return np.where(dose > 0, 1 + np.searchsorted(upper, dose, side="left"), 0)
+
+
+def harms_by_dose_band(doses_gc: pd.DataFrame, events: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
+    """Adverse events per 100 patient-years by the glucocorticoid dose on the day: each band's person-time from
+    the dose rows (off glucocorticoid: the rest of follow-up), each event in the band of the dose it came on. A
+    patient's early death or short follow-up moves time between bands, not the rates."""
+    keys = ["replication", "patient_id"]
+    chosen = pd.MultiIndex.from_frame(patients[keys])
+    doses = doses_gc[pd.MultiIndex.from_frame(doses_gc[keys]).isin(chosen)]
+    pred = doses["prednisone_eq_mg_per_day"].to_numpy(dtype=float)
+    days = (doses["end_day"] - doses["start_day"]).to_numpy(dtype=float)
+    band_days = np.bincount(_band(pred), weights=days, minlength=len(DOSE_BANDS))
+    band_days[0] = patients["followup_days"].to_numpy(dtype=float).sum() - band_days[1:].sum()
+    harms = events[events["event"].isin(list(_EVENT_HARMS))]
+    harms = harms[pd.MultiIndex.from_frame(harms[keys]).isin(chosen)]
+    harms = harms.assign(harm=harms["event"].map(_EVENT_HARMS).astype(str))
+    pjp = harms[harms["detail"].astype(str).str.contains("Pneumocystis")].assign(harm="PJP")
+    harms = pd.concat([harms, pjp], ignore_index=True).sort_values("day")
+    rows_gc = doses.sort_values("start_day")[[*keys, "start_day", "end_day", "prednisone_eq_mg_per_day"]]
+    on = pd.merge_asof(harms[[*keys, "day", "harm"]], rows_gc, left_on="day", right_on="start_day", by=keys,
+                       direction="backward")
+    dose_then = np.where(on["end_day"].to_numpy(dtype=float) > on["day"].to_numpy(dtype=float),
+                         on["prednisone_eq_mg_per_day"].fillna(0.0).to_numpy(dtype=float), 0.0)
+    on = on.assign(band=_band(dose_then))
+    rows = []
+    for k, (label, _) in enumerate(DOSE_BANDS):
+        years = band_days[k] / YEAR_DAYS
+        for name in (*_EVENT_HARMS.values(), "PJP"):
+            count = int(((on["band"] == k) & (on["harm"] == name)).sum())
+            rows.append({"dose_band": label, "harm": name, "events": count, "patient_years": years,
+                         "per_100_patient_years": 100 * count / years if years > 0 else np.nan})
+    return pd.DataFrame(rows)
+
+
 def dose_histogram(patients: pd.DataFrame, bins: int = 40) -> pd.DataFrame:
     """Patients by cumulative prednisone-equivalent (g), whole follow-up and first year, in `bins` equal bins
     each: the bars of the steroid exposure figure, with each period's mean (per patient numbers are the

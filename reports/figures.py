@@ -147,10 +147,21 @@ def disease_course(categories: pd.DataFrame, flares: pd.DataFrame) -> Figure:
     return fig
 
 
-def harms(by_exposure: pd.DataFrame, survival: pd.DataFrame, first_year_mortality: float,
+def harms(by_band: pd.DataFrame, by_exposure: pd.DataFrame, survival: pd.DataFrame, first_year_mortality: float,
           infection_deaths: int, deaths: int) -> Figure:
-    """Adverse events per 100 patient-years by glucocorticoid exposure; survival from diagnosis."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.6, 1]})
+    """Adverse events per 100 patient-years by the day's glucocorticoid dose and by the cohort's exposure thirds;
+    survival from diagnosis."""
+    fig, (by_dose, left, right) = plt.subplots(1, 3, figsize=(15, 4.2), gridspec_kw={"width_ratios": [1.6, 1.6, 1]})
+    shown = list(dict.fromkeys(by_band["harm"]))
+    bands = list(dict.fromkeys(by_band["dose_band"]))
+    width = 0.8 / max(len(bands), 1)
+    for k, (band, colour) in enumerate(zip(bands, ["#f0f0f0", "#fcbba1", "#fb6a4a", "#a50f15"])):
+        rates = by_band[by_band["dose_band"] == band].set_index("harm").reindex(shown)
+        by_dose.bar(np.arange(len(shown)) + (k - 1.5) * width, rates["per_100_patient_years"], width, color=colour,
+                    edgecolor="#636363", linewidth=0.5, label=band)
+    by_dose.set_xticks(range(len(shown)), shown, fontsize=8)
+    by_dose.set(ylabel="events per 100 patient-years", title="By the day's prednisone-equivalent dose")
+    by_dose.legend(fontsize=8, title="dose on the day", title_fontsize=8)
     harms_shown = list(dict.fromkeys(by_exposure["harm"]))
     thirds = list(dict.fromkeys(by_exposure["exposure"]))
     width = 0.8 / max(len(thirds), 1)
@@ -159,8 +170,7 @@ def harms(by_exposure: pd.DataFrame, survival: pd.DataFrame, first_year_mortalit
         left.bar(np.arange(len(harms_shown)) + (k - 1) * width, rates["per_100_patient_years"], width,
                  color=colour, label=third)
     left.set_xticks(range(len(harms_shown)), harms_shown, fontsize=8)
-    left.set(ylabel="events per 100 patient-years",
-             title="Glucocorticoid adverse events by cumulative dose per year")
+    left.set(ylabel="events per 100 patient-years", title="By each patient's cumulative dose per year")
     left.legend(fontsize=8, title="patients by prednisone-equivalent", title_fontsize=8)
     right.step(survival["day"] / YEAR_DAYS, (1 - survival["share_reached"]) * 100, where="post", color="#333333")
     right.set(xlabel="years since diagnosis", ylabel="% alive", ylim=(0, 100), title="Survival (Kaplan-Meier)")

@@ -31,6 +31,9 @@ OUTCOME_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("qalys_discounted", pa.float64(), "the same, discounted to diagnosis"),
     ("ae_qaly_loss", pa.float64(), "QALYs lost to adverse events (already taken off qalys)"),
     ("ae_qaly_loss_discounted", pa.float64(), "the same, discounted to diagnosis"),
+    ("glucocorticoid_qaly_loss", pa.float64(), "QALYs lost to being on glucocorticoid, beyond its named adverse "
+                                               "events (already taken off qalys)"),
+    ("glucocorticoid_qaly_loss_discounted", pa.float64(), "the same, discounted to diagnosis"),
 ]
 PATIENT_OUTCOME_SCHEMA = pa.schema([pa.field(name, kind) for name, kind, _ in OUTCOME_COLUMNS])
 VALUE_COLUMNS = [name for name, _, _ in OUTCOME_COLUMNS[2:]]
@@ -62,6 +65,7 @@ def patient_outcomes(tables: dict[str, pd.DataFrame], scenario: Scenario,
 def _frames(tables: dict[str, pa.Table]) -> dict[str, pd.DataFrame]:
     """The columns costs and QALYs read, strings as categoricals (a price is looked up once per distinct name)."""
     columns = {**COST_COLUMNS_READ, "assessments": ASSESSMENT_COLUMNS,
+               "doses": list(dict.fromkeys(COST_COLUMNS_READ["doses"] + ["prednisone_eq_mg_per_day"])),
                "patients": list(dict.fromkeys(COST_COLUMNS_READ["patients"] + QALY_PATIENT_COLUMNS))}
     return {name: tables[name].select(names).to_pandas(strings_to_categorical=True)
             for name, names in columns.items()}
@@ -125,6 +129,8 @@ def outcome_metrics(means: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
             ("mean_qalys_discounted", "qalys_discounted", "QALYs/patient", "mean QALYs per patient, discounted"),
             ("mean_ae_qaly_loss_discounted", "ae_qaly_loss_discounted", "QALYs/patient",
              "mean QALYs lost to adverse events per patient, discounted"),
+            ("mean_glucocorticoid_qaly_loss_discounted", "glucocorticoid_qaly_loss_discounted", "QALYs/patient",
+             "mean QALYs lost to being on glucocorticoid per patient (beyond its adverse events), discounted"),
         ]
     rows = []
     for row in means.itertuples(index=False):

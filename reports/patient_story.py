@@ -35,6 +35,7 @@ STATE_WORDS = {
 TRIGGER_WORDS = {
     "respond": "Assessment: remission", "fail": "Assessment: not responding",
     "intolerance": "Agent not tolerated", "flare": "Flare", "withdraw": "Stable: all treatment withdrawn",
+    "rebound": "Steroid-dependent",
     "relapse": "Relapse after withdrawal", "die": "Died",
 }
 
@@ -88,6 +89,8 @@ def _event_entries(events: pd.DataFrame) -> list[Entry]:
             words = TRIGGER_WORDS[e.event]
             if e.event in ("respond", "withdraw", "die"):
                 entries.append(Entry(e.day, f"{words}."))
+            elif e.event == "rebound":
+                entries.append(Entry(e.day, f"{words}: {e.detail.split(': ', 1)[-1]}."))
             else:
                 entries.append(Entry(e.day, f"{words}: {STATE_WORDS[e.to_state]} ({e.detail})."))
         elif e.event == "pjp_prophylaxis_start":
@@ -123,7 +126,12 @@ def _assessment_entries(assessments: pd.DataFrame) -> list[Entry]:
             "respond": f"{seen_as}: {seen}, on {dose}",
             "fail": f"{seen_as}: {seen}",
             "flare": f"{seen_as}: worse, {seen}",
-            "withdraw": f"{seen_as}: in remission a year, {seen}",
+            "withdraw": f"{seen_as}: in stable remission off glucocorticoid, {seen}; remaining treatment withdrawn",
+            "stop_glucocorticoid": (f"{seen_as}: in stable remission, {seen}, on {dose}; the glucocorticoid is "
+                                    "tapered off, the steroid-sparing agent goes on"),
+            "rebound": f"{seen_as}: the disease returns as the glucocorticoid comes off, {seen}",
+            "add_ivig": (f"{seen_as}: no response to high-dose glucocorticoid by 4 weeks, {seen} (steroid-resistant "
+                         f"disease): IVIG added; the taper goes on from {dose}"),
             "relapse": f"{seen_as}: disease back off treatment, activity {a.activity_measured:.2f}",
             "observe": f"{seen_as}: activity {a.activity_measured:.2f}, TIS {a.tis_from_diagnosis:g} since diagnosis",
         }[a.decision]
@@ -169,7 +177,8 @@ def to_markdown(title: str, weeks: list[tuple[int, list[str]]]) -> str:
 
 DECISION_MARKERS = {"baseline": ("o", "#636363"), "taper": ("o", "#31a354"), "hold": ("s", "#fd8d3c"),
                     "respond": ("*", "#08519c"), "fail": ("X", "#d62728"), "flare": ("^", "#d62728"),
-                    "withdraw": ("P", "#6baed6"), "relapse": ("^", "#a50f15"), "observe": ("o", "#bdbdbd")}
+                    "withdraw": ("P", "#6baed6"), "relapse": ("^", "#a50f15"), "observe": ("o", "#bdbdbd"),
+                    "stop_glucocorticoid": ("P", "#9ecae1"), "rebound": ("^", "#fd8d3c"), "add_ivig": ("D", "#756bb1")}
 
 
 def _activity_panel(ax, assessments: pd.DataFrame, end_years: float, remission_activity: float | None) -> None:

@@ -4,7 +4,9 @@ A patient's utility on a day is `utility_no_activity - decrement_per_unit_activi
 decrement_per_unit_damage * damage`, from what clinic visits saw (the assessments table's true activity and
 damage), from diagnosis (the patients table's untreated activity, no damage) to the end of follow-up (its final
 activity and damage); follow-up ends at death, after which utility is 0. Between two points it is
-interpolated linearly ("linear") or held at the earlier point ("step"). Each adverse event (an events row
+interpolated linearly ("linear") or held at the earlier point ("step"). While on glucocorticoid above a dose,
+utility is lower by `decrement_on_glucocorticoid` (weight gain, sleep, mood: what regular use costs beyond the
+named adverse events). Each adverse event (an events row
 named `ae_...` with a disutility in the scenario) takes a one-off QALY loss on its day or a utility decrement
 over its duration (cut at the end of follow-up). Discounting is exact and continuous, as for costs: a utility
 u(t) is worth the integral of u(t) (1 + r)^(-t / 365.25) dt at diagnosis.
@@ -21,7 +23,7 @@ from iimsim.simulation.model import YEAR_DAYS
 
 KEY = ["replication", "patient_id"]
 QALY_COLUMNS = ["life_years", "life_years_discounted", "qalys", "qalys_discounted", "ae_qaly_loss",
-                "ae_qaly_loss_discounted"]
+                "ae_qaly_loss_discounted", "glucocorticoid_qaly_loss", "glucocorticoid_qaly_loss_discounted"]
 
 
 def discounted_linear(start: np.ndarray, end: np.ndarray, u_start: np.ndarray, u_end: np.ndarray,
@@ -109,6 +111,22 @@ def adverse_event_loss(patients: pd.DataFrame, events: pd.DataFrame, utilities: 
     return frame.groupby(KEY, sort=False)[["loss", "loss_discounted"]].sum()
 
 
+def glucocorticoid_loss(doses: pd.DataFrame, utilities: Utilities, delta: float) -> pd.DataFrame:
+    """Per patient: QALYs lost while on glucocorticoid above the scenario's dose (`decrement_on_glucocorticoid`,
+    beyond the adverse events it names), undiscounted and discounted (empty when there is none)."""
+    pred = doses["prednisone_eq_mg_per_day"].to_numpy(dtype=float) if "prednisone_eq_mg_per_day" in doses else None
+    if pred is None or utilities.decrement_on_glucocorticoid == 0:
+        return pd.DataFrame({"loss": np.zeros(0), "loss_discounted": np.zeros(0)},
+                            index=pd.MultiIndex.from_arrays([[], []], names=KEY))
+    rows = doses[np.nan_to_num(pred) > utilities.glucocorticoid_decrement_above_mg_per_day]
+    start, end = rows["start_day"].to_numpy(dtype=float), rows["end_day"].to_numpy(dtype=float)
+    decrement = utilities.decrement_on_glucocorticoid
+    frame = pd.DataFrame({"replication": rows["replication"].to_numpy(), "patient_id": rows["patient_id"].to_numpy(),
+                          "loss": decrement * (end - start) / YEAR_DAYS,
+                          "loss_discounted": decrement * discounted_days(start, end, delta) / YEAR_DAYS})
+    return frame.groupby(KEY, sort=False)[["loss", "loss_discounted"]].sum()
+
+
 def compute_qalys(tables: dict[str, pd.DataFrame], utilities: Utilities, discount_rate_per_year: float
                   ) -> pd.DataFrame:
     """Per patient (in the patients table's order): life-years, QALYs and the QALYs lost to adverse events,
@@ -122,11 +140,16 @@ def compute_qalys(tables: dict[str, pd.DataFrame], utilities: Utilities, discoun
     ae = adverse_event_loss(patients, tables["events"], utilities, delta).reindex(index)
     loss = ae["loss"].fillna(0.0).to_numpy(dtype=float)
     loss_discounted = ae["loss_discounted"].fillna(0.0).to_numpy(dtype=float)
+    gc = glucocorticoid_loss(tables["doses"], utilities, delta).reindex(index) if "doses" in tables else None
+    gc_loss = zero if gc is None else gc["loss"].fillna(0.0).to_numpy(dtype=float)
+    gc_loss_discounted = zero if gc is None else gc["loss_discounted"].fillna(0.0).to_numpy(dtype=float)
     return pd.DataFrame({
         "replication": patients["replication"].to_numpy(), "patient_id": patients["patient_id"].to_numpy(),
         "life_years": followup / YEAR_DAYS,
         "life_years_discounted": discounted_days(zero, followup, delta) / YEAR_DAYS,
-        "qalys": state["days"].fillna(0.0).to_numpy(dtype=float) / YEAR_DAYS - loss,
-        "qalys_discounted": state["days_discounted"].fillna(0.0).to_numpy(dtype=float) / YEAR_DAYS - loss_discounted,
+        "qalys": state["days"].fillna(0.0).to_numpy(dtype=float) / YEAR_DAYS - loss - gc_loss,
+        "qalys_discounted": (state["days_discounted"].fillna(0.0).to_numpy(dtype=float) / YEAR_DAYS - loss_discounted
+                             - gc_loss_discounted),
         "ae_qaly_loss": loss, "ae_qaly_loss_discounted": loss_discounted,
+        "glucocorticoid_qaly_loss": gc_loss, "glucocorticoid_qaly_loss_discounted": gc_loss_discounted,
     })

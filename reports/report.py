@@ -61,7 +61,7 @@ PATIENT_COLUMNS = ["replication", "patient_id", "subtype", "tis_6_months", "tis_
                    "pred_cum_mg_first_year", "days_to_pred_le_5mg", *AUDIT_COLUMNS, "died", "death_cause",
                    "ae_new_diabetes", "ae_serious_infection", "ae_pjp", "ae_fracture", "ae_cataract",
                    *(f"days_in_{state}" for state in ("iv_pulse", *TREATMENT_LINE_STATES))]
-EVENT_COLUMNS = ["replication", "patient_id", "day", "event", "from_state", "to_state", "is_transition"]
+EVENT_COLUMNS = ["replication", "patient_id", "day", "event", "from_state", "to_state", "is_transition", "detail"]
 DOSE_COLUMNS = ["replication", "patient_id", "drug", "route", "start_day", "end_day", "dose",
                 "prednisone_eq_mg_per_day"]
 
@@ -240,8 +240,10 @@ def _write_report(run_dir: Path, out: Path) -> None:
     flare_days = data.first_flare_days(events[events["patient_id"].isin(sample["patient_id"])]
                                        if scenario.region is not None else events)
     harms_table = data.harms_by_exposure(patients)
+    harms_by_dose = data.harms_by_dose_band(doses_gc, events, sample)
     survival = data.survival_curve(patients)
     harms_table.to_csv(folder / "harms.csv", index=False)
+    harms_by_dose.to_csv(folder / "harms_by_dose.csv", index=False)
     survival.to_csv(folder / "survival.csv", index=False)
     categories.to_csv(folder / "disease_course.csv", index=False)
     flare_days.to_csv(folder / "first_flares.csv", index=False)
@@ -263,11 +265,14 @@ def _write_report(run_dir: Path, out: Path) -> None:
          "6 and 12 months (2016 ACR/EULAR TIS; adults 20/40/60, JDM 30/45/70), among patients followed that "
          f"long. Right: when each patient's first flare or relapse came, and where{note}; numbers in "
          "figures/disease_course.csv and figures/first_flares.csv.", figures.disease_course(categories, flare_days)),
-        ("harms", "Glucocorticoid harms and survival", "Left: adverse events per 100 patient-years in thirds of "
-         "the cohort by cumulative prednisone-equivalent per year of follow-up (rates by dose band in the "
-         "scenario's [adverse_events]; PJP also counts as a serious infection). Right: survival from diagnosis; "
-         "numbers in figures/harms.csv and figures/survival.csv.",
-         figures.harms(harms_table, survival, first_year_mortality(patients),
+        ("harms", "Glucocorticoid harms and survival", "Left: adverse events per 100 patient-years by the "
+         "prednisone-equivalent dose on the day they came (person-time in each band from the dose rows"
+         f"{note}; low up to 7.5, medium up to 30, high above 30 mg/day). Middle: the same in thirds of the "
+         "cohort by cumulative dose per year of follow-up. The rates follow the dose and the weighted recent "
+         "dose as the scenario's [adverse_events] sources define them; PJP also counts as a serious infection. "
+         "Right: survival from diagnosis; numbers in figures/harms_by_dose.csv, figures/harms.csv and "
+         "figures/survival.csv.",
+         figures.harms(harms_by_dose, harms_table, survival, first_year_mortality(patients),
                        int((patients["death_cause"] == "serious_infection").sum()), int(patients["died"].sum()))),
         ("flows", "Flows between states", f"Number of transitions from each state to each other{note}.",
          figures.flows(flows)),

@@ -20,8 +20,12 @@ from iimsim.pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
 from iimsim.simulation.model import YEAR_DAYS
 
 
+STATUS_YEARS = (1, 2, 3, 4, 5, 10)  # years since diagnosis at which the glucocorticoid and remission are read
+
+
 class ResourceTally:
-    """IV treatment by drug, added up batch by batch from the doses table.
+    """IV treatment by drug, added up batch by batch from the doses table, and where patients stand at each
+    anniversary of diagnosis (alive, on glucocorticoid, in drug-free remission).
 
     Every IV dose row is one visit: an infusion (an IVIG course over its days) or a
     pulse course; its days are infusion chair-days.
@@ -32,8 +36,10 @@ class ResourceTally:
         self.infusions: Counter[str] = Counter()
         self.unit_visits: list[pa.Table] = []  # with an infusion unit: its visits and days tables
         self.unit_days: list[pa.Table] = []
+        self.status: Counter[tuple[int, str]] = Counter()  # (year, "alive" / "on_glucocorticoid" / "drug_free")
 
     def add(self, tables: dict[str, pa.Table]) -> None:
+        self._add_status(tables)
         if "infusion_visits" in tables:
             self.unit_visits.append(tables["infusion_visits"].select(["drug", "start_day", "wait_days",
                                                                      "queue_wait_days"]))
@@ -46,6 +52,37 @@ class ResourceTally:
                                       grouped["days_count"].to_pylist()):
             self.chair_days[drug] += total
             self.infusions[drug] += count
+
+
+    def _add_status(self, tables: dict[str, pa.Table]) -> None:
+        """At each anniversary of diagnosis: the patients followed to it, those on glucocorticoid that day and
+        those in drug-free remission (the state the last transition before it entered)."""
+        patients = tables["patients"]
+        followup = patients["followup_days"].to_numpy()
+        doses = tables["doses"]
+        gc = doses.filter(pc.invert(pc.is_null(doses["prednisone_eq_mg_per_day"])))
+        gc_patient, gc_start, gc_end = (gc["patient_id"].to_numpy(), gc["start_day"].to_numpy(),
+                                        gc["end_day"].to_numpy())
+        gc_dose = gc["prednisone_eq_mg_per_day"].to_numpy()
+        events = tables["events"]
+        moves = events.filter(events["is_transition"])
+        move_patient, move_day = moves["patient_id"].to_numpy(), moves["day"].to_numpy()
+        free = pc.equal(moves["to_state"], "drug_free_remission").to_numpy(zero_copy_only=False)
+        ids = patients["patient_id"].to_numpy()
+        for year in STATUS_YEARS:
+            day = year * YEAR_DAYS
+            alive = ids[followup >= day]
+            if not len(alive):
+                continue
+            read = day - 0.5  # (half a day before: a follow-up that ends on the anniversary still counts)
+            on = np.unique(gc_patient[(gc_start <= read) & (gc_end > read) & (gc_dose > 0)])
+            # (transitions are in patient and time order: the last one by the day is each patient's state then)
+            before = move_day <= read
+            last = np.r_[move_patient[before][1:] != move_patient[before][:-1], True] if before.any() else before[:0]
+            in_free = move_patient[before][last][free[before][last]]
+            self.status[(year, "alive")] += len(alive)
+            self.status[(year, "on_glucocorticoid")] += int(np.isin(alive, on).sum())
+            self.status[(year, "drug_free")] += int(np.isin(alive, in_free).sum())
 
 
 def _median(values: pd.Series) -> float:
@@ -113,6 +150,14 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
     for harm, what in HARM_METRICS.items():
         rows.append(_row(f"{harm}_per_100_patient_years", 100 * patients[harm].sum() / years if years else np.nan,
                          "per 100 patient-years", f"{what} per 100 patient-years of follow-up"))
+    for year in STATUS_YEARS:
+        alive = tally.status[(year, "alive")]
+        if alive:
+            rows.append(_row(f"share_off_glucocorticoid_year_{year}", 1 - tally.status[(year, "on_glucocorticoid")] / alive,
+                             "share", f"share off glucocorticoid {year} years after diagnosis, among those alive then"))
+            rows.append(_row(f"share_drug_free_remission_year_{year}", tally.status[(year, "drug_free")] / alive,
+                             "share", f"share in drug-free remission {year} years after diagnosis, among those alive "
+                                      "then"))
     for line in range(1, 6):
         rows.append(_row(f"share_reached_line_{line}", (patients["highest_line"] >= line).mean(), "share",
                          f"share reaching line of therapy {line} or beyond"))

@@ -159,3 +159,59 @@ def share_without_improvement_at_6_months(t: Tables) -> float:
 
 def share_with_a_flare(t: Tables) -> float:
     return float((t["patients"]["flares"] > 0).mean())
+
+
+def standardised_mortality_ratio(t: Tables) -> float:
+    """Deaths observed over those the general population of the same ages and sexes would have had over the same
+    follow-up (the patients table's population_expected_deaths)."""
+    p = t["patients"]
+    expected = float(p["population_expected_deaths"].sum())
+    return float(p["died"].sum()) / expected if expected > 0 else math.nan
+
+
+def cumulative_hazard_ratio(column: str, years: float) -> Callable[[Tables], float]:
+    """The ratio of the cumulative hazards of death by `years` (-log survival) of patients with `column` true to
+    those without: what a proportional-hazards ratio reads as, without the model."""
+    def measure(t: Tables) -> float:
+        p = t["patients"]
+        survived = p["followup_days"] >= years * YEAR_DAYS - 1e-9
+        with_it, without = survived[p[column]].mean(), survived[~p[column]].mean()
+        if not 0 < with_it < 1 or not 0 < without < 1:
+            return math.nan
+        return math.log(with_it) / math.log(without)
+    return measure
+
+
+def survival_within(days: float) -> Callable[[Tables], float]:
+    """Share of patients alive `days` after diagnosis (or followed to it)."""
+    return lambda t: float((t["patients"]["followup_days"] >= days - 1e-9).mean())
+
+
+def _alive_at(t: Tables, day: float) -> pd.Index:
+    p = t["patients"]
+    return pd.Index(p.loc[p["followup_days"] >= day, "patient_id"])
+
+
+def share_off_glucocorticoid_at(years: float) -> Callable[[Tables], float]:
+    """Among patients alive `years` after diagnosis, the share on no glucocorticoid that day."""
+    def measure(t: Tables) -> float:
+        day = years * YEAR_DAYS - 0.5
+        alive = _alive_at(t, day + 0.5)
+        d = t["doses"]
+        on = d[d["prednisone_eq_mg_per_day"].notna() & (d["prednisone_eq_mg_per_day"] > 0) & (d["start_day"] <= day)
+               & (d["end_day"] > day)]["patient_id"]
+        return float(1 - alive.isin(on).mean()) if len(alive) else math.nan
+    return measure
+
+
+def share_in_drug_free_remission_at(years: float) -> Callable[[Tables], float]:
+    """Among patients alive `years` after diagnosis, the share in drug-free remission that day."""
+    def measure(t: Tables) -> float:
+        day = years * YEAR_DAYS - 0.5
+        alive = _alive_at(t, day + 0.5)
+        e = t["events"]
+        moves = e[e["is_transition"] & (e["day"] <= day)]
+        state = moves.groupby("patient_id")["to_state"].last()
+        free = state[state == "drug_free_remission"].index
+        return float(alive.isin(free).mean()) if len(alive) else math.nan
+    return measure

@@ -6,13 +6,30 @@ from __future__ import annotations
 import pandas as pd
 
 
+def tally(table: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """(within tolerance, simulated) for the fitted and the held-out targets; input checks (which read back an
+    input) are left out."""
+    simulated = table[table["within_tolerance"].notna()]
+    return {role: (int(rows["within_tolerance"].eq(True).sum()), len(rows))
+            for role, rows in ((role, simulated[simulated["role"] == role]) for role in ("fitted", "held out"))}
+
+
+def closing_line(table: pd.DataFrame) -> str:
+    counts = tally(table)
+    met = sum(within for within, _ in counts.values())
+    total = sum(n for _, n in counts.values())
+    (fitted, n_fitted), (held, n_held) = counts["fitted"], counts["held out"]
+    return (f"{met} of {total} fitted and held-out targets within tolerance ({fitted} of {n_fitted} fitted, "
+            f"{held} of {n_held} held out; input checks not counted)")
+
+
 def to_markdown(table: pd.DataFrame, command: str) -> str:
     def fmt(value: float, unit: str) -> str:
         if value != value:
             return ""
         return f"{100 * value:.1f}%" if unit == "share" else f"{value:.1f}"
 
-    lines = [f"Produced by `{command}`.", "",
+    lines = [f"Produced by `{command}`: {closing_line(table)}.", "",
              "| target | published | simulated (95% CI) | tolerance | within | role | population, source | simulated as |",
              "|---|---|---|---|---|---|---|---|"]
     for row in table.itertuples():

@@ -154,7 +154,9 @@ class Glucocorticoids(Sourced):
     jdm_mg_per_kg_per_day: Positive
     jdm_max_mg_per_day: Positive
     dose_rounding_mg: Positive
-    initial_hold_days: PositiveDays
+    initial_hold_days: PositiveDays  # the induction dose at least this long before the first step (a good response)
+    # ... and at most this long (no response yet: held, then the taper goes on); none: initial_hold_days
+    initial_hold_max_days: PositiveDays | None = None
     taper_ladder_mg_per_day: list[Positive]
     ladder_step_days: PositiveDays
     low_dose_decrement_mg: Positive
@@ -170,10 +172,18 @@ class Glucocorticoids(Sourced):
     pjp_threshold_mg_per_day: Positive
     pjp_min_days: PositiveDays
     high_dose_max_days: PositiveDays
-    # Clinicians walk the ladder at their own pace: each patient's step intervals are multiplied by
-    # exp(taper_pace_sd * z), z the same standard normal as the clinician's patience with a line
-    # (visits.failure_window_sd). 0: every patient on seed 001's clock.
+    # Above this (prednisone-equivalent mg/day) a dose is high: a stall does not hold it, a flare on it fails the line.
+    high_dose_mg_per_day: Positive = 30.0
+    # Clinicians walk the ladder at their own pace, never faster than it: each patient's step intervals are
+    # multiplied by 1 + taper_slack * exp(taper_pace_sd * z), z the same standard normal as the clinician's patience
+    # with a line (visits.failure_window_sd). taper_slack 0: every patient on seed 001's clock.
+    taper_slack: NonNegative = 0.0
     taper_pace_sd: NonNegative = 0.0
+    # While the disease is improving but not yet controlled, the steps take this many times longer (1: no slower).
+    partial_response_pace: Annotated[float, Field(ge=1.0)] = 1.0
+    flare_steps_back: Annotated[int, Field(ge=1)] = 2  # a mild flare: the dose goes back this many steps of the taper
+    # False only to re-enact a trial's stable background: escalation holds today's dose escalation_hold_days.
+    raise_on_escalation: bool = True
 
     @model_validator(mode="after")
     def _ladder_descends(self):
@@ -233,6 +243,8 @@ class Line(Sourced):
 
     options: OptionWeights
     ild_options: OptionWeights = Field(default_factory=dict)  # with ILD: taken before subtype_options
+    # anti-MDA5 rapidly progressive ILD: taken before the ILD options (early combination therapy)
+    rp_ild_options: OptionWeights = Field(default_factory=dict)
     subtype_options: dict[str, OptionWeights] = Field(default_factory=dict)
     minimal_improvement_by_days: PositiveDays
     failure_assessment_days: PositiveDays
@@ -240,6 +252,9 @@ class Line(Sourced):
     assessment_interval_days: PositiveDays
     p_ivig_severe: Probability = 0.0
     p_ivig_non_severe: Probability = 0.0
+    # First line: share offered IVIG when the disease has not responded to high-dose glucocorticoid by the end of
+    # its 2-4 weeks (steroid-resistant disease, an indication for IVIG)
+    p_ivig_steroid_resistant: Probability = 0.0
     # Days after a later line starts before its agents start (0: at once; a trial's placebo phase, as RIM's
     # rituximab-late arm). The first line's is regimen.steroid_sparing_agent_start_day.
     agent_start_day: NonNegative = 0.0
@@ -259,12 +274,17 @@ class Regimen(Sourced):
     first_line_steroid_sparing_agent: bool = True
     induction_glucocorticoid: bool = True  # false only to re-enact a trial of induction without it
     steroid_sparing_agent_start_day: NonNegative = 0.0
+    # IVIG goes on (up to its course's infusions) until remission, and stops then; False: its whole course
+    ivig_until_remission: bool = False
     sparing_agent_max_delay_days: NonNegative
 
 
 class Maintenance(Sourced):
-    withdrawal_after_days: PositiveDays
-    p_withdrawal: Probability
+    # Remission held this long on the low maintenance dose: the glucocorticoid is tapered off (the agent goes on);
+    # none: the glucocorticoid stays at its maintenance dose.
+    glucocorticoid_withdrawal_after_days: PositiveDays | None = None
+    withdrawal_after_days: PositiveDays  # off glucocorticoid (or, without its withdrawal, in remission) this long
+    p_withdrawal: Probability  # ... and the remaining treatment is withdrawn in this share
 
 
 class Disease(Sourced):
@@ -371,6 +391,10 @@ class Assessment(Sourced):
     low_activity: Probability
     improving_fraction: Probability
     flare_rise: Probability
+    taper_max_activity: Probability = 1.0  # above this the taper does not go on, even while improving
+    response_fall_fraction: Probability = 0.0  # measured activity down this share since a line began: a response
+    flare_high_dose_activity: Probability = 0.0  # a flare, failure or relapse at or above this: a high dose again
+    flare_pulse_activity: Probability = 1.0  # ... at or above this: an IV pulse first
     symptomatic_rise: Probability
     early_visit_days: PositiveDays
     visit_drift_sd: NonNegative
@@ -394,25 +418,50 @@ class Assessment(Sourced):
 
 
 class Mortality(Sourced):
-    """Death from a hazard that varies with time since diagnosis and the patient's risks. The subtype's
-    `five_year_survival` is the cohort's: the hazard's scale is solved so that the subtype's patients, with
-    their mix of risks, survive five years in that share (deaths from adverse events come on top)."""
+    """Death from what the patient lives through (simulation/mortality.py): the population's mortality by age and
+    sex, raised by the weighted recent glucocorticoid dose; active myositis, deadlier with ILD, myocarditis,
+    severe dysphagia and age; anti-MDA5 rapidly progressive ILD while active; and an associated cancer while it is
+    active. Deaths from a serious infection come from the adverse events."""
 
-    five_year_survival: BySubtype[Annotated[float, Field(gt=0.0, le=1.0)]]
-    first_year_hazard_ratio: Positive  # the first year's hazard over the later years'
+    population_death_rate_at_50_per_year: Annotated[float, Field(gt=0.0, lt=1.0)]  # women aged 50
+    population_male_ratio: Positive
+    population_gompertz_per_year: NonNegative  # the population's hazard rises this much a year of age (log)
+    glucocorticoid_memory_days: PositiveDays  # the weighted recent dose's time constant
+    glucocorticoid_weighted_dose_mg_per_day: list[NonNegative]  # points: weighted dose, from 0, ascending ...
+    glucocorticoid_rate_ratio: list[Positive]  # ... and the ratio on the population's hazard at each
+    myositis_death_rate_per_year: NonNegative  # at activity 1, before the organ and age ratios
     ild_hazard_ratio: Positive
+    myocarditis_hazard_ratio: Positive
+    severe_dysphagia_hazard_ratio: Positive
     age_50_or_over_hazard_ratio: Positive
+    rp_ild_death_rate_per_year: NonNegative  # anti-MDA5 rapidly progressive ILD, at activity 1
     cancer_hazard_ratio: Positive  # while the associated cancer is active
     cancer_active_years: Positive
-    rp_ild_six_month_mortality: Probability  # anti-MDA5 rapidly progressive ILD, within 26 weeks of diagnosis
+
+    @model_validator(mode="after")
+    def _points(self):
+        _check_points("glucocorticoid_weighted_dose_mg_per_day", self.glucocorticoid_weighted_dose_mg_per_day,
+                      "glucocorticoid_rate_ratio", self.glucocorticoid_rate_ratio)
+        return self
+
+
+def _check_points(x_name: str, xs: list[float], y_name: str, ys: list[float]) -> None:
+    if not xs or xs[0] != 0.0 or xs != sorted(set(xs)):
+        raise ValueError(f"{x_name} must start at 0 and ascend, got {xs}")
+    if len(ys) != len(xs):
+        raise ValueError(f"{y_name} needs one value per point of {x_name} ({len(xs)}), got {len(ys)}")
 
 
 class Harm(Sourced):
-    """One glucocorticoid adverse event: its rate while the day's prednisone-equivalent dose is in each band."""
+    """One glucocorticoid adverse event: its rate by the band today's prednisone-equivalent dose falls in, or by
+    the weighted recent dose (`memory_days`: how much and how long, as weighted-cumulative-dose studies define it)."""
 
     rate_off_glucocorticoid_per_100_patient_years: NonNegative
-    dose_band_from_mg_per_day: list[NonNegative]  # on glucocorticoid: each band's lowest dose, ascending, from 0
-    rate_per_100_patient_years: list[NonNegative]  # one per band
+    dose_band_from_mg_per_day: list[NonNegative] = Field(default_factory=list)  # each band's lowest dose, from 0
+    rate_per_100_patient_years: list[NonNegative] = Field(default_factory=list)  # one per band
+    memory_days: PositiveDays | None = None  # the weighted recent dose's time constant (instead of bands)
+    weighted_dose_mg_per_day: list[NonNegative] = Field(default_factory=list)  # points: weighted dose, from 0 ...
+    rate_ratio: list[Positive] = Field(default_factory=list)  # ... and the ratio on the rate off glucocorticoid
     recurrent: bool  # False: counted once (a new diagnosis)
     case_fatality: Probability = 0.0
     rate_ratio_on_pjp_prophylaxis: Positive = 1.0
@@ -421,9 +470,13 @@ class Harm(Sourced):
 
     @model_validator(mode="after")
     def _bands(self):
+        if self.memory_days is not None:
+            _check_points("weighted_dose_mg_per_day", self.weighted_dose_mg_per_day, "rate_ratio", self.rate_ratio)
+            return self
         bands = self.dose_band_from_mg_per_day
         if not bands or bands[0] != 0.0 or bands != sorted(set(bands)):
-            raise ValueError(f"dose_band_from_mg_per_day must start at 0 and ascend, got {bands}")
+            raise ValueError(f"dose_band_from_mg_per_day must start at 0 and ascend, got {bands} (or give "
+                             "memory_days with weighted_dose_mg_per_day and rate_ratio)")
         if len(self.rate_per_100_patient_years) != len(bands):
             raise ValueError(f"rate_per_100_patient_years needs one rate per dose band ({len(bands)}), got "
                              f"{len(self.rate_per_100_patient_years)}")
@@ -557,6 +610,9 @@ class Utilities(Sourced):
     # first-order lags), "step" holds the value the last visit saw.
     between_assessments: Literal["linear", "step"] = "linear"
     adverse_events: dict[str, AdverseEventDisutility] = Field(default_factory=dict)
+    # While on glucocorticoid above this dose (prednisone-equivalent mg/day), utility is this much lower.
+    decrement_on_glucocorticoid: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    glucocorticoid_decrement_above_mg_per_day: NonNegative = 0.0
     thresholds_per_qaly: Annotated[list[Positive], Field(min_length=1)] = Field(
         default_factory=lambda: [20000.0, 30000.0])
 
@@ -662,7 +718,8 @@ class Scenario(Strict):
     def _options_name_known_agents(self):
         for line_name in Lines.model_fields:
             line: Line = getattr(self.lines, line_name)
-            tables = {"options": line.options, "ild_options": line.ild_options}
+            tables = {"options": line.options, "ild_options": line.ild_options,
+                      "rp_ild_options": line.rp_ild_options}
             tables.update({f"subtype_options.{k}": v for k, v in line.subtype_options.items()})
             for key in line.subtype_options:
                 if key not in SUBTYPES:
@@ -706,6 +763,7 @@ def guideline_departures(scenario: Scenario) -> list[str]:
     elif day > scenario.regimen.sparing_agent_max_delay_days:
         departures.append(f"steroid-sparing agent delayed to day {day:g}")
     gc = scenario.glucocorticoids
-    if gc.initial_hold_days > gc.high_dose_max_days:
-        departures.append(f"high-dose glucocorticoid held {gc.initial_hold_days:g} days")
+    longest_hold = max(gc.initial_hold_days, gc.initial_hold_max_days or 0.0)
+    if longest_hold > gc.high_dose_max_days:
+        departures.append(f"high-dose glucocorticoid held {longest_hold:g} days")
     return departures

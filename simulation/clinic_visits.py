@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 
-from iimsim.pathway.clinic import LINE_STATES, Seen, decide
+from iimsim.pathway.clinic import HOLD, LINE_STATES, Seen, decide, glucocorticoid_answer
+from iimsim.pathway.glucocorticoids import taper_pace
 from iimsim.simulation.assessment import (Baseline, first_rise, measured_activity, next_visit_in_days, recover,
                                           tis)
 from iimsim.simulation.cohort import TruncatedNormal
@@ -23,6 +24,7 @@ from iimsim.simulation.treatment_effects import agent_target
 
 INF = math.inf
 SLOT = {name: i for i, name in enumerate(DISEASE_SLOTS)}
+GC_ANSWERED = frozenset(("flare", "fail", "relapse"))  # decisions the glucocorticoid answers by the activity
 
 
 class Clinic:
@@ -57,8 +59,7 @@ class Clinic:
         # One clinician's caution: giving a line longer before judging it goes with tapering more slowly.
         caution_z = normal_quantile(u[SLOT["patience"]])
         p.patience = math.exp(self.visits.failure_window_sd * caution_z)
-        # Rounded to a twentieth so that the taper schedules stay few (they are cached).
-        p.taper_pace = max(0.05, round(math.exp(self.model.gc.taper_pace_sd * caution_z) * 20) / 20)
+        p.taper_pace = p.gc_pace = taper_pace(self.model.gc, caution_z)
         v = self.visits
         p.measure_sensitivity = (v.sensitivity[0], *(
             _measure_sensitivity(sensitivity, v.measure_response_sd, uninvolved[p.subtype], uk)
@@ -134,7 +135,7 @@ class Clinic:
         """Assess the patient and decide; returns a machine trigger or what the taper does."""
         activity, measured, z = self._measure(p, now)
         state = p.state
-        dose = self.courses.gc_dose(p, now)
+        dose = self.courses.dose_before(p, now)
         line = self.model.lines.get(state)
         # The line's windows on this clinician's clock: a patient one gives longer counts days more slowly.
         days_on_line = (now - p.line_start_day) / p.patience
@@ -143,13 +144,32 @@ class Clinic:
         tis_line = (tis(self.visits, p.measure_sensitivity, activity, measured, p.disease.damage, p.baseline_line, z,
                         expectation, p.recovered)
                     if line is not None and days_on_line >= line.windows.minimal_improvement_by_days else 100.0)
-        withdrawal_due = (state == "maintenance" and p.withdrawal_u < self.model.p_withdrawal
-                          and now - p.episode_day >= self.model.withdrawal_after_days)
-        # (in Seen's field order: at every visit, eight keywords would cost as much again as the object)
+        m = self.model
+        in_remission = state == "maintenance"
+        withdrawing = p.gc_withdrawn_day is not None
+        if m.glucocorticoid_withdrawal_after_days == INF:  # the glucocorticoid stays: withdrawal after remission
+            withdrawal_due = (in_remission and p.withdrawal_u < m.p_withdrawal
+                              and now - p.episode_day >= m.withdrawal_after_days)
+        else:  # after a stable time off glucocorticoid, the remaining treatment separately
+            withdrawal_due = (in_remission and withdrawing and dose == 0.0 and p.withdrawal_u < m.p_withdrawal
+                              and now - p.gc_withdrawn_day >= m.withdrawal_after_days)
+        gc_stop_due = (in_remission and not withdrawing and not p.gc_dependent
+                       and 0.0 < dose <= m.gc.maintenance_mg_per_day
+                       and now - p.episode_day >= m.glucocorticoid_withdrawal_after_days)
+        reviews = p.reviews
+        review = 0 if not reviews or now < p.line_start_day + reviews[0] - 0.5 else (2 if len(reviews) == 1 else 1)
+        # (in Seen's field order: at every visit, eleven keywords would cost as much again as the object)
         seen = Seen(measured, p.previous_measured, p.lowest_measured, tis_line, dose, days_on_line, p.flares_on_line,
-                    withdrawal_due)
+                    withdrawal_due, p.baseline_line.measured if p.baseline_line else measured, review,
+                    p.ivig_if_resistant, gc_stop_due, withdrawing, self.courses.hold_allowed(p, now))
         minimal, moderate, _ = self.visits.criteria.thresholds(p.juvenile)
-        decision = decide(self.visits.clinic, state, seen, line.windows if line else None, minimal, moderate)
+        rules = self.visits.clinic
+        decision = decide(rules, state, seen, line.windows if line else None, minimal, moderate)
+        if review:
+            # a response at the first review lets the taper begin (no second review); otherwise the next is due
+            p.reviews = () if decision != HOLD else reviews[1:]
+        if decision in GC_ANSWERED:
+            p.gc_answer = glucocorticoid_answer(rules, measured)
         self._record(p, now, kind, activity, measured, z, decision, state, dose, expectation)
         p.previous_measured = measured
         if measured < p.lowest_measured:
@@ -163,6 +183,10 @@ class Clinic:
         interval = v.interval_days.get(p.state)
         if interval is None:  # dead
             p.visit_day = INF
+            return
+        if p.reviews and p.line_start_day + p.reviews[0] > now:
+            # an induction review is booked for its day (2 or 4 weeks into the line)
+            p.visit_day, p.visit_kind = p.line_start_day + p.reviews[0], "scheduled"
             return
         planned = now + next_visit_in_days(interval, v.drift_sd, p.visit_drift_z)
         # On a line the next visit is weeks away anyway (a spontaneous flare still brings the patient in);

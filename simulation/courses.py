@@ -9,14 +9,21 @@ Every course also re-plans its effect on the patient's disease (simulation/treat
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
+
 from iimsim.pathway.agents import schedule as agent_schedule
 from iimsim.pathway.care import CARE_DETAIL, steps_before_agent
+from iimsim.pathway.clinic import HIGH_DOSE, PULSE
 from iimsim.pathway.glucocorticoids import (
     cap_mg_per_day,
     induction_mg_per_kg,
+    longest_hold_days,
     oral_dose_mg_per_day,
     oral_schedule,
     prophylaxis_needed,
+    step_interval_days,
+    steps_up_mg_per_day,
 )
 from iimsim.pathway.rules import bone_protection, steroid_risk
 from iimsim.simulation.model import RunModel
@@ -25,12 +32,15 @@ from iimsim.simulation.treatment_effects import plan_agent, plan_glucocorticoid,
 from iimsim.simulation.unit_visits import UnitVisits, cancel_visits
 
 
+INF = math.inf
+
+
 class Courses:
     """Starts and ends courses for the engine, writing their rows to `recorder`."""
 
     def __init__(self, model: RunModel, harms) -> None:
         self.model = model
-        self.harms = harms  # re-plans the patient's next adverse event when the exposure changes
+        self.harms = harms  # the hazards: their weighted doses follow each glucocorticoid course
         self.recorder = None  # set with the engine's recorder
         self.visits = UnitVisits(self)  # gives infusion courses' IV rows at the unit, if any
 
@@ -48,34 +58,111 @@ class Courses:
         step = p.gc.schedule.step_at(day - p.gc.start_day)
         return 0.0 if step is None else step.prednisone_eq_mg_per_day
 
+    def dose_before(self, p: Patient, day: float) -> float:
+        """The dose given up to `day`: on a day a step falls, the one before the step (what a visit that day
+        decides about)."""
+        course = p.gc
+        return self.gc_dose(p, day if course is None or course.start_day >= day else day - 1e-6)
+
+    def gc_level(self, p: Patient, day: float) -> tuple[float, float, bool]:
+        """The glucocorticoid dose on `day` (prednisone-equivalent mg/day), the day that dose began, and whether
+        it is a line's induction dose."""
+        course = p.gc
+        if course is None or day >= course.waiting_from:
+            return 0.0, day, False
+        schedule = course.schedule
+        i = bisect_right(schedule.offsets, day - course.start_day) - 1
+        if i < 0:
+            return 0.0, day, False
+        dose = schedule.prednisone_eq[i]
+        while i > 0 and schedule.prednisone_eq[i - 1] == dose:  # (the switch to alternate days keeps the dose)
+            i -= 1
+        if i == 0 and course.level_since is not None:
+            since = course.level_since
+        else:
+            since = course.start_day + schedule.offsets[i]
+        return dose, since, i == course.induction_step
+
+    def answer_gc(self, p: Patient, now: float, answer: str, mg_per_kg: float, hold_days: float) -> None:
+        """A flare, failure or relapse answered by how active the disease is (pathway/clinic.py): back a step or
+        two of the taper, back to a high dose (`mg_per_kg`), or an IV pulse and the induction dose."""
+        gc = self.model.gc
+        if answer == PULSE:
+            self.start_gc(p, now, self.induction_mg(p), hold_days, pulse=True)
+        elif answer == HIGH_DOSE:
+            self.raise_gc(p, now, mg_per_kg, hold_days)
+        else:
+            current = self.gc_dose(p, now)
+            back = steps_up_mg_per_day(gc, current, gc.flare_steps_back, self.induction_mg(p))
+            if back > current:
+                self.start_gc(p, now, back, hold_days, pulse=False)
+            else:
+                self.resume_taper(p, now)
+
     def raise_gc(self, p: Patient, now: float, mg_per_kg: float, hold_days: float) -> None:
         """A flare or escalation raises the dose (never lowers it) and restarts the taper."""
         gc = self.model.gc
         raised = oral_dose_mg_per_day(gc, mg_per_kg, p.weight_kg, p.juvenile)
-        current = min(self.gc_dose(p, now), cap_mg_per_day(gc, p.juvenile))
-        self.start_gc(p, now, max(raised, current), hold_days, pulse=False)
+        if raised > self.gc_dose(p, now):
+            self.start_gc(p, now, min(raised, cap_mg_per_day(gc, p.juvenile)), hold_days, pulse=False)
+        else:  # already at or above it: today's dose carries on down the ladder (not held afresh)
+            self.resume_taper(p, now)
+
+    def hold_allowed(self, p: Patient, now: float) -> bool:
+        """Whether today's dose may be held (pathway/glucocorticoids.py: not a high dose past its induction weeks)."""
+        if p.gc is None:
+            return False
+        dose, since, induction = self.gc_level(p, now if p.gc.start_day >= now else now - 1e-6)
+        return dose > 0 and since + longest_hold_days(self.model.gc, dose, induction) > now
 
     def hold_gc(self, p: Patient, now: float) -> None:
-        """Improvement has stalled: keep today's dose until the next assessment."""
-        current = self.gc_dose(p, now)
-        if current > 0 and not p.gc_held:
-            self.start_gc(p, now, current, self.model.gc.low_dose_step_days, pulse=False, floor=current)
+        """Improvement has stalled: keep today's dose until the next assessment, as long as a stall may hold it
+        (pathway/glucocorticoids.py: a high dose is not held past its first 2-4 weeks)."""
+        if p.gc_held or p.gc is None:
+            return
+        # (a visit on the day a step falls decides about the dose before it: the step is what is held)
+        dose, since, induction = self.gc_level(p, now if p.gc.start_day >= now else now - 1e-6)
+        if since >= now:  # (a course started today, as after a flare: nothing to hold yet)
+            return
+        if dose <= 0:
+            return
+        longest = longest_hold_days(self.model.gc, dose, induction)
+        if longest == INF:
+            self.start_gc(p, now, dose, self.model.gc.low_dose_step_days, pulse=False, floor=dose, since=since)
             p.gc_held = True
+        elif since + longest > now:
+            # held to its longest, after which the taper goes on by itself
+            self.start_gc(p, now, dose, since + longest - now, pulse=False, since=since, induction=True)
 
-    def resume_taper(self, p: Patient, now: float) -> None:
-        """Improving again: the taper goes on down seed 001's ladder from today's dose, a step from now."""
-        current = self.gc_dose(p, now)
-        if current > 0:
+    def resume_taper(self, p: Patient, now: float, floor: float | None = None) -> None:
+        """Improving again (or tapering to a floor): the taper goes on down seed 001's ladder from today's dose,
+        its next step when this dose has been given its full interval (now, if it has)."""
+        dose, since, induction = self.gc_level(p, now)
+        if dose > 0:
             gc = self.model.gc
-            self.start_gc(p, now, current, gc.low_dose_step_days, pulse=False)
+            left = max(0.0, since + step_interval_days(gc, dose, p.gc_pace, induction) - now)
+            # (whole days keep the cached schedules few; a high dose's left exactly, not to run past its limit)
+            hold = left if dose > gc.high_dose_mg_per_day else math.ceil(left)
+            self.start_gc(p, now, dose, hold, pulse=False, floor=floor, since=since, induction=induction)
+
+    def hold_dose(self, p: Patient, now: float, hold_days: float) -> None:
+        """Today's dose kept `hold_days`, then the taper (a trial's stable background therapy)."""
+        dose, since, induction = self.gc_level(p, now)
+        if dose > 0:
+            self.start_gc(p, now, dose, hold_days, pulse=False, since=since, induction=induction)
 
     def start_gc(self, p: Patient, now: float, start_mg: float, hold_days: float, pulse: bool,
-                 floor: float | None = None) -> None:
+                 floor: float | None = None, since: float | None = None, induction: bool = False) -> None:
+        """A glucocorticoid course from `now`: an optional pulse, `start_mg` held `hold_days`, then the taper to
+        `floor`. `since` is the day `start_mg` began when the course carries on today's dose; `induction` marks
+        it a line's induction dose."""
         gc = self.model.gc
         self.close_gc(p, now, replan=False)
         floor = gc.maintenance_mg_per_day if floor is None else floor
-        schedule = oral_schedule(gc, start_mg, hold_days, floor, pulse, p.taper_pace)
-        p.gc = Course("glucocorticoid", now, schedule, p.state, False, p.episode_day)
+        schedule = oral_schedule(gc, start_mg, hold_days, floor, pulse, p.gc_pace)
+        p.gc = Course("glucocorticoid", now, schedule, p.state, False, p.episode_day,
+                      level_since=now if since is None else since,
+                      induction_step=(1 if pulse else 0) if induction else -1)
         p.gc_held = False
         plan_glucocorticoid(self.model.disease, p, p.gc)
         if pulse:
@@ -95,7 +182,7 @@ class Courses:
             p.pjp_stop_day = now + high_days
         elif p.pjp_on:
             self.pjp_stop(p)
-        self.harms.plan(p, now)
+        self.harms.follow(p, p.gc, now)
 
     def care_step(self, p: Patient, day: float, step: str) -> None:
         """One of seed 001's mandatory steps (pathway/care.py), done once per patient."""
@@ -108,8 +195,8 @@ class Courses:
         self.recorder.event(p, p.pjp_stop_day, "pjp_prophylaxis_stop", "dose below threshold")
 
     def close_gc(self, p: Patient, now: float, stopped: bool = False, replan: bool = True) -> None:
-        """End the glucocorticoid course at `now`: replaced by another, `stopped`, or follow-up ends (the
-        course replacing it plans the harms, unless `replan`)."""
+        """End the glucocorticoid course at `now`: replaced by another (`replan` False: the course replacing it
+        sets the weighted doses), `stopped`, or follow-up ends."""
         if p.gc is None:
             return
         course, p.gc = p.gc, None
@@ -122,7 +209,7 @@ class Courses:
         if p.first_le5_day is None and (low_day < now or stopped):
             p.first_le5_day = min(low_day, now)
         if replan:
-            self.harms.plan(p, now)
+            self.harms.follow(p, None, now)
 
     # -- other agents ------------------------------------------------------------------------
 

@@ -18,14 +18,15 @@ IV rows are given as visits that queue for a chair (unit_visits.py).
 from __future__ import annotations
 
 from iimsim.pathway.audit import audit_flags
-from iimsim.pathway.clinic import HOLD, OBSERVE, TAPER
+from iimsim.pathway.clinic import ADD_IVIG, HOLD, OBSERVE, STOP_GLUCOCORTICOID, TAPER
+from iimsim.pathway.glucocorticoids import paced_for
 from iimsim.pathway.machine import Firer
 from iimsim.pathway.rules import is_juvenile
 from iimsim.pathway.treatment_plan import TreatmentPlan
 from iimsim.simulation.clinic_visits import Clinic
 from iimsim.simulation.cohort import CohortSampler
 from iimsim.simulation.courses import Courses
-from iimsim.simulation.harms import Harms
+from iimsim.simulation.hazards import Hazards
 from iimsim.simulation.cohort import SLOT
 from iimsim.simulation.model import RunModel
 from iimsim.simulation.patient import STATE_INDEX, Course, Patient
@@ -41,7 +42,7 @@ class Engine:
         self.model = model
         self.sampler = CohortSampler(model.scenario.cohort)
         self.fire_machine = Firer()
-        self.harms = Harms(model.harms, model.gc, lambda: self._recorder)
+        self.harms = Hazards(model.harms, model.mortality, lambda: self._recorder)
         self.courses = Courses(model, self.harms)
         self.visits = self.courses.visits
         self.plan = TreatmentPlan(model, self.courses)
@@ -61,6 +62,7 @@ class Engine:
         self._recorder = self.courses.recorder = self.clinic.recorder = recorder
         if recorder is not None:
             recorder.visits = self.model.visits  # scores the assessments
+            recorder.audit = self.model.audit  # flags a high dose held too long
 
     @property
     def unit(self):
@@ -85,11 +87,9 @@ class Engine:
         p.cancer_associated = stream.attributes[SLOT["cancer"]] < self.model.p_cancer_associated[p.subtype]
         p.diagnosis_day = diagnosis_day
         self.clinic.diagnose(p)
-        p.death_day = self.model.mortality.death_day(stream.attributes[SLOT["death"]], p.subtype, p.ild,
-                                                     p.age_years, p.cancer_associated, p.rp_ild)
-        p.end_day = min(p.death_day, self.model.horizon_days - diagnosis_day)
-        self.harms.start(p)
-        self.harms.plan(p, 0.0)
+        p.myositis_ratio = self.model.mortality.myositis_ratio(p.ild, p.features[2], p.features[3], p.age_years)
+        p.end_day = self.model.horizon_days - diagnosis_day  # (sooner if the patient dies)
+        self.harms.start(p, stream.attributes[SLOT["death"]])
         return p
 
     def life(self, env, p: Patient, clock_offset: float = 0.0):
@@ -110,11 +110,12 @@ class Engine:
                 now = due
             p.today = now
             if p.harm_day <= now:
-                self.harms.happen(p, now)  # may end follow-up today (a fatal infection)
+                self.harms.happen(p, now)  # may end follow-up today (death, or a fatal infection)
                 end = p.end_day
                 continue
             if p.flare_day <= now:
                 clinic.spontaneous_flare(p, now)
+                self.harms.replan(p, now)
                 continue
             queueing = visits.unit is not None and visits.first_visits_queueing(p)
             if queueing:
@@ -141,13 +142,18 @@ class Engine:
         source = p.state
         p.days_in[STATE_INDEX[source]] += now - p.since
         p.since = now
-        if trigger != "pulse_complete":  # the pulse and the oral course after it are one episode
-            p.episode_day, p.episode_delay = now, 0.0
+        if trigger not in ("pulse_complete", "rebound"):  # (a pulse and its oral course are one episode; a
+            p.episode_day, p.episode_delay = now, 0.0  # rebound is the same remission on a higher dose)
         dest = self.fire_machine(p, trigger)
+        if trigger != "pulse_complete":
+            p.reviews = ()  # induction reviews belong to the line they were set for (the plan sets a new line's)
         recorder = self._recorder
         row = recorder.transition(p, now, trigger, source, dest)
         recorder.set_detail(row, self.plan.enter(p, source, dest, trigger, now))
-        if trigger == "flare" and dest == source:
+        if trigger == "rebound":
+            p.lowest_measured = p.previous_measured = p.last_measured  # (remission goes on, on the low dose)
+            self.clinic.schedule(p, now)
+        elif trigger == "flare" and dest == source:
             # A flare during the taper: the same line goes on, its flares now judged from here.
             p.flares_on_line += 1
             p.flares_during_taper += 1
@@ -160,13 +166,15 @@ class Engine:
                 if self.model.scenario.care.mri_at_diagnosis:
                     self.courses.care_step(p, now, "mri")
             self.clinic.new_episode(p, now, new_line)
+        if trigger != "die":
+            self.harms.replan(p, now)  # the course has moved: its hazards from here
 
     def _on_event(self, p: Patient, now: float) -> None:
         trigger = p.next_trigger
         if trigger == "intolerance":
             p.intolerant = p.intolerant | {p.suspect}
             line = self.model.lines[p.state]
-            table = line.table_for(p.subtype, p.ild)
+            table = line.table_for(p.subtype, p.ild, p.rp_ild)
             p.switch_agent = table.choose(p.stream.episode()[SWITCH_CHOICE], p.intolerant)
         self._fire(p, trigger, now)
 
@@ -174,23 +182,32 @@ class Engine:
         """A clinic visit: the clinic measures and decides; a trigger fires the machine, otherwise the
         taper goes on, is held, or resumes."""
         decision = self.clinic.visit(p, now, p.visit_kind)
-        if decision == TAPER:
-            if p.gc_held:
-                self.courses.resume_taper(p, now)
+        if decision == STOP_GLUCOCORTICOID:
+            # stable remission on the low dose: the glucocorticoid comes off, the agent goes on
+            p.gc_withdrawn_day = now
+            self.courses.resume_taper(p, now, floor=0.0)
+        elif decision in (TAPER, ADD_IVIG):
+            if decision == ADD_IVIG:
+                self.courses.start_agent(p, "ivig", now)
+            # the taper's pace follows the response: the clinician's own once controlled, slower till then
+            pace = paced_for(self.model.gc, p.taper_pace, p.last_measured <= self.model.visits.clinic.low_activity)
+            if p.gc_held or pace != p.gc_pace:
+                p.gc_pace = pace
+                self.courses.resume_taper(p, now, floor=0.0 if p.gc_withdrawn_day is not None else None)
         elif decision == HOLD:
             self.courses.hold_gc(p, now)
         elif decision != OBSERVE:
-            if decision in ("flare", "relapse"):
+            if decision in ("flare", "relapse", "rebound"):
                 p.flares += 1
             self._fire(p, decision, now)
             return
         self.clinic.schedule(p, now)
+        self.harms.replan(p, now)
 
     # -- end of follow-up --------------------------------------------------------------------
 
     def _finish(self, p: Patient, end: float) -> None:
         if p.death_day <= end:
-            p.death_cause = p.death_cause or "disease_and_other"
             self._fire(p, "die", end)
         courses = self.courses
         courses.stop_agents(p, end)
@@ -199,9 +216,9 @@ class Engine:
             courses.pjp_stop(p)
         p.days_in[STATE_INDEX[p.state]] += end - p.since
         p.since = end
-        flags = audit_flags(self.model.audit, p.first_line_sparing, p.first_sparing_day, 0.0,
-                            p.induction_hold_days)
+        flags = audit_flags(self.model.audit, p.first_line_sparing, p.first_sparing_day, 0.0)
         activity = p.disease.activity(end)
         damage = p.disease.accrue_damage(end, activity)
-        outcome = (activity, damage, damage >= self.model.disease.weakness_damage, p.juvenile)
+        expected = self.model.mortality.population_expected_deaths(p.age_years, p.sex == "male", end)
+        outcome = (activity, damage, damage >= self.model.disease.weakness_damage, expected, p.juvenile)
         self._recorder.patient(p, end, flags, outcome)

@@ -25,16 +25,21 @@ class LineRules:
     line: int
     options: OptionTable
     ild_options: OptionTable | None
+    rp_ild_options: OptionTable | None
     subtype_options: dict[str, OptionTable]
     windows: LineWindows
     assessment_interval_days: float
     p_ivig_severe: float
     p_ivig_non_severe: float
+    p_ivig_steroid_resistant: float
     agent_start_day: float = 0.0  # a later line's agents start this long after the line (first line: regimen's)
 
-    def table_for(self, subtype: str, ild: bool) -> OptionTable:
+    def table_for(self, subtype: str, ild: bool, rp_ild: bool = False) -> OptionTable:
         # ILD decides before the subtype's usual agent: seed 003 gives mycophenolate first line with ILD, and
         # methotrexate (seed 001's agent for JDM) can itself cause pneumonitis (seed 003).
+        # Anti-MDA5 rapidly progressive ILD before ILD: early combination therapy (Tsuji et al. 2020).
+        if rp_ild and self.rp_ild_options is not None:
+            return self.rp_ild_options
         if ild and self.ild_options is not None:
             return self.ild_options
         if subtype in self.subtype_options:
@@ -183,7 +188,9 @@ class VisitRules:
             activity_noise=a.activity_noise,
             measure_response_sd=a.measure_response_sd,
             clinic=ClinicRules(a.remission_activity, a.remission_max_prednisone_mg_per_day, a.low_activity,
-                               a.improving_fraction, a.flare_rise),
+                               a.improving_fraction, a.flare_rise, a.taper_max_activity, a.response_fall_fraction,
+                               scenario.glucocorticoids.high_dose_mg_per_day, a.flare_high_dose_activity,
+                               a.flare_pulse_activity),
             symptomatic_rise=a.symptomatic_rise, early_visit_days=a.early_visit_days, drift_sd=a.visit_drift_sd,
             failure_window_sd=a.failure_window_sd,
             interval_days=intervals,
@@ -207,6 +214,8 @@ class RunModel:
     first_line_sparing_agent: bool
     induction_glucocorticoid: bool
     sparing_agent_start_day: float
+    ivig_until_remission: bool
+    glucocorticoid_withdrawal_after_days: float
     withdrawal_after_days: float
     p_withdrawal: float
     mortality: MortalityRules
@@ -226,6 +235,8 @@ class RunModel:
                 line=LINE_OF_STATE[state],
                 options=OptionTable.from_weights(section.options),
                 ild_options=OptionTable.from_weights(section.ild_options) if section.ild_options else None,
+                rp_ild_options=(OptionTable.from_weights(section.rp_ild_options) if section.rp_ild_options
+                                else None),
                 subtype_options={k: OptionTable.from_weights(v) for k, v in section.subtype_options.items()},
                 windows=LineWindows(section.minimal_improvement_by_days, section.failure_assessment_days,
                                     section.max_days_on_line),
@@ -233,6 +244,7 @@ class RunModel:
                 agent_start_day=section.agent_start_day,
                 p_ivig_severe=section.p_ivig_severe,
                 p_ivig_non_severe=section.p_ivig_non_severe,
+                p_ivig_steroid_resistant=section.p_ivig_steroid_resistant,
             )
         maintenance = scenario.maintenance
         return cls(
@@ -246,6 +258,8 @@ class RunModel:
             first_line_sparing_agent=scenario.regimen.first_line_steroid_sparing_agent,
             induction_glucocorticoid=scenario.regimen.induction_glucocorticoid,
             sparing_agent_start_day=scenario.regimen.steroid_sparing_agent_start_day,
+            ivig_until_remission=scenario.regimen.ivig_until_remission,
+            glucocorticoid_withdrawal_after_days=maintenance.glucocorticoid_withdrawal_after_days or math.inf,
             withdrawal_after_days=maintenance.withdrawal_after_days,
             p_withdrawal=maintenance.p_withdrawal,
             mortality=compile_mortality(scenario),

@@ -35,6 +35,10 @@ class Course:
     visits: simpy.Process | None = None
     waiting_from: float = INF
     first_visit: simpy.Event | None = None  # fires when its first visit starts (or will not)
+    # Glucocorticoid courses: the day the dose of the first step began (earlier than start_day when a course
+    # carries on today's dose), and which step is a line's induction dose (-1: none).
+    level_since: float | None = None  # (None: start_day)
+    induction_step: int = -1
 
 
 class Patient:
@@ -46,16 +50,16 @@ class Patient:
         "death_day", "end_day", "state", "since", "days_in", "line", "highest_line", "remission_line",
         "remission_day", "flares", "switch_agent", "option", "intolerant", "agents", "gc", "next_day",
         "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "first_le5_day",
-        "first_sparing_day", "first_line_sparing", "induction_hold_days", "bone_protected",
+        "first_sparing_day", "first_line_sparing", "bone_protected",
         "clock_offset", "episode_day", "episode_delay",
         # The disease course (simulation/clinic_visits.py) and what the clinic has seen of it.
         "today", "disease", "untreated_activity", "autoantibody", "gc_response", "agent_response", "withdrawal_u",
         "steroid_dependent", "steroid_threshold", "flare_day", "spontaneous_flares", "visit_day", "visit_kind",
         "visit_drift_z", "baseline_diagnosis", "baseline_line", "line_start_day", "last_activity", "last_measured",
         "last_visit_day", "previous_measured", "lowest_measured", "flares_on_line", "flares_during_taper",
-        "gc_held", "patience", "taper_pace", "measure_sensitivity", "recovered", "recovered_day", "recovered_input",
+        "gc_held", "reviews", "ivig_if_resistant", "gc_answer", "gc_withdrawn_day", "gc_dependent", "patience", "taper_pace", "gc_pace", "measure_sensitivity", "recovered", "recovered_day", "recovered_input",
         # Risks of death and glucocorticoid harms (simulation/mortality.py, simulation/harms.py).
-        "cancer_associated", "rp_ild", "death_cause", "harm", "harm_day", "harm_index",
+        "cancer_associated", "rp_ild", "myositis_ratio", "death_cause", "harm", "harm_day", "harm_index",
         "care_done",  # seed 001's mandatory steps done (pathway/care.py)
     )
 
@@ -85,7 +89,6 @@ class Patient:
         self.first_le5_day = None
         self.first_sparing_day = None
         self.first_line_sparing = False
-        self.induction_hold_days = 0.0
         self.bone_protected = False
         self.clock_offset = 0.0  # SimPy time of the patient's day 0
         self.episode_day = 0.0
@@ -116,9 +119,17 @@ class Patient:
         self.flares_during_taper = 0
         self.patience = 1.0  # how long this patient's clinician gives a line, relative to its windows
         self.taper_pace = 1.0  # how slowly the clinician walks the taper ladder (a multiple of its intervals)
+        self.gc_pace = 1.0  # the pace in force: the clinician's, slower while the disease is not yet controlled
         self.gc_held = False  # the taper is held at the current dose (improvement stalled)
+        self.reviews = ()  # induction reviews still to come, days from the line's start
+        self.ivig_if_resistant = False  # IVIG would be added if the disease resists high-dose glucocorticoid
+        self.gc_answer = "step_back"  # how the last flare, failure or relapse was answered (pathway/clinic.py)
+        self.gc_withdrawn_day = None  # the day the glucocorticoid began to come off in this remission
+        self.gc_dependent = False  # it rebounded as the glucocorticoid came off in this remission
         self.cancer_associated = False
         self.rp_ild = False  # anti-MDA5 rapidly progressive interstitial lung disease
+        self.myositis_ratio = 1.0  # how much deadlier active myositis is for this patient (organs, age)
+        self.death_day = INF
         self.death_cause = None
         self.harm = None
         self.harm_day = INF

@@ -16,6 +16,7 @@ from bisect import bisect_left
 import numpy as np
 import pyarrow as pa
 
+from iimsim.pathway.audit import high_dose_held_too_long
 from iimsim.pathway.care import CARE_STEPS
 from iimsim.pathway.definition import STATE_NAMES, TRIGGERS
 from iimsim.pathway.dosing import STEP_REGISTRY
@@ -39,13 +40,14 @@ _PATIENT_FIELDS = (
     "other_life_threatening", "age_years", "sex", "weight_kg", "has_ild", "has_diabetes",
     "has_osteoporosis", "has_glaucoma", "high_relapse_risk", "followup_days", "died", "final_state",
     "highest_line", "time_to_remission_days", "flares", "days_to_pred_le_5mg",
-    "audit_gc_monotherapy", "audit_delayed_sparing_agent", "audit_high_dose_beyond_4_weeks",
+    "audit_gc_monotherapy", "audit_delayed_sparing_agent",
     "autoantibody", "untreated_activity", "steroid_dependent", "steroid_threshold_mg_per_day",
     "flares_during_taper", "cancer_associated", "rp_ild", "death_cause", *(f"ae_{harm}" for harm in HARMS),
-    "activity_final", "damage_final", "residual_weakness", "juvenile",
+    "activity_final", "damage_final", "residual_weakness", "population_expected_deaths", "juvenile",
 )
 VISIT_KINDS = ("baseline", "scheduled", "early")
-DECISIONS = ("baseline", "respond", "fail", "flare", "withdraw", "relapse", "taper", "hold", "observe")
+DECISIONS = ("baseline", "respond", "fail", "flare", "withdraw", "relapse", "taper", "hold", "observe", "add_ivig",
+             "rebound", "stop_glucocorticoid")
 CATEGORIES = ("none", "minimal", "moderate", "major")
 _VISIT_CODE = {name: i for i, name in enumerate(VISIT_KINDS)}
 _DECISION_CODE = {name: i for i, name in enumerate(DECISIONS)}
@@ -107,6 +109,7 @@ class BatchRecorder:
         # Assessments: numbers in one flat list (`_ASSESSMENT_NUMBERS` per row), then the measures' errors,
         # codes beside; scored at once when the table is built (the engine sets `visits`, the scoring rules).
         self.visits = None
+        self.audit = None  # the scenario's audit rules (the engine sets them)
         self.assessment_patient: list[int] = []
         self.assessment_numbers: list[float] = []
         self.assessment_errors: list[float] = []
@@ -162,7 +165,7 @@ class BatchRecorder:
         self.assessment_sensitivity.extend(p.measure_sensitivity[1:])
         self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _DECISION_CODE[decision], p.juvenile))
 
-    def patient(self, p, end_day: float, audit: tuple[bool, bool, bool], outcome: tuple) -> None:
+    def patient(self, p, end_day: float, audit: tuple[bool, bool], outcome: tuple) -> None:
         f = p.features
         self.patients.append((
             p.replication, p.patient_id, p.diagnosis_day, p.subtype, "severe" if p.severe else "non_severe",
@@ -300,6 +303,8 @@ class BatchRecorder:
         for j, name in enumerate(_DAYS_IN):
             columns[name] = days_in[:, j]
         columns.update(dose_metrics(doses, self.first_patient_id, n))
+        columns["audit_high_dose_beyond_4_weeks"] = high_dose_held_too_long(self.audit,
+                                                                            columns["longest_high_dose_hold_days"])
         juvenile = np.array(columns.pop("juvenile"), dtype=bool)
         columns.update(self._tis_columns(assessments, np.array(columns["patient_id"], dtype=np.int64),
                                          np.array(columns["followup_days"], dtype=float), juvenile))

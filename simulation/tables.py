@@ -17,6 +17,9 @@ from iimsim.pathway.rules import SEVERE_FEATURES
 
 # Thresholds that define columns of the patients table (not clinical parameters).
 PRED_HIGH_MG_PER_DAY = 20.0
+# "High dose": above 30 mg/day prednisone-equivalent (Buttgereit et al., Ann Rheum Dis 2002;61:718, the standard
+# nomenclature of glucocorticoid doses).
+PRED_HIGH_DOSE_MG_PER_DAY = 30.0
 PRED_ABOVE_LOW_MG_PER_DAY = 7.5
 PRED_LOW_MG_PER_DAY = LOW_DOSE_MG_PER_DAY
 
@@ -47,18 +50,23 @@ PATIENT_COLUMNS: list[Column] = [
     ("high_relapse_risk", pa.bool_(), "high relapse risk (higher glucocorticoid dose)"),
     ("followup_days", pa.float64(), "days from diagnosis to death or the end of the horizon"),
     ("died", pa.bool_(), "died within the horizon"),
-    ("death_cause", pa.string(), "serious_infection (a fatal infection, PJP among them, on treatment) or "
-                                 "disease_and_other (the subtype's mortality hazard); empty if alive"),
+    ("death_cause", pa.string(), "serious_infection (a fatal infection, PJP among them), myositis (active disease: "
+                                 "its lungs, heart, swallowing), cancer (an associated cancer while active) or "
+                                 "other (age, and the glucocorticoid's share); empty if alive"),
     ("final_state", pa.string(), "pathway state at the end of follow-up"),
     ("highest_line", pa.int8(), "highest line of therapy reached: 1 first, 2 second, 3 third, "
                                 "4 refractory combination, 5 refractory alternative"),
     ("time_to_remission_days", pa.float64(), "days to first entry into maintenance; empty if none"),
-    ("flares", pa.int32(), "flares on maintenance or on a treatment line, plus relapses after withdrawal"),
+    ("flares", pa.int32(), "flares on maintenance or on a treatment line, relapses after withdrawal, and "
+                             "rebounds as the glucocorticoid comes off in remission"),
     ("pred_cum_mg", pa.float64(), "cumulative prednisone-equivalent dose over follow-up, mg "
                                   "(pulses included, methylprednisolone x 1.25)"),
     ("pred_cum_mg_first_year", pa.float64(), "cumulative prednisone-equivalent dose in days 0-365.25, mg"),
     ("days_pred_ge_20mg", pa.float64(), "days at prednisone-equivalent >= 20 mg/day"),
     ("days_pred_gt_7_5mg", pa.float64(), "days at prednisone-equivalent > 7.5 mg/day"),
+    ("days_pred_gt_30mg", pa.float64(), "days at a high dose: prednisone-equivalent > 30 mg/day (pulses included)"),
+    ("longest_high_dose_hold_days", pa.float64(), "the longest stretch at one unchanged dose above 30 mg/day "
+                                                  "prednisone-equivalent, days: a high dose held, not tapered"),
     ("days_to_pred_le_5mg", pa.float64(), "days until the glucocorticoid dose first falls to <= 5 mg/day "
                                           "(or stops); empty if it never does"),
     ("ivig_g", pa.float64(), "IVIG given over follow-up, g"),
@@ -79,6 +87,9 @@ PATIENT_COLUMNS: list[Column] = [
     ("damage_final", pa.float64(), "muscle damage at the end of follow-up, 0-1 (share of strength lost)"),
     ("residual_weakness", pa.bool_(), "damage at the end of follow-up at or above the scenario's weakness "
                                       "threshold: weak even in remission"),
+    ("population_expected_deaths", pa.float64(), "deaths expected over this follow-up in the general population of "
+                                                 "the patient's age and sex (its cumulative hazard): the "
+                                                 "denominator of a standardised mortality ratio"),
     ("flares_during_taper", pa.int32(), "flares on a treatment line (the glucocorticoid stepped back up)"),
     ("ae_new_diabetes", pa.int32(), "new-onset diabetes (0 or 1; patients without diabetes at diagnosis)"),
     ("ae_serious_infection", pa.int32(), "serious infections, PJP included"),

@@ -119,7 +119,8 @@ class UnitVisits:
             if course is p.gc and p.pjp_on:
                 p.pjp_stop_day += wait_days
             if course is p.gc:
-                self.courses.harms.plan(p, p.today)
+                self.courses.harms.follow(p, course, p.today)
+                self.courses.harms.replan(p, p.today)
             if course.episode_day != p.episode_day:
                 return course
             if course is p.gc and p.state == "iv_pulse":

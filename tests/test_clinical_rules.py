@@ -26,7 +26,15 @@ def test_baseline_breaks_no_guideline_pitfall(baseline_run):
 def test_steroid_monotherapy_fires_all_three_audit_flags(monotherapy_run):
     p = monotherapy_run["patients"]
     assert p.audit_gc_monotherapy.all()
-    assert p.audit_high_dose_beyond_4_weeks.all()
+    # the induction dose held 8 weeks: flagged for everyone who starts above 30 mg/day (a high dose) and lives
+    # past 4 weeks; a lower induction dose (0.5 mg/kg with diabetes, a light patient) is not a high dose
+    doses = monotherapy_run["doses"]
+    first = doses[(doses.start_day <= 3.0) & doses.prednisone_eq_mg_per_day.notna()]
+    high_start = set(first[(first.drug == "prednisolone") & (first.prednisone_eq_mg_per_day > 30)].patient_id)
+    exposed = p[p.patient_id.isin(high_start) & (p.followup_days > 40)]
+    assert len(exposed) > 0.7 * len(p)
+    assert exposed.audit_high_dose_beyond_4_weeks.all()
+    assert (p.audit_high_dose_beyond_4_weeks == (p.longest_high_dose_hold_days > 28)).all()
     # delayed: the agent comes only at escalation, or never
     assert p.audit_delayed_sparing_agent.all()
     doses = monotherapy_run["doses"]

@@ -213,18 +213,71 @@ def test_assessment_invariants_over_random_cohorts(seed, flare_rate):
     assert all((r.patient_id, round(r.day, 9), r.decision) in keys for r in triggered.itertuples())
 
 
-def test_withdrawal_comes_after_a_stable_year_in_remission(baseline_run):
-    """All treatment is withdrawn only after `withdrawal_after_days` in maintenance, and only in remission."""
-    e, a = baseline_run["events"], baseline_run["assessments"]
+def _latest_before(events: pd.DataFrame, earlier: pd.DataFrame) -> pd.Series:
+    """For each (patient, day) of `events`, the latest day of `earlier` for that patient before it."""
+    merged = events[["patient_id", "day"]].merge(earlier[["patient_id", "day"]].rename(columns={"day": "before"}),
+                                                 on="patient_id")
+    merged = merged[merged.before < merged.day]
+    return merged.groupby(["patient_id", "day"]).before.max()
+
+
+def test_the_glucocorticoid_comes_off_in_stable_remission_and_the_agent_a_year_later(baseline_run):
+    """The glucocorticoid is tapered off only after `glucocorticoid_withdrawal_after_days` in remission, with the
+    steroid-sparing agent going on; the remaining treatment is withdrawn only a year after that, in remission."""
+    e, a, doses = baseline_run["events"], baseline_run["assessments"], baseline_run["doses"]
+    maintenance = load_scenario("baseline").maintenance
+    remission = RunModel.compile(load_scenario("baseline")).visits.clinic.remission_activity
     t = e[e.is_transition]
-    entered = t[t.to_state == "maintenance"][["patient_id", "day"]].rename(columns={"day": "entered"})
-    withdrawn = t[t.event == "withdraw"][["patient_id", "day"]].merge(entered, on="patient_id")
-    withdrawn = withdrawn[withdrawn.entered < withdrawn.day].groupby(["patient_id", "day"]).entered.max()
-    assert len(withdrawn) > 50
-    days = withdrawn.index.get_level_values("day") - withdrawn.to_numpy()
-    assert (days >= load_scenario("baseline").maintenance.withdrawal_after_days - 1e-9).all()
+    entered = t[t.to_state == "maintenance"]
+    stopped = a[a.decision == "stop_glucocorticoid"]
+    assert len(stopped) > 100
+    after = _latest_before(stopped, entered)
+    assert ((after.index.get_level_values("day") - after.to_numpy())
+            >= maintenance.glucocorticoid_withdrawal_after_days - 1e-9).all()
+    assert (stopped.activity_measured <= remission).all()
+    # the oral agents in force go on through the glucocorticoid's withdrawal (unless follow-up ends)
+    oral = doses[~doses.drug.isin(GLUCOCORTICOIDS) & (doses.route != "iv")]
+    end = baseline_run["patients"].set_index("patient_id").followup_days
+    checked = 0
+    for row in stopped.itertuples():
+        rows = oral[oral.patient_id == row.patient_id]
+        covering = rows[(rows.start_day <= row.day + 1e-9) & (rows.end_day > row.day)]
+        for drug in set(covering.drug):
+            last = rows[rows.drug == drug].end_day.max()
+            assert last > row.day + 28 or last >= end[row.patient_id] - 1e-6
+            checked += 1
+    assert checked > 100
+    withdrawn = t[t.event == "withdraw"]
+    assert len(withdrawn) > 30
+    since_stop = _latest_before(withdrawn, stopped)
+    assert len(since_stop) == len(withdrawn)
+    assert ((since_stop.index.get_level_values("day") - since_stop.to_numpy())
+            >= maintenance.withdrawal_after_days - 1e-9).all()
     decided = a[a.decision == "withdraw"]
-    assert (decided.activity_measured <= RunModel.compile(load_scenario("baseline")).visits.clinic.remission_activity).all()
+    assert (decided.activity_measured <= remission).all()
+
+
+def test_a_patient_in_stable_remission_comes_off_glucocorticoid_unless_it_rebounds(baseline_run):
+    """Patients alive in maintenance at the end are off glucocorticoid, or stay on the lowest dose that held them
+    after a rebound, or have not yet been in remission long enough; every rebound came during a withdrawal."""
+    p, a, doses = baseline_run["patients"], baseline_run["assessments"], baseline_run["doses"]
+    gc = doses[doses.drug.isin(GLUCOCORTICOIDS)]
+    end = p.set_index("patient_id").followup_days
+    on_at_end = set(gc[gc.end_day >= gc.patient_id.map(end) - 1e-6].patient_id)
+    maintained = p[~p.died & (p.final_state == "maintenance")]
+    off = ~maintained.patient_id.isin(on_at_end)
+    assert off.mean() > 0.4
+    rebounds = a[a.decision == "rebound"]
+    stops = a[a.decision == "stop_glucocorticoid"]
+    assert len(rebounds) > 10
+    assert rebounds.patient_id.isin(stops.patient_id).all()
+    e = baseline_run["events"]
+    entered = e[e.is_transition & (e.event == "respond")].groupby("patient_id").day.max()
+    for pid in maintained[~off].patient_id:
+        # in the last remission: a rebound, or not yet stopped, or the taper off still under way at the end
+        stop_days = stops[(stops.patient_id == pid) & (stops.day > entered[pid])].day
+        rebounded = ((rebounds.patient_id == pid) & (rebounds.day > entered[pid])).any()
+        assert rebounded or stop_days.empty or end[pid] - stop_days.max() < 60, pid
 
 
 def test_expectation_moves_what_is_measured_after_a_line_starts_not_the_disease():

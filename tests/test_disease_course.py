@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iimsim.pathway.clinic import HOLD, TAPER, ClinicRules, LineWindows, Seen, decide
+from iimsim.pathway.clinic import (ADD_IVIG, HIGH_DOSE, HOLD, PULSE, STEP_BACK, TAPER, ClinicRules, LineWindows, Seen,
+                                   decide, glucocorticoid_answer)
 from iimsim.pathway.response_criteria import improvement_category, total_improvement_score
 from iimsim.scenarios import load_scenario
 from iimsim.simulation.assessment import first_rise
@@ -157,13 +158,16 @@ def test_a_rise_between_visits_is_found_to_the_day():
 
 
 RULES = ClinicRules(remission_activity=0.1, remission_max_prednisone_mg_per_day=10.0, low_activity=0.15,
-                    improving_fraction=0.1, flare_rise=0.15)
+                    improving_fraction=0.1, flare_rise=0.15, taper_max_activity=0.35, response_fall_fraction=0.25,
+                    high_dose_mg_per_day=30.0, flare_high_dose_activity=0.35, flare_pulse_activity=0.6)
 WINDOWS = LineWindows(minimal_improvement_by_days=84.0, failure_assessment_days=180.0, max_days_on_line=365.0)
 
 
 def seen(**changes) -> Seen:
     values = dict(activity=0.3, previous_activity=0.4, lowest_activity=0.3, tis_from_line_start=35.0,
-                  prednisone_mg_per_day=20.0, days_on_line=56.0, flares_on_line=0, withdrawal_due=False)
+                  prednisone_mg_per_day=20.0, days_on_line=56.0, flares_on_line=0, withdrawal_due=False,
+                  line_start_activity=0.6, review=0, ivig_if_resistant=False, glucocorticoid_stop_due=False,
+                  withdrawing_glucocorticoid=False, hold_allowed=True)
     values.update(changes)
     return Seen(**values)
 
@@ -185,6 +189,37 @@ def test_clinic_steps_the_taper_only_while_improving():
 def test_clinic_flare_during_taper_then_fail_on_a_second():
     assert on_line(activity=0.5, lowest_activity=0.3) == "flare"
     assert on_line(activity=0.5, lowest_activity=0.3, flares_on_line=1) == "fail"
+
+
+def test_a_flare_on_a_high_dose_fails_the_line_rather_than_holding_the_dose():
+    assert on_line(activity=0.5, lowest_activity=0.3, prednisone_mg_per_day=30.0) == "flare"
+    assert on_line(activity=0.5, lowest_activity=0.3, prednisone_mg_per_day=40.0) == "fail"
+
+
+def test_the_taper_is_held_while_the_disease_is_still_highly_active_even_if_improving():
+    assert on_line(activity=0.45, previous_activity=0.6, lowest_activity=0.45) == HOLD
+    assert on_line(activity=0.12, previous_activity=0.12) == TAPER  # controlled: on down the ladder
+
+
+def test_the_first_step_comes_at_2_weeks_with_a_response_and_by_4_weeks_without():
+    """The first review: a response (activity down a quarter since the line began) lets the taper begin; none,
+    the dose is held (to 4 weeks at most, pathway/glucocorticoids.py). At the last review a patient still not
+    responding is offered IVIG for steroid-resistant disease, where offered; the taper goes on anyway."""
+    def review(number, activity, **changes):
+        return on_line(review=number, activity=activity, lowest_activity=activity, previous_activity=0.6,
+                       days_on_line=14.0 * number, **changes)
+
+    assert review(1, 0.42) == TAPER
+    assert review(1, 0.55) == HOLD
+    assert review(2, 0.55, ivig_if_resistant=True) == ADD_IVIG
+    assert review(2, 0.40, ivig_if_resistant=True) == TAPER
+    assert review(2, 0.55, ivig_if_resistant=False) == HOLD
+
+
+def test_a_flare_is_answered_by_how_active_the_disease_is():
+    assert glucocorticoid_answer(RULES, 0.3) == STEP_BACK
+    assert glucocorticoid_answer(RULES, 0.4) == HIGH_DOSE
+    assert glucocorticoid_answer(RULES, 0.65) == PULSE
 
 
 def test_clinic_fails_a_line_without_minimal_improvement_by_its_window():

@@ -96,8 +96,81 @@ def test_simulated_pulse_counts_in_cumulative_dose():
     doses, patients = run["doses"], run["patients"]
     pulses = doses[doses.drug == "methylprednisolone"]
     severe = patients[patients.severity == "severe"]
-    assert set(pulses.patient_id) == set(severe.patient_id)
+    at_diagnosis = pulses[pulses.start_day == 0.0]
+    assert set(at_diagnosis.patient_id) == set(severe.patient_id)
     assert (pulses.prednisone_eq_mg_per_day == 1250.0).all()
-    full = pulses[(pulses.end_day - pulses.start_day) == 3.0]
+    full = at_diagnosis[(at_diagnosis.end_day - at_diagnosis.start_day) == 3.0]
     assert len(full) > 0.9 * len(severe)  # all but those dying during the pulse
     assert not math.isnan(patients.pred_cum_mg.sum())
+
+
+def test_a_later_pulse_answers_disease_as_active_as_severe_disease_at_diagnosis():
+    """After diagnosis a pulse is given only on the day a visit found a flare, a failing line or a relapse with
+    physician global activity at the scenario's pulse level (seed 003: pulses for severe disease)."""
+    run = simulate(patients=600, seed=3)
+    doses, assessments = run["doses"], run["assessments"]
+    rules = load_scenario("baseline").assessment
+    later = doses[(doses.drug == "methylprednisolone") & (doses.start_day > 0)]
+    assert len(later) > 0
+    answered = assessments[assessments.decision.isin(["flare", "fail", "relapse"])
+                           & (assessments.activity_measured >= rules.flare_pulse_activity)]
+    keys = set(zip(answered.patient_id, answered.day))
+    assert all((pid, day) in keys for pid, day in zip(later.patient_id, later.start_day))
+
+
+def _levels(doses):
+    """Each patient's glucocorticoid dose levels in time order: rows carrying on the same dose merged."""
+    gc = doses[doses.prednisone_eq_mg_per_day.notna()].sort_values(["patient_id", "start_day"])
+    rows = []
+    for pid, g in gc.groupby("patient_id", sort=False):
+        level = None
+        for start, end, dose, route in zip(g.start_day, g.end_day, g.prednisone_eq_mg_per_day, g.route):
+            if level and level[3] == dose and abs(level[2] - start) < 1e-9:
+                level[2] = end
+            else:
+                if level:
+                    rows.append(level)
+                level = [pid, start, end, dose, route]
+        rows.append(level)
+    import pandas as pd
+
+    levels = pd.DataFrame(rows, columns=["patient_id", "start", "end", "dose", "route"])
+    levels["next_dose"] = levels.groupby("patient_id").dose.shift(-1)
+    return levels
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_no_step_of_the_taper_is_shorter_than_its_schedule(seed):
+    """Seed 001's ladder is the fastest a taper goes: every step down comes after at least its interval (2 weeks
+    for the induction dose, a rung, or a low dose), whatever the clinician's pace, the holds and resumptions."""
+    run = simulate(patients=400, seed=seed)
+    levels = _levels(run["doses"])
+    steps = levels[(levels.next_dose < levels.dose) & (levels.route != "iv")]
+    assert len(steps) > 1000
+    assert (steps.end - steps.start).min() >= 14.0 - 1e-6
+
+
+def test_a_good_responder_tapers_at_the_ladders_pace_and_a_poor_one_holds():
+    """On seed 001's clock (no clinician slack): patients whose visits all let the taper go on step down every 2
+    weeks from 60 to 20 mg/day; patients whose improvement stalls at a dose of 30 mg/day or less stay on it past
+    the step, until a visit finds them improving."""
+    run = simulate(patients=400, seed=5, overrides={"glucocorticoids": {"taper_slack": 0.0,
+                                                                          "partial_response_pace": 1.0}})
+    levels, assessments = _levels(run["doses"]), run["assessments"]
+    early = assessments[(assessments.day > 0) & (assessments.day <= 120)]
+    good = set(early.patient_id) - set(early[early.decision != "taper"].patient_id)
+    rungs = levels[levels.patient_id.isin(good) & levels.dose.isin([60.0, 40.0, 30.0, 25.0])
+                   & (levels.next_dose < levels.dose) & (levels.start > 3.0) & (levels.end < 120)]
+    assert len(rungs) > 100
+    assert (rungs.end - rungs.start).round(6).eq(14.0).all()
+    held = assessments[(assessments.decision == "hold") & (assessments.prednisone_eq_mg_per_day <= 30)
+                       & (assessments.prednisone_eq_mg_per_day > 0) & (assessments.state != "maintenance")]
+    assert held.patient_id.nunique() > 20
+    checked = 0
+    for pid, day, dose in zip(held.patient_id, held.day, held.prednisone_eq_mg_per_day):
+        level = levels[(levels.patient_id == pid) & (levels.start <= day) & (levels.end > day)
+                       & (levels.next_dose < levels.dose)]  # (a step down, not death, the horizon or a flare)
+        if len(level):
+            assert (level.dose == dose).all() and (level.end - level.start).iloc[0] > 14.0
+            checked += 1
+    assert checked > 20

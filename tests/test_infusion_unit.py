@@ -84,9 +84,10 @@ def test_recording_waits_only_leaves_treatment_as_planned(one_chair, one_chair_w
     waited = recorded["infusion_visits"]
     assert waited["queue_wait_days"].max() > 14  # the same overloaded unit
     # ...but each patient's pulse starts on the day of diagnosis, as without a unit
-    diagnosed = recorded["patients"].set_index("patient_id")["diagnosis_day"]
+    patients = recorded["patients"].set_index("patient_id")
+    diagnosed, severe = patients["diagnosis_day"], patients["severity"] == "severe"
     pulses = recorded["doses"][recorded["doses"]["drug"] == "methylprednisolone"]
-    incident = pulses["patient_id"].map(diagnosed) >= 0
+    incident = (pulses["patient_id"].map(diagnosed) >= 0) & pulses["patient_id"].map(severe)  # (a pulse at diagnosis)
     first = pulses[incident].groupby("patient_id")["start_day"].min()
     assert (first == 0).all()
     # and waiting puts remission off: a patient whose pulse waited long reaches remission later when the wait

@@ -81,7 +81,7 @@ def test_table_invariants(scenario, patients, seed, years, chunk_size, changes):
         assert (np.diff(rows.day.to_numpy()) >= 0).all()
     assert set(t.patient_id) == set(p.patient_id)
     assert (e.groupby("patient_id").day.apply(lambda s: (np.diff(s.to_numpy()) >= 0).all())).all()
-    assert (p.flares == e[e.event.isin(["flare", "relapse"])].groupby("patient_id").size()
+    assert (p.flares == e[e.event.isin(["flare", "relapse", "rebound"])].groupby("patient_id").size()
             .reindex(p.patient_id, fill_value=0).to_numpy()).all()
 
     # every adverse event is an event row; PJP is counted among serious infections; one new diabetes or

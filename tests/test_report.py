@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import headless_chromium
 
+from iimsim.pathway.audit import AUDIT_COLUMNS
 from iimsim.cli import main
 from iimsim.pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
 from iimsim.reports import figure_data as data
@@ -99,7 +100,8 @@ def test_resources_by_year_add_up_to_the_cohort(tables, run_dir):
     assert per_year.ivig_g.sum() == pytest.approx(p.ivig_g.sum())
     assert per_year.infusion_chair_days.sum() == pytest.approx(summary["infusion_chair_days_total"])
     assert per_year.rituximab_infusions.sum() == (d.drug == "rituximab").sum()
-    assert per_year.iv_pulse_courses.sum() == (p.days_in_iv_pulse > 0).sum()
+    assert per_year.iv_pulse_courses.sum() == (d.drug == "methylprednisolone").sum()  # at diagnosis and at severe flares
+    assert (d[d.drug == "methylprednisolone"].start_day == 0).sum() == (p.days_in_iv_pulse > 0).sum()
     # the report sums batches of rows: the parts add up to the whole
     halves = [resources_by_year(part, data.horizon_days(p)).set_index("year")
               for part in (d[d.route == "iv"].iloc[::2], d[d.route == "iv"].iloc[1::2])]
@@ -129,8 +131,8 @@ def test_kaplan_meier_equals_the_plain_share_without_early_censoring():
 
     # No deaths: everyone is followed to the horizon, so KM is the share reaching remission by each day.
     run = simulate(patients=300, seed=2, years=2.0, overrides={
-        "mortality": {"five_year_survival": {s: 1.0 for s in ("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM", "JDM")},
-                      "rp_ild_six_month_mortality": 0.0},
+        "mortality": {"population_death_rate_at_50_per_year": 1e-12, "myositis_death_rate_per_year": 0.0,
+                      "rp_ild_death_rate_per_year": 0.0},
         "adverse_events": {"serious_infection": {"case_fatality": 0.0}, "pjp": {"case_fatality": 0.0}}})
     assert not run["patients"].died.any()
     times = data.event_times(run["events"], run["patients"])["remission"]
@@ -164,7 +166,9 @@ def test_audit_table_counts_the_flags():
 
     p = simulate("steroid_monotherapy", patients=50, seed=3)["patients"]
     audit = data.audit_table(p, "steroid_monotherapy")
-    assert list(audit.patients_flagged) == [50, 50, 50]
+    # what the table counts is what the patients table flags (a low induction dose is not a high dose held)
+    assert list(audit.patients_flagged) == [int(p[flag].sum()) for flag in AUDIT_COLUMNS]
+    assert list(audit.patients_flagged)[:2] == [50, 50] and audit.patients_flagged.iloc[2] > 35
 
 
 def test_report_rebuilds_from_saved_tables(run_dir, tmp_path):

@@ -35,6 +35,8 @@ PARAMETERS: tuple[str, ...] = (
     "disease.fluctuation_sd",
     "assessment.measure_response_sd",
     "disease.damage_per_active_year",
+    "mortality.myositis_death_rate_per_year",
+    "mortality.rp_ild_death_rate_per_year",
 )
 # Mechanisms a scenario may switch on (off by default: no ceiling, no expectation effect); fitted only when the
 # scenario sets them (a finite value above zero), from that value.
