@@ -3,7 +3,6 @@ evidence says, and death concentrates early."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from conftest import simulate
