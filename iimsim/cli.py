@@ -335,7 +335,11 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
 @click.option("--write", "write_to", type=click.Path(dir_okay=False, path_type=Path),
               help="Put the fitted values, with the calibration as their source, into this scenario file "
                    "(e.g. scenarios/builtin/baseline.toml).")
-def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_to) -> None:
+@click.option("--parameters", "parameter_list", default=None, metavar="PATH,PATH,...",
+              help="Fit only these scenario paths (comma-separated, e.g. "
+                   "mortality.myositis_death_rate_per_year,mortality.rp_ild_death_rate_per_year) [the model's "
+                   "free parameters].")
+def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_to, parameter_list) -> None:
     """Fit the disease model's free parameters to the published targets marked fitted.
 
     Names the parameters and the targets, searches (Nelder-Mead on the log scale, the same patients
@@ -346,8 +350,10 @@ def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_
 
     _load(scenario)
     with _user_errors(ValueError):
-        result = calibrate(scenario, patients=patients, seed=seed, max_evaluations=max_evaluations, workers=workers,
-                           write=write_to, progress=lambda text: click.echo(text, err=True))
+        parameters = [path.strip() for path in parameter_list.split(",") if path.strip()] if parameter_list else None
+        result = calibrate(scenario, parameters=parameters, patients=patients, seed=seed,
+                           max_evaluations=max_evaluations, workers=workers, write=write_to,
+                           progress=lambda text: click.echo(text, err=True))
     for path, value in result.parameters.items():
         click.echo(f"{path} = {value:.4g}  (was {result.start[path]:.4g})")
     for key, value in result.targets.items():

@@ -172,8 +172,13 @@ def run_calibration(scenario: str = "baseline", parameters: Sequence[str] | None
     """`calibrate` the scenario's free parameters (`parameters_for` unless named), telling `progress` which
     parameters and targets it fits; with `write_to`, puts the fitted values into that scenario file (with the
     calibration as their source) and checks it still loads."""
-    load_scenario(scenario)  # a bad scenario fails here, before any simulation
+    base = load_scenario(scenario)  # a bad scenario fails here, before any simulation
     parameters = tuple(parameters) if parameters else parameters_for(scenario)
+    for path in parameters:
+        try:
+            _get(base, path)
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"parameters: {path!r} names no numeric scenario parameter") from None
     if progress:
         progress("parameters: " + ", ".join(parameters))
         progress("targets: " + ", ".join(t.key for t in TARGETS if t.fitted))
