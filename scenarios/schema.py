@@ -430,6 +430,7 @@ class Mortality(Sourced):
     glucocorticoid_weighted_dose_mg_per_day: list[NonNegative]  # points: weighted dose, from 0, ascending ...
     glucocorticoid_rate_ratio: list[Positive]  # ... and the ratio on the population's hazard at each
     myositis_death_rate_per_year: NonNegative  # at activity 1, before the organ and age ratios
+    myositis_hazard_ratio_by_subtype: dict[str, NonNegative] = Field(default_factory=dict)  # (1 if absent)
     ild_hazard_ratio: Positive
     myocarditis_hazard_ratio: Positive
     severe_dysphagia_hazard_ratio: Positive
@@ -440,6 +441,10 @@ class Mortality(Sourced):
 
     @model_validator(mode="after")
     def _points(self):
+        unknown = sorted(set(self.myositis_hazard_ratio_by_subtype) - set(SUBTYPES))
+        if unknown:
+            raise ValueError(f"myositis_hazard_ratio_by_subtype: unknown subtype(s) {unknown}; expected "
+                             f"{list(SUBTYPES)}")
         _check_points("glucocorticoid_weighted_dose_mg_per_day", self.glucocorticoid_weighted_dose_mg_per_day,
                       "glucocorticoid_rate_ratio", self.glucocorticoid_rate_ratio)
         return self

@@ -87,7 +87,8 @@ class Engine:
         p.cancer_associated = stream.attributes[SLOT["cancer"]] < self.model.p_cancer_associated[p.subtype]
         p.diagnosis_day = diagnosis_day
         self.clinic.diagnose(p)
-        p.myositis_ratio = self.model.mortality.myositis_ratio(p.ild, p.features[2], p.features[3], p.age_years)
+        p.myositis_ratio = self.model.mortality.myositis_ratio(p.subtype, p.ild, p.features[2], p.features[3],
+                                                               p.age_years)
         p.end_day = self.model.horizon_days - diagnosis_day  # (sooner if the patient dies)
         self.harms.start(p, stream.attributes[SLOT["death"]])
         return p

@@ -48,6 +48,7 @@ class MortalityRules:
     gc_dose_points: tuple[float, ...]  # weighted recent prednisone-equivalent dose, mg/day ...
     gc_ratio_points: tuple[float, ...]  # ... and the ratio on the population's hazard there
     myositis_rate_per_day: float  # at activity 1, before organ and age ratios
+    subtype_ratio: dict[str, float]  # how deadly the subtype's activity is (IBM: degenerative as much as inflamed)
     ild_ratio: float
     myocarditis_ratio: float
     severe_dysphagia_ratio: float
@@ -69,9 +70,10 @@ class MortalityRules:
             return self.population_rate_per_day(age_years, male) * days
         return self.population_rate_per_day(age_years, male) * YEAR_DAYS * math.expm1(g * years) / g
 
-    def myositis_ratio(self, ild: bool, myocarditis: bool, severe_dysphagia: bool, age_years: float) -> float:
-        """The organs and age that make active myositis deadlier (static: involvement at diagnosis)."""
-        ratio = self.ild_ratio if ild else 1.0
+    def myositis_ratio(self, subtype: str, ild: bool, myocarditis: bool, severe_dysphagia: bool,
+                       age_years: float) -> float:
+        """The subtype, organs and age that make active myositis deadlier (static: involvement at diagnosis)."""
+        ratio = self.subtype_ratio.get(subtype, 1.0) * (self.ild_ratio if ild else 1.0)
         if myocarditis:
             ratio *= self.myocarditis_ratio
         if severe_dysphagia:
@@ -94,6 +96,7 @@ def compile_mortality(scenario: Scenario) -> MortalityRules:
         gc_dose_points=tuple(m.glucocorticoid_weighted_dose_mg_per_day),
         gc_ratio_points=tuple(m.glucocorticoid_rate_ratio),
         myositis_rate_per_day=m.myositis_death_rate_per_year * per_day,
+        subtype_ratio=dict(m.myositis_hazard_ratio_by_subtype),
         ild_ratio=m.ild_hazard_ratio, myocarditis_ratio=m.myocarditis_hazard_ratio,
         severe_dysphagia_ratio=m.severe_dysphagia_hazard_ratio,
         age_50_or_over_ratio=m.age_50_or_over_hazard_ratio,

@@ -107,7 +107,7 @@ def test_the_death_hazard_rises_with_activity_and_the_organs_involved():
     adults = treated[treated.subtype.isin(["DM", "PM"])]
     assert adults[adults.has_ild].died.mean() > adults[~adults.has_ild].died.mean()
     rules = RunModel.compile(load_scenario("baseline")).mortality
-    assert rules.myositis_ratio(True, False, False, 40.0) > rules.myositis_ratio(False, False, False, 40.0)
+    assert rules.myositis_ratio("DM", True, False, False, 40.0) > rules.myositis_ratio("DM", False, False, False, 40.0)
 
 
 def test_the_population_expected_deaths_follow_age_and_sex():

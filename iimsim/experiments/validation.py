@@ -376,7 +376,7 @@ TARGETS: tuple[Target, ...] = (
            "Norwegian IIM cohort", "Dobloug et al., Semin Arthritis Rheum 2015;45:301-8",
            "IBM patients over 10 years: deaths over those the general population would have had",
            {"cohort": merged(only("IBM"), years(10.0))}, _arm("cohort", standardised_mortality_ratio),
-           tolerance=0.7),
+           tolerance=0.7, role=FITTED, note="mortality.myositis_hazard_ratio_by_subtype.IBM is fitted to it."),
     Target("ild_hazard_ratio", "ILD: hazard ratio of death", 2.13, "ratio",
            "HR 2.13 for death with ILD (1/5/10-year survival 97/91/81% with ILD, 99/95/90% without)", "IIM",
            "Lung 2016 (doi 10.1007/s00408-016-9896-x)", "DM and PM patients: the ratio of the 5-year cumulative "
