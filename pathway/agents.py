@@ -36,13 +36,20 @@ class AgentRules:
     full_effect_days: float
     p_intolerance: float
     intolerance_window_days: float
+    followed_by: OptionTable | None = None  # the oral agent an induction course hands over to (pathway/rules.py)
 
     __hash__ = hash_once
 
     @classmethod
     def from_scenario(cls, drug: str, section) -> AgentRules:
         fields = {name: getattr(section, name) for name in cls.__dataclass_fields__ if name != "drug"}
+        fields["followed_by"] = OptionTable.from_weights(section.followed_by) if section.followed_by else None
         return cls(drug=drug, **fields)
+
+    @property
+    def course_days(self) -> float:
+        """An infusion course's length: one interval after each infusion."""
+        return self.infusions * self.infusion_interval_days
 
 
 def _scaled(rules: AgentRules, dose: float, weight_kg: float) -> float:
@@ -119,10 +126,18 @@ class OptionTable:
     def from_weights(cls, weights: dict[str, float]) -> OptionTable:
         return cls(tuple(tuple(key.split("+")) for key in weights), tuple(weights.values()))
 
-    def choose(self, u: float, excluded: frozenset[str] = frozenset()) -> tuple[str, ...] | None:
-        """The option at quantile `u` among those sharing no drug with `excluded`."""
-        pairs = zip(self.options, self.weights)
-        allowed = [(o, w) for o, w in pairs if w > 0 and excluded.isdisjoint(o)] if excluded else list(pairs)
+    def without(self, drugs: frozenset[str]) -> OptionTable:
+        """The options less `drugs` (options left empty dropped)."""
+        pairs = [(tuple(d for d in o if d not in drugs), w) for o, w in zip(self.options, self.weights)]
+        pairs = [(o, w) for o, w in pairs if o]
+        return OptionTable(tuple(o for o, _ in pairs), tuple(w for _, w in pairs))
+
+    def choose(self, u: float, excluded: frozenset[str] = frozenset(),
+               failed: frozenset[str] = frozenset()) -> tuple[str, ...] | None:
+        """The option at quantile `u` among those sharing no drug with `excluded` (not tolerated) and bringing at
+        least one drug not in `failed` (a combination may keep an agent that failed alone: it joins a new one)."""
+        allowed = [(o, w) for o, w in zip(self.options, self.weights)
+                   if w > 0 and excluded.isdisjoint(o) and not failed.issuperset(o)]
         if not allowed:
             return None
         total = sum(w for _, w in allowed)
@@ -132,3 +147,21 @@ class OptionTable:
             if threshold < cumulative:
                 return option
         return allowed[-1][0]
+
+
+def choose_option(tables: tuple[OptionTable, ...], u: float, excluded: frozenset[str],
+                  failed: frozenset[str], switching: bool = False) -> tuple[str, ...] | None:
+    """A line's agents (BMJ Best Practice, Idiopathic inflammatory myopathies: treatment algorithm: an alternative
+    when an agent "is not tolerated or is ineffective"), from the line's tables in order (the patient's own, ILD's
+    or the subtype's, then the line's general one), never an agent `excluded` (not tolerated, or contraindicated):
+    first an option bringing an agent that has not `failed`, then the same from the options less their excluded
+    agents (a combination given without the partner the patient cannot take). Switching within a line stops there
+    (with nothing left the line escalates); starting a line then allows agents that failed, and with nothing at all
+    left gives none (the glucocorticoid alone)."""
+    reduced = tuple(table.without(excluded) for table in tables) if excluded else ()
+    for allow in ((failed,) if switching else (failed, frozenset())):
+        for table in (*tables, *reduced):
+            option = table.choose(u, excluded, allow)
+            if option is not None:
+                return option
+    return None if switching else ()

@@ -8,9 +8,18 @@ NO_ESCALATION_SUBTYPES = frozenset({"IBM"})
 # Anti-HMGCR IMNM: combination therapy from the outset, never glucocorticoid monotherapy
 # (seed 001); IVIG joins glucocorticoid and immunosuppressant (triple induction, evidence.md).
 IVIG_FROM_OUTSET_SUBTYPES = frozenset({"IMNM_HMGCR"})
-# Agents given alongside the patient's oral immunosuppressant rather than replacing it.
-# A trial's placebo is added to background therapy too (validation re-enacts trials with it).
-ADD_ON_AGENTS = frozenset({"rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig", "placebo"})
+# What a later line's agent does to the oral immunosuppressant the patient is on: agents that JOIN it are given
+# beside it, as in their trials (rituximab: RIM, Oddis et al., Arthritis Rheum 2013, on background
+# immunosuppressants; abatacept: Aggarwal et al., Arthritis Rheumatol 2024; tocilizumab: Oddis et al., ACR Open
+# Rheumatol 2022; IVIG "in combination with ... other immunosuppressants", BMJ Best Practice, Idiopathic
+# inflammatory myopathies: treatment algorithm); a trial's placebo is added to background therapy too. Every other
+# agent REPLACES it: cyclophosphamide is "remission induction therapy" (the same algorithm), given alone with the
+# glucocorticoid and followed by an oral maintenance agent (its scenario's `followed_by`), not stacked on
+# mycophenolate or a calcineurin inhibitor.
+JOINS_BACKGROUND = frozenset({"rituximab", "abatacept", "tocilizumab", "ivig", "placebo"})
+# Never given with ILD: methotrexate's adverse effects include interstitial pneumonitis and pulmonary fibrosis
+# (BMJ Best Practice, Idiopathic inflammatory myopathies: treatment algorithm), which ILD makes hard to tell apart.
+CONTRAINDICATED_WITH_ILD = frozenset({"methotrexate"})
 SEVERE_FEATURES = (
     "weakness_below_mrc4",
     "respiratory_failure_ild",
@@ -44,8 +53,16 @@ def steroid_risk(diabetes: bool, osteoporosis: bool, glaucoma: bool) -> bool:
 
 
 def keeps_background_agent(option: tuple[str, ...]) -> bool:
-    """An option made only of add-on agents keeps the current oral immunosuppressant."""
-    return all(drug in ADD_ON_AGENTS for drug in option)
+    """An option made only of agents that join the oral immunosuppressant keeps it; any other replaces it."""
+    return all(drug in JOINS_BACKGROUND for drug in option)
+
+
+def agents_failed(trigger: str, source: str, option: tuple[str, ...]) -> tuple[str, ...]:
+    """The agents a transition shows to have failed: the line's own when it fails, or the remission line's when
+    a flare on maintenance escalates beyond it (a relapse after withdrawal re-induces the line that worked)."""
+    if trigger == "fail" or (trigger == "flare" and source == "maintenance"):
+        return option
+    return ()
 
 
 def supportive_care_floor_mg_per_day(subtype: str, supportive_mg_per_day: float) -> float:
@@ -56,3 +73,8 @@ def supportive_care_floor_mg_per_day(subtype: str, supportive_mg_per_day: float)
 def bone_protection(osteoporosis: bool) -> str:
     """Seed 001: calcium and vitamin D for all on glucocorticoid, a bisphosphonate with osteoporosis."""
     return "calcium + vitamin D + bisphosphonate" if osteoporosis else "calcium + vitamin D"
+
+
+def contraindicated(ild: bool) -> frozenset[str]:
+    """Agents a patient is never given (as if not tolerated)."""
+    return CONTRAINDICATED_WITH_ILD if ild else frozenset()

@@ -23,9 +23,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from iimsim.pathway.agents import choose_option
 from iimsim.pathway.rules import ivig_from_outset, keeps_background_agent, supportive_care_floor_mg_per_day
 from iimsim.simulation.model import RunModel
-from iimsim.simulation.streams import CHOICE, INTOLERANCE_TIME, INTOLERANT, IVIG
+from iimsim.simulation.streams import CHOICE, FOLLOW_ON, INTOLERANCE_TIME, INTOLERANT, IVIG
 
 if TYPE_CHECKING:
     from iimsim.simulation.courses import Courses
@@ -99,8 +100,7 @@ class TreatmentPlan:
         elif first and not m.first_line_sparing_agent:
             option = ()  # glucocorticoid monotherapy: a teaching counterfactual only
         else:
-            table = line.table_for(p.subtype, p.ild)
-            option = table.choose(u[CHOICE], p.intolerant) or table.choose(u[CHOICE])
+            option = choose_option(line.tables_for(p.subtype, p.ild), u[CHOICE], p.excluded, p.failed)
         keep = {c.drug for c in p.agents if c.drug != "ivig"} if keeps_background_agent(option) else set()
         if forced is not None:
             keep.add("ivig")  # switching agent within a line keeps the line's IVIG course
@@ -108,6 +108,12 @@ class TreatmentPlan:
         offset = m.sparing_agent_start_day if first else line.agent_start_day
         for drug in option:
             courses.start_agent(p, drug, now + offset)
+            follow = m.agents[drug].followed_by
+            if follow is not None:  # an induction course handing over to an oral maintenance agent
+                nxt = choose_option((follow,), u[FOLLOW_ON], p.excluded, p.failed)
+                if nxt is not None:
+                    for after in nxt:
+                        courses.start_agent(p, after, now + offset + m.agents[drug].course_days)
         if first and option:
             p.first_line_sparing = True
         ivig = any(c.drug == "ivig" for c in p.agents)

@@ -213,6 +213,9 @@ class Agent(Sourced):
     effect_ratio_by_subtype: dict[str, NonNegative] = Field(default_factory=dict)
     effect_ratio_by_autoantibody: dict[str, NonNegative] = Field(default_factory=dict)
     effect_loss_per_damage: Probability = 0.0  # share of the effect lost per unit of damage (0-1)
+    # An induction course replacing the oral immunosuppressant (cyclophosphamide: pathway/rules.py) is followed by
+    # an oral maintenance agent, chosen by these weights, from the day after its course (infusions x interval).
+    followed_by: dict[str, NonNegative] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -679,6 +682,13 @@ class Scenario(Strict):
                             )
             if not line.options:
                 raise ValueError(f"lines.{line_name}.options: at least one option is needed")
+        for name, agent in self.agents.items():
+            unknown = sorted(set(agent.followed_by) - set(self.agents))
+            if unknown:
+                raise ValueError(f"agents.{name}.followed_by: unknown drug(s) {', '.join(unknown)} "
+                                 f"(defined agents: {', '.join(sorted(self.agents))})")
+            if agent.followed_by and sum(agent.followed_by.values()) <= 0:
+                raise ValueError(f"agents.{name}.followed_by: weights must not all be zero")
         if "ivig" not in self.agents:
             raise ValueError("agents.ivig: the IVIG regimen must be defined")
         return self

@@ -17,10 +17,11 @@ IV rows are given as visits that queue for a chair (unit_visits.py).
 
 from __future__ import annotations
 
+from iimsim.pathway.agents import choose_option
 from iimsim.pathway.audit import audit_flags
 from iimsim.pathway.clinic import HOLD, OBSERVE, TAPER
 from iimsim.pathway.machine import Firer
-from iimsim.pathway.rules import is_juvenile
+from iimsim.pathway.rules import agents_failed, is_juvenile
 from iimsim.pathway.treatment_plan import TreatmentPlan
 from iimsim.simulation.clinic_visits import Clinic
 from iimsim.simulation.cohort import CohortSampler
@@ -143,6 +144,9 @@ class Engine:
         p.since = now
         if trigger != "pulse_complete":  # the pulse and the oral course after it are one episode
             p.episode_day, p.episode_delay = now, 0.0
+        failed = agents_failed(trigger, source, p.option)
+        if failed:
+            p.failed = p.failed | set(failed)
         dest = self.fire_machine(p, trigger)
         recorder = self._recorder
         row = recorder.transition(p, now, trigger, source, dest)
@@ -166,8 +170,9 @@ class Engine:
         if trigger == "intolerance":
             p.intolerant = p.intolerant | {p.suspect}
             line = self.model.lines[p.state]
-            table = line.table_for(p.subtype, p.ild)
-            p.switch_agent = table.choose(p.stream.episode()[SWITCH_CHOICE], p.intolerant)
+            # (another agent of the line, never one that failed: with none left the line escalates)
+            p.switch_agent = choose_option(line.tables_for(p.subtype, p.ild), p.stream.episode()[SWITCH_CHOICE],
+                                           p.excluded, p.failed, switching=True)
         self._fire(p, trigger, now)
 
     def _assess(self, p: Patient, now: float) -> None:

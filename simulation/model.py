@@ -41,6 +41,12 @@ class LineRules:
             return self.subtype_options[subtype]
         return self.options
 
+    def tables_for(self, subtype: str, ild: bool) -> tuple[OptionTable, ...]:
+        """The patient's table, then the line's general one (an agent of the line when the patient's own table
+        has nothing left: pathway/agents.py choose_option)."""
+        own = self.table_for(subtype, ild)
+        return (own,) if own is self.options else (own, self.options)
+
 
 @dataclass(frozen=True)
 class AgentEffect:
