@@ -42,10 +42,11 @@ class LineRules:
         return self.options
 
     def tables_for(self, subtype: str, ild: bool) -> tuple[OptionTable, ...]:
-        """The patient's table, then the line's general one (an agent of the line when the patient's own table
-        has nothing left: pathway/agents.py choose_option)."""
+        """The patient's table, then with ILD the line's general one (an agent of the line, methotrexate
+        excluded, when ILD's table has nothing left: pathway/agents.py choose_option); a subtype's own table (JDM,
+        IBM) stands alone."""
         own = self.table_for(subtype, ild)
-        return (own,) if own is self.options else (own, self.options)
+        return (own, self.options) if own is self.ild_options and own is not None else (own,)
 
 
 @dataclass(frozen=True)
