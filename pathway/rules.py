@@ -17,9 +17,6 @@ IVIG_FROM_OUTSET_SUBTYPES = frozenset({"IMNM_HMGCR"})
 # glucocorticoid and followed by an oral maintenance agent (its scenario's `followed_by`), not stacked on
 # mycophenolate or a calcineurin inhibitor.
 JOINS_BACKGROUND = frozenset({"rituximab", "abatacept", "tocilizumab", "ivig", "placebo"})
-# Never given with ILD: methotrexate's adverse effects include interstitial pneumonitis and pulmonary fibrosis
-# (BMJ Best Practice, Idiopathic inflammatory myopathies: treatment algorithm), which ILD makes hard to tell apart.
-CONTRAINDICATED_WITH_ILD = frozenset({"methotrexate"})
 SEVERE_FEATURES = (
     "weakness_below_mrc4",
     "respiratory_failure_ild",
@@ -75,6 +72,6 @@ def bone_protection(osteoporosis: bool) -> str:
     return "calcium + vitamin D + bisphosphonate" if osteoporosis else "calcium + vitamin D"
 
 
-def contraindicated(ild: bool) -> frozenset[str]:
-    """Agents a patient is never given (as if not tolerated)."""
-    return CONTRAINDICATED_WITH_ILD if ild else frozenset()
+def contraindicated(ild: bool, with_ild: frozenset[str]) -> frozenset[str]:
+    """Agents a patient is never given (as if not tolerated): those the scenario contraindicates with ILD."""
+    return with_ild if ild else frozenset()

@@ -216,6 +216,8 @@ class Agent(Sourced):
     # An induction course replacing the oral immunosuppressant (cyclophosphamide: pathway/rules.py) is followed by
     # an oral maintenance agent, chosen by these weights, from the day after its course (infusions x interval).
     followed_by: dict[str, NonNegative] = Field(default_factory=dict)
+    # Never given to a patient with ILD (as if not tolerated), at any line.
+    contraindicated_with_ild: bool = False
 
     @model_validator(mode="after")
     def _consistent(self):

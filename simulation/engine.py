@@ -21,7 +21,7 @@ from iimsim.pathway.agents import choose_option
 from iimsim.pathway.audit import audit_flags
 from iimsim.pathway.clinic import HOLD, OBSERVE, TAPER
 from iimsim.pathway.machine import Firer
-from iimsim.pathway.rules import agents_failed, is_juvenile
+from iimsim.pathway.rules import agents_failed, contraindicated, is_juvenile
 from iimsim.pathway.treatment_plan import TreatmentPlan
 from iimsim.simulation.clinic_visits import Clinic
 from iimsim.simulation.cohort import CohortSampler
@@ -83,6 +83,7 @@ class Engine:
         p.age_years, p.weight_kg, p.ild, p.features = a.age_years, a.weight_kg, a.ild, a.features
         p.diabetes, p.osteoporosis, p.glaucoma = a.diabetes, a.osteoporosis, a.glaucoma
         p.high_relapse_risk = a.high_relapse_risk
+        p.contraindicated = contraindicated(p.ild, self.model.contraindicated_with_ild)
         p.cancer_associated = stream.attributes[SLOT["cancer"]] < self.model.p_cancer_associated[p.subtype]
         p.diagnosis_day = diagnosis_day
         self.clinic.diagnose(p)

@@ -221,6 +221,7 @@ class RunModel:
     harms: tuple[HarmRule, ...]
     disease: DiseaseRules
     visits: VisitRules
+    contraindicated_with_ild: frozenset[str] = frozenset()
 
     @classmethod
     def compile(cls, scenario: Scenario, horizon_years: float | None = None) -> RunModel:
@@ -260,6 +261,7 @@ class RunModel:
             harms=compile_harms(scenario.adverse_events),
             disease=DiseaseRules.compile(scenario),
             visits=VisitRules.compile(scenario),
+            contraindicated_with_ild=frozenset(d for d, a in scenario.agents.items() if a.contraindicated_with_ild),
         )
 
 

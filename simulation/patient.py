@@ -14,7 +14,6 @@ import simpy
 
 from iimsim.pathway.definition import STATE_NAMES
 from iimsim.pathway.dosing import Schedule
-from iimsim.pathway.rules import contraindicated
 from iimsim.simulation.streams import PatientStream
 
 STATE_INDEX = {name: i for i, name in enumerate(STATE_NAMES)}
@@ -45,7 +44,7 @@ class Patient:
         "replication", "patient_id", "diagnosis_day", "stream", "subtype", "juvenile", "severe", "sex", "age_years",
         "weight_kg", "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
         "death_day", "end_day", "state", "since", "days_in", "line", "highest_line", "remission_line",
-        "remission_day", "flares", "switch_agent", "option", "intolerant", "failed", "agents", "gc", "next_day",
+        "remission_day", "flares", "switch_agent", "option", "intolerant", "contraindicated", "failed", "agents", "gc", "next_day",
         "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "first_le5_day",
         "first_sparing_day", "first_line_sparing", "induction_hold_days", "bone_protected",
         "clock_offset", "episode_day", "episode_delay",
@@ -63,7 +62,7 @@ class Patient:
     @property
     def excluded(self) -> frozenset[str]:
         """Agents this patient is not given: not tolerated, or contraindicated (pathway/rules.py)."""
-        return self.intolerant | contraindicated(self.ild)
+        return self.intolerant | self.contraindicated
 
     def __init__(self, replication: int, patient_id: int, stream: PatientStream) -> None:
         self.replication = replication
@@ -80,6 +79,7 @@ class Patient:
         self.switch_agent = None
         self.option = ()
         self.intolerant = frozenset()
+        self.contraindicated = frozenset()  # never given (pathway/rules.py: contraindicated), set at diagnosis
         self.failed = frozenset()  # agents given on a line that failed (pathway/rules.py: agents_failed)
         self.agents: list[Course] = []
         self.gc: Course | None = None
