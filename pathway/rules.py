@@ -8,6 +8,10 @@ NO_ESCALATION_SUBTYPES = frozenset({"IBM"})
 # Anti-HMGCR IMNM: combination therapy from the outset, never glucocorticoid monotherapy
 # (seed 001); IVIG joins glucocorticoid and immunosuppressant (triple induction, evidence.md).
 IVIG_FROM_OUTSET_SUBTYPES = frozenset({"IMNM_HMGCR"})
+# IBM: no IVIG. "Generally resistant to standard immunotherapy" (Praxis Medical Insights, Treatment of Inflammatory
+# Myopathy, 2025); IVIG may at most slow progression, its lasting effect unclear (Aggarwal and Oddis, Degener Neurol
+# Neuromuscul Dis 2012), and the scenario gives it no effect in IBM (at most partial, brief responses, seed 000).
+NO_IVIG_SUBTYPES = frozenset({"IBM"})
 # What a later line's agent does to the oral immunosuppressant the patient is on: agents that JOIN it are given
 # beside it, as in their trials (rituximab: RIM, Oddis et al., Arthritis Rheum 2013, on background
 # immunosuppressants; abatacept: Aggarwal et al., Arthritis Rheumatol 2024; tocilizumab: Oddis et al., ACR Open
@@ -38,6 +42,10 @@ def escalation_allowed(subtype: str) -> bool:
 
 def ivig_from_outset(subtype: str) -> bool:
     return subtype in IVIG_FROM_OUTSET_SUBTYPES
+
+
+def ivig_allowed(subtype: str) -> bool:
+    return subtype not in NO_IVIG_SUBTYPES
 
 
 def is_juvenile(subtype: str) -> bool:

@@ -24,7 +24,8 @@ import math
 from typing import TYPE_CHECKING
 
 from iimsim.pathway.agents import choose_option
-from iimsim.pathway.rules import ivig_from_outset, keeps_background_agent, supportive_care_floor_mg_per_day
+from iimsim.pathway.rules import (ivig_allowed, ivig_from_outset, keeps_background_agent,
+                                  supportive_care_floor_mg_per_day)
 from iimsim.simulation.model import RunModel
 from iimsim.simulation.streams import CHOICE, FOLLOW_ON, INTOLERANCE_TIME, INTOLERANT, IVIG
 
@@ -101,9 +102,14 @@ class TreatmentPlan:
             option = ()  # glucocorticoid monotherapy: a teaching counterfactual only
         else:
             option = choose_option(line.tables_for(p.subtype, p.ild), u[CHOICE], p.excluded, p.failed)
+        p_ivig = line.p_ivig_severe if p.severe else line.p_ivig_non_severe
+        gives_ivig = forced is None and "ivig" not in option and ivig_allowed(p.subtype) and (
+            (first and ivig_from_outset(p.subtype)) or u[IVIG] < p_ivig)
         keep = {c.drug for c in p.agents if c.drug != "ivig"} if keeps_background_agent(option) else set()
         if forced is not None:
             keep.add("ivig")  # switching agent within a line keeps the line's IVIG course
+        elif gives_ivig and courses.ivig_running(p, now) is not None:
+            keep.add("ivig")  # a course under way goes on: a new line does not start a second one within days
         courses.stop_agents(p, now, keep=keep)
         offset = m.sparing_agent_start_day if first else line.agent_start_day
         for drug in option:
@@ -117,11 +123,9 @@ class TreatmentPlan:
         if first and option:
             p.first_line_sparing = True
         ivig = any(c.drug == "ivig" for c in p.agents)
-        if forced is None and not ivig and "ivig" not in option:
-            p_ivig = line.p_ivig_severe if p.severe else line.p_ivig_non_severe
-            if (first and ivig_from_outset(p.subtype)) or u[IVIG] < p_ivig:
-                courses.start_agent(p, "ivig", now)
-                ivig = True
+        if gives_ivig and not ivig:  # (no sooner than a dosing interval after the last course's last infusion)
+            courses.start_agent(p, "ivig", max(now, p.ivig_due))
+            ivig = True
         p.option = option
         p.line = line.line
         p.highest_line = max(p.highest_line, line.line)

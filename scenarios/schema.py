@@ -72,6 +72,14 @@ class BySubtype(Strict, Generic[T]):
         return getattr(self, subtype)
 
 
+class BySex(Strict, Generic[T]):
+    female: T
+    male: T
+
+    def of(self, sex: str) -> T:
+        return getattr(self, sex)
+
+
 class Normal(Strict):
     """A normal distribution truncated to [min, max]."""
 
@@ -123,6 +131,8 @@ class Cohort(Sourced):
     age_years: BySubtype[PositiveNormal]
     adult_weight_kg: PositiveNormal
     child_weight_kg: PositiveNormal
+    adult_height_cm: BySex[PositiveNormal]
+    height_weight_correlation: Annotated[float, Field(ge=-1.0, le=1.0)]  # between an adult's height and weight
     p_ild: BySubtype[Probability]
     autoantibodies: BySubtype[dict[str, Probability]]
     p_cancer_associated: BySubtype[Probability]  # cancer within the cancer-associated window of diagnosis
@@ -199,7 +209,13 @@ class Agent(Sourced):
     # never above the adult dose (target_dose, or start_dose for infusions); none: dosed as an adult.
     juvenile_dose_per_m2: Positive | None = None
     juvenile_route: Literal["oral", "subcutaneous", "iv"] | None = None  # a child's route, if not `route`
-    juvenile_round_to: Positive | None = None  # a child's dose rounded to this (a tablet, syringe or vial size)
+    # Every dose (adult or child) rounded to what can be given (a tablet, capsule, syringe or vial size), to the
+    # nearest multiple, or down where a cap binds (max_mg_per_kg, max_dose, a child's adult dose).
+    round_to: Positive | None = None
+    max_dose: Positive | None = None  # the most given at once, in dose_unit (a day's, a week's or an infusion's)
+    # The weight a per-kg dose is worked out on: "ideal" is the ideal body weight (Devine's formula from height and
+    # sex) when it is below the actual weight, for adults at least 152.4 cm tall; children are dosed on actual weight.
+    dosing_weight: Literal["actual", "ideal"] = "actual"
     infusions: Annotated[int, Field(ge=0)] = 0
     infusion_interval_days: PositiveDays = 28.0
     days_per_infusion: Annotated[int, Field(ge=1)] = 1

@@ -8,9 +8,10 @@ from statistics import NormalDist
 
 from iimsim.pathway.rules import SEVERE_FEATURES, is_juvenile, is_severe
 from iimsim.scenarios.schema import SUBTYPES, Cohort, Normal
-from iimsim.simulation.streams import ATTRIBUTE_SLOTS
+from iimsim.simulation.streams import ATTRIBUTE_SLOTS, MORE_ATTRIBUTE_SLOTS, normal_quantile
 
 SLOT = {name: i for i, name in enumerate(ATTRIBUTE_SLOTS)}
+MORE = {name: i for i, name in enumerate(MORE_ATTRIBUTE_SLOTS)}
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Attributes:
     sex: str
     age_years: float
     weight_kg: float
+    height_cm: float | None  # adults only (children are dosed on actual weight and body surface from weight)
     ild: bool
     features: tuple[bool, ...]
     severe: bool
@@ -58,6 +60,9 @@ class CohortSampler:
         self._age = {s: TruncatedNormal.of(cohort.age_years.of(s)) for s in SUBTYPES}
         self._adult_weight = TruncatedNormal.of(cohort.adult_weight_kg)
         self._child_weight = TruncatedNormal.of(cohort.child_weight_kg)
+        self._height = {sex: cohort.adult_height_cm.of(sex) for sex in ("female", "male")}
+        self._height_weight_r = cohort.height_weight_correlation
+        self._weight_spec = cohort.adult_weight_kg
         self._ild = {s: cohort.p_ild.of(s) for s in SUBTYPES}
         sev = cohort.severity
         self._weakness = {s: sev.p_weakness_below_mrc4.of(s) for s in SUBTYPES}
@@ -73,9 +78,19 @@ class CohortSampler:
                 return subtype
         return SUBTYPES[-1]
 
+    def height_cm(self, sex: str, weight_kg: float, u: float) -> float:
+        """An adult's height, correlated with weight (a normal whose mean moves with the weight's z-score), whole cm
+        within the scenario's bounds."""
+        spec, w = self._height[sex], self._weight_spec
+        z_weight = (weight_kg - w.mean) / w.sd if w.sd > 0 else 0.0
+        r = self._height_weight_r
+        z = r * z_weight + (1.0 - r * r) ** 0.5 * normal_quantile(u)
+        return float(round(min(max(spec.mean + spec.sd * z, spec.min), spec.max)))
+
     def draw(self, u: list[float], subtype: str | None = None, severe: bool | None = None,
-             weight_kg: float | None = None) -> Attributes:
-        """A patient from uniforms `u`; `subtype`, `severe` and `weight_kg` may be fixed (a chosen patient)."""
+             weight_kg: float | None = None, more: list[float] | None = None) -> Attributes:
+        """A patient from uniforms `u` (and `more`, the later attributes' stream); `subtype`, `severe` and
+        `weight_kg` may be fixed (a chosen patient)."""
         subtype = subtype or self.subtype(u[SLOT["subtype"]])
         juvenile = is_juvenile(subtype)
         ild = u[SLOT["ild"]] < self._ild[subtype]
@@ -94,11 +109,15 @@ class CohortSampler:
         if weight_kg is None:
             weight_kg = (self._child_weight if juvenile else self._adult_weight).quantile(u[SLOT["weight"]])
         p_dia, p_ost, p_gla, p_rel = self._comorbidity_p
+        sex = "female" if u[SLOT["sex"]] < self._female[subtype] else "male"
+        weight_kg = round(weight_kg, 1)
+        height = None if juvenile or more is None else self.height_cm(sex, weight_kg, more[MORE["height"]])
         return Attributes(
             subtype=subtype,
-            sex="female" if u[SLOT["sex"]] < self._female[subtype] else "male",
+            sex=sex,
             age_years=round(self._age[subtype].quantile(u[SLOT["age"]]), 1),
-            weight_kg=round(weight_kg, 1),
+            weight_kg=weight_kg,
+            height_cm=height,
             ild=ild,
             features=features,
             severe=is_severe(dict(zip(SEVERE_FEATURES, features))),

@@ -9,6 +9,9 @@ Every course also re-plans its effect on the patient's disease (simulation/treat
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
+from iimsim.pathway.agents import dosing_weight_kg
 from iimsim.pathway.agents import schedule as agent_schedule
 from iimsim.pathway.care import CARE_DETAIL, steps_before_agent
 from iimsim.pathway.glucocorticoids import (
@@ -128,7 +131,8 @@ class Courses:
 
     def start_agent(self, p: Patient, drug: str, day: float) -> None:
         rules = self.model.agents[drug]
-        course = Course(drug, day, agent_schedule(rules, p.weight_kg, p.juvenile), p.state,
+        weight = dosing_weight_kg(rules, p.weight_kg, p.height_cm, p.sex)
+        course = Course(drug, day, agent_schedule(rules, weight, p.juvenile), p.state,
                         rules.kind == "infusions", p.episode_day)
         p.agents.append(course)
         care = self.model.scenario.care
@@ -151,7 +155,19 @@ class Courses:
 
     def close_agent(self, p: Patient, course: Course, now: float) -> None:
         stop_agent(self.model.disease, p, course)
-        self.write_agent_rows(p, course, cancel_visits(course, now))
+        end = cancel_visits(course, now)
+        self.write_agent_rows(p, course, end)
+        if course.drug == "ivig":
+            given = course.schedule.row_offsets[:bisect_left(course.schedule.row_offsets, end - course.start_day - 1e-9)]
+            if given:  # a new course no sooner than a dosing interval after the last infusion given
+                p.ivig_due = course.start_day + given[-1] + self.model.agents["ivig"].infusion_interval_days
+
+    def ivig_running(self, p: Patient, now: float) -> Course | None:
+        """The patient's IVIG course if it still has infusions to give after `now`."""
+        for course in p.agents:
+            if course.drug == "ivig" and course.start_day + course.schedule.row_offsets[-1] > now:
+                return course
+        return None
 
     def write_agent_rows(self, p: Patient, course: Course, now: float) -> None:
         rows = self.recorder.dose_rows(p, course, now)

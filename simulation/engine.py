@@ -78,15 +78,16 @@ class Engine:
         end of the horizon; `chosen` may fix subtype, severe and weight_kg."""
         stream = PatientStream(self.seed, replication, patient_id)
         p = Patient(replication, patient_id, stream)
-        a = self.sampler.draw(stream.attributes, **chosen)
+        a = self.sampler.draw(stream.attributes, more=stream.more_attributes, **chosen)
         p.subtype, p.juvenile, p.severe, p.sex = a.subtype, is_juvenile(a.subtype), a.severe, a.sex
         p.age_years, p.weight_kg, p.ild, p.features = a.age_years, a.weight_kg, a.ild, a.features
+        p.height_cm = a.height_cm
         p.diabetes, p.osteoporosis, p.glaucoma = a.diabetes, a.osteoporosis, a.glaucoma
         p.high_relapse_risk = a.high_relapse_risk
-        p.contraindicated = contraindicated(p.ild, self.model.contraindicated_with_ild)
         p.cancer_associated = stream.attributes[SLOT["cancer"]] < self.model.p_cancer_associated[p.subtype]
         p.diagnosis_day = diagnosis_day
-        self.clinic.diagnose(p)
+        self.clinic.diagnose(p)  # (may find anti-MDA5 rapidly progressive ILD)
+        p.contraindicated = contraindicated(p.ild, self.model.contraindicated_with_ild)
         p.death_day = self.model.mortality.death_day(stream.attributes[SLOT["death"]], p.subtype, p.ild,
                                                      p.age_years, p.cancer_associated, p.rp_ild)
         p.end_day = min(p.death_day, self.model.horizon_days - diagnosis_day)

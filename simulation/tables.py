@@ -37,6 +37,8 @@ PATIENT_COLUMNS: list[Column] = [
     ("age_years", pa.float64(), "age at diagnosis, years"),
     ("sex", pa.string(), "female or male"),
     ("weight_kg", pa.float64(), "body weight, kg"),
+    ("height_cm", pa.float64(), "height, cm (adults; empty for children, dosed on actual weight and body surface "
+                                "from weight)"),
     ("has_ild", pa.bool_(), "interstitial lung disease"),
     ("rp_ild", pa.bool_(), "anti-MDA5 rapidly progressive interstitial lung disease (severe at diagnosis; "
                            "high early mortality)"),
