@@ -8,6 +8,8 @@ DEXA scan" (seed 001, Prevention of Treatment Complications). Each step is done 
 
 from __future__ import annotations
 
+import math
+
 from iimsim.scenarios.schema import DRUGS
 
 # Drugs that suppress the immune system (IVIG modulates it; placebo is a trial's control).
@@ -38,3 +40,24 @@ def steps_before_agent(drug: str, female: bool, age_years: float,
     if drug == "azathioprine":
         steps.append("tpmt_test")
     return tuple(steps)
+
+
+# PJP prophylaxis "when using multiple immunosuppressants" (Praxis Medical Insights, Treatment of Inflammatory
+# Myopathy, 2025, Prevention of Treatment Complications): while two or more act beside the glucocorticoid (which has
+# its own threshold, seed 002), and with cyclophosphamide whatever else is given ("a high risk of opportunistic
+# infections", BMJ Best Practice, Idiopathic inflammatory myopathies: treatment algorithm).
+PROPHYLAXIS_WITH_ALONE = frozenset({"cyclophosphamide"})
+
+
+def pjp_prophylaxis_until(acting: list[tuple[str, float]]) -> float:
+    """The day the need for prophylaxis ends, from the agents on now as (drug, day its action ends); -inf for none."""
+    ends = sorted((end for drug, end in acting if drug in IMMUNOSUPPRESSANTS), reverse=True)
+    alone = max((end for drug, end in acting if drug in PROPHYLAXIS_WITH_ALONE), default=-math.inf)
+    return max(alone, ends[1] if len(ends) > 1 else -math.inf)
+
+
+def agents_prophylaxis_reason(acting: list[tuple[str, float]]) -> str:
+    drugs = [drug for drug, _ in acting if drug in IMMUNOSUPPRESSANTS]
+    if any(drug in PROPHYLAXIS_WITH_ALONE for drug in drugs) and len(drugs) == 1:
+        return f"{drugs[0]}: a high risk of opportunistic infection"
+    return f"immunosuppressants together: {' + '.join(drugs)}"

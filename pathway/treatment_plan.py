@@ -110,22 +110,21 @@ class TreatmentPlan:
             keep.add("ivig")  # switching agent within a line keeps the line's IVIG course
         elif gives_ivig and courses.ivig_running(p, now) is not None:
             keep.add("ivig")  # a course under way goes on: a new line does not start a second one within days
-        courses.stop_agents(p, now, keep=keep)
+        courses.stop_agents(p, now, keep=keep, prophylaxis=False)
         offset = m.sparing_agent_start_day if first else line.agent_start_day
         for drug in option:
-            courses.start_agent(p, drug, now + offset)
+            courses.start_agent(p, drug, now + offset, prophylaxis=False)
             follow = m.agents[drug].followed_by
             if follow is not None:  # an induction course handing over to an oral maintenance agent
-                nxt = choose_option((follow,), u[FOLLOW_ON], p.excluded, p.failed)
-                if nxt is not None:
-                    for after in nxt:
-                        courses.start_agent(p, after, now + offset + m.agents[drug].course_days)
+                for after in choose_option((follow,), u[FOLLOW_ON], p.excluded, p.failed):
+                    courses.start_agent(p, after, now + offset + m.agents[drug].course_days, prophylaxis=False)
         if first and option:
             p.first_line_sparing = True
         ivig = any(c.drug == "ivig" for c in p.agents)
         if gives_ivig and not ivig:  # (no sooner than a dosing interval after the last course's last infusion)
-            courses.start_agent(p, "ivig", max(now, p.ivig_due))
+            courses.start_agent(p, "ivig", max(now, p.ivig_due), prophylaxis=False)
             ivig = True
+        courses.agent_prophylaxis(p, now)  # (PJP prophylaxis for the agents together: pathway/care.py)
         p.option = option
         p.line = line.line
         p.highest_line = max(p.highest_line, line.line)

@@ -91,7 +91,7 @@ def _event_entries(events: pd.DataFrame) -> list[Entry]:
             else:
                 entries.append(Entry(e.day, f"{words}: {STATE_WORDS[e.to_state]} ({e.detail})."))
         elif e.event == "pjp_prophylaxis_start":
-            entries.append(Entry(e.day, "PJP prophylaxis started (prednisone-equivalent >= 20 mg/day for >= 4 weeks)."))
+            entries.append(Entry(e.day, f"PJP prophylaxis started ({e.detail})."))
         elif e.event == "pjp_prophylaxis_stop":
             entries.append(Entry(e.day, "PJP prophylaxis stopped."))
         elif e.event == "bone_protection_start":

@@ -202,7 +202,7 @@ class Engine:
         courses = self.courses
         courses.stop_agents(p, end)
         courses.close_gc(p, end)
-        if p.pjp_on and p.pjp_stop_day < end:
+        if p.pjp_on and courses.pjp_cover_end(p) < end:
             courses.pjp_stop(p)
         p.days_in[STATE_INDEX[p.state]] += end - p.since
         p.since = end

@@ -45,7 +45,7 @@ class Patient:
         "weight_kg", "height_cm", "ivig_due", "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
         "death_day", "end_day", "state", "since", "days_in", "line", "highest_line", "remission_line",
         "remission_day", "flares", "switch_agent", "option", "intolerant", "contraindicated", "failed", "agents", "gc", "next_day",
-        "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "first_le5_day",
+        "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "pjp_agent_until", "first_le5_day",
         "first_sparing_day", "first_line_sparing", "induction_hold_days", "bone_protected",
         "clock_offset", "episode_day", "episode_delay",
         # The disease course (simulation/clinic_visits.py) and what the clinic has seen of it.
@@ -88,7 +88,8 @@ class Patient:
         self.pending = (INF, "")
         self.suspect = None
         self.pjp_on = False
-        self.pjp_stop_day = 0.0
+        self.pjp_stop_day = 0.0  # the day the glucocorticoid's need for PJP prophylaxis ends
+        self.pjp_agent_until = -INF  # the day the agents' need ends (simulation/courses.py: agent_prophylaxis)
         self.first_le5_day = None
         self.height_cm = None
         self.ivig_due = -INF  # the first day a new IVIG course may start: an interval after the last infusion
