@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 JUVENILE_SUBTYPES = frozenset({"JDM"})
-# IBM: a trial of prednisone with methotrexate; most do not respond and progress (seed 003).
+# IBM has its own pathway: a trial of prednisone with methotrexate ("generally resistant to standard immunotherapy,
+# but a trial of prednisone with methotrexate is reasonable for newly diagnosed patients", Praxis Medical Insights,
+# Treatment of Inflammatory Myopathy, 2025), judged like a first line, then supportive care: no escalation (most
+# "become unresponsive and disease progresses despite treatment", the same), no IV pulse (the pulse is for severe
+# inflammatory myositis, BMJ Best Practice, Idiopathic inflammatory myopathies: treatment algorithm; IBM is
+# refractory to it: Aggarwal and Oddis, Degener Neurol Neuromuscul Dis 2012) and no IVIG (below).
 NO_ESCALATION_SUBTYPES = frozenset({"IBM"})
+NO_PULSE_SUBTYPES = frozenset({"IBM"})
 # Anti-HMGCR IMNM: combination therapy from the outset, never glucocorticoid monotherapy
 # (seed 001); IVIG joins glucocorticoid and immunosuppressant (triple induction, evidence.md).
 IVIG_FROM_OUTSET_SUBTYPES = frozenset({"IMNM_HMGCR"})
@@ -34,6 +40,11 @@ def is_severe(features: dict[str, bool]) -> bool:
     """Seed 003: severe if any of global weakness worse than MRC 4, respiratory failure
     from ILD, myocarditis, severe dysphagia or another life-threatening complication."""
     return any(features[name] for name in SEVERE_FEATURES)
+
+
+def pulse_indicated(subtype: str) -> bool:
+    """A severe patient of this subtype starts with an IV pulse (seed 003), unless the subtype's pathway has none."""
+    return subtype not in NO_PULSE_SUBTYPES
 
 
 def escalation_allowed(subtype: str) -> bool:
