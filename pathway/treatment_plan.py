@@ -48,7 +48,7 @@ class TreatmentPlan:
         courses, gc = self.courses, self.model.gc
         if dest == "iv_pulse":
             detail = self.start_line(p, "first_line", now)
-            courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=True)
+            courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=courses.pulse_mg(p))
             p.induction_hold_days = gc.initial_hold_days
             p.pending = (p.next_day, p.next_trigger)
             p.next_day, p.next_trigger = now + gc.pulse_days, "pulse_complete"

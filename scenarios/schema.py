@@ -101,6 +101,31 @@ class PositiveNormal(Normal):
     min: Positive
 
 
+class GrowthReference(Strict):
+    """A weight-for-age reference by the LMS method (Cole and Green 1992): by sex, rows of [age_years, L, M, S] at
+    ascending ages; a child's weight is M (1 + L S z)^(1/L) at its age (L, M, S interpolated), z a standard normal
+    score within +/- z_limit."""
+
+    female: Annotated[list[Annotated[list[float], Field(min_length=4, max_length=4)]], Field(min_length=2)]
+    male: Annotated[list[Annotated[list[float], Field(min_length=4, max_length=4)]], Field(min_length=2)]
+    z_limit: Positive
+
+    @model_validator(mode="after")
+    def _ascending_ages_positive_medians(self):
+        for sex in ("female", "male"):
+            rows = getattr(self, sex)
+            ages = [row[0] for row in rows]
+            if ages != sorted(set(ages)):
+                raise ValueError(f"{sex}: ages must ascend, got {ages}")
+            bad = [row for row in rows if row[2] <= 0 or row[3] <= 0]
+            if bad:
+                raise ValueError(f"{sex}: M and S must be above 0, got {bad[0]}")
+            for age, lam, _, s in rows:
+                if lam < 0 and 1.0 + lam * s * self.z_limit <= 0:
+                    raise ValueError(f"{sex}: z_limit {self.z_limit:g} is beyond the reference at age {age:g}")
+        return self
+
+
 class Simulation(Strict):
     patients: Annotated[int, Field(gt=0)] = 1000
     horizon_years: Positive = 5.0
@@ -130,7 +155,7 @@ class Cohort(Sourced):
     p_female: BySubtype[Probability]
     age_years: BySubtype[PositiveNormal]
     adult_weight_kg: PositiveNormal
-    child_weight_kg: PositiveNormal
+    child_weight_for_age: GrowthReference  # children's (JDM's) weight from their age and sex
     adult_height_cm: BySex[PositiveNormal]
     height_weight_correlation: Annotated[float, Field(ge=-1.0, le=1.0)]  # between an adult's height and weight
     p_ild: BySubtype[Probability]
@@ -139,6 +164,7 @@ class Cohort(Sourced):
     p_rp_ild_given_anti_mda5: Probability  # rapidly progressive ILD among anti-MDA5 patients (severe at diagnosis)
     severity: Severity
     comorbidity: Comorbidity
+    juvenile_comorbidity: Comorbidity  # children's (JDM's) rates at diagnosis
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self):
@@ -177,6 +203,10 @@ class Glucocorticoids(Sourced):
     escalation_mg_per_kg_per_day: Positive
     escalation_hold_days: PositiveDays
     supportive_care_mg_per_day: NonNegative
+    # A child's IV pulse (JDM): methylprednisolone by weight, at most the cap a day, rounded to what is drawn up.
+    jdm_pulse_mg_per_kg_per_day: Positive
+    jdm_pulse_max_mg_per_day: Positive
+    jdm_pulse_round_to_mg: Positive
     pjp_threshold_mg_per_day: Positive
     pjp_min_days: PositiveDays
     high_dose_max_days: PositiveDays

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import accumulate
 from statistics import NormalDist
@@ -38,6 +39,32 @@ class TruncatedNormal:
 
 
 @dataclass(frozen=True)
+class WeightForAge:
+    """A child's weight from age and sex by a growth reference's LMS values (Cole and Green 1992), linearly
+    interpolated between its ages; the z-score from a uniform, within +/- the reference's z_limit."""
+
+    rows: dict[str, tuple[tuple[float, float, float, float], ...]]
+    low_p: float
+    high_p: float
+
+    @classmethod
+    def of(cls, reference) -> WeightForAge:
+        limit = NormalDist()
+        return cls({sex: tuple(tuple(row) for row in getattr(reference, sex)) for sex in ("female", "male")},
+                   limit.cdf(-reference.z_limit), limit.cdf(reference.z_limit))
+
+    def weight_kg(self, sex: str, age_years: float, u: float) -> float:
+        rows = self.rows[sex]
+        age = min(max(age_years, rows[0][0]), rows[-1][0])
+        i = next(k for k in range(1, len(rows)) if age <= rows[k][0])
+        (a0, *lms0), (a1, *lms1) = rows[i - 1], rows[i]
+        w = (age - a0) / (a1 - a0)
+        lam, m, s = (x0 + w * (x1 - x0) for x0, x1 in zip(lms0, lms1))
+        z = normal_quantile(self.low_p + u * (self.high_p - self.low_p))
+        return m * math.exp(s * z) if abs(lam) < 1e-12 else m * (1.0 + lam * s * z) ** (1.0 / lam)
+
+
+@dataclass(frozen=True)
 class Attributes:
     subtype: str
     sex: str
@@ -59,7 +86,7 @@ class CohortSampler:
         self._female = {s: cohort.p_female.of(s) for s in SUBTYPES}
         self._age = {s: TruncatedNormal.of(cohort.age_years.of(s)) for s in SUBTYPES}
         self._adult_weight = TruncatedNormal.of(cohort.adult_weight_kg)
-        self._child_weight = TruncatedNormal.of(cohort.child_weight_kg)
+        self._child_weight = WeightForAge.of(cohort.child_weight_for_age)
         self._height = {sex: cohort.adult_height_cm.of(sex) for sex in ("female", "male")}
         self._height_weight_r = cohort.height_weight_correlation
         self._weight_spec = cohort.adult_weight_kg
@@ -68,8 +95,8 @@ class CohortSampler:
         self._weakness = {s: sev.p_weakness_below_mrc4.of(s) for s in SUBTYPES}
         self._feature_p = (sev.p_respiratory_failure_given_ild, sev.p_myocarditis,
                            sev.p_severe_dysphagia, sev.p_other_life_threatening)
-        com = cohort.comorbidity
-        self._comorbidity_p = (com.p_diabetes, com.p_osteoporosis, com.p_glaucoma, com.p_high_relapse_risk)
+        self._comorbidity_p = {juvenile: (com.p_diabetes, com.p_osteoporosis, com.p_glaucoma, com.p_high_relapse_risk)
+                               for juvenile, com in ((False, cohort.comorbidity), (True, cohort.juvenile_comorbidity))}
 
     def subtype(self, u: float) -> str:
         threshold = u * self._cumulative[-1]
@@ -106,16 +133,18 @@ class CohortSampler:
             features = (False,) * len(features)
         elif severe is True and not any(features):
             features = (True, *features[1:])  # weakness worse than MRC 4, the commonest severe feature
-        if weight_kg is None:
-            weight_kg = (self._child_weight if juvenile else self._adult_weight).quantile(u[SLOT["weight"]])
-        p_dia, p_ost, p_gla, p_rel = self._comorbidity_p
+        p_dia, p_ost, p_gla, p_rel = self._comorbidity_p[juvenile]
         sex = "female" if u[SLOT["sex"]] < self._female[subtype] else "male"
+        age = round(self._age[subtype].quantile(u[SLOT["age"]]), 1)
+        if weight_kg is None:
+            weight_kg = (self._child_weight.weight_kg(sex, age, u[SLOT["weight"]]) if juvenile
+                         else self._adult_weight.quantile(u[SLOT["weight"]]))
         weight_kg = round(weight_kg, 1)
         height = None if juvenile or more is None else self.height_cm(sex, weight_kg, more[MORE["height"]])
         return Attributes(
             subtype=subtype,
             sex=sex,
-            age_years=round(self._age[subtype].quantile(u[SLOT["age"]]), 1),
+            age_years=age,
             weight_kg=weight_kg,
             height_cm=height,
             ild=ild,

@@ -20,6 +20,7 @@ from iimsim.pathway.glucocorticoids import (
     oral_dose_mg_per_day,
     oral_schedule,
     prophylaxis_needed,
+    pulse_mg_per_day,
 )
 from iimsim.pathway.rules import bone_protection, steroid_risk
 from iimsim.simulation.model import RunModel
@@ -44,6 +45,10 @@ class Courses:
         mg_per_kg = induction_mg_per_kg(gc, p.juvenile, steroid_risk(p.diabetes, p.osteoporosis, p.glaucoma),
                                         p.high_relapse_risk)
         return oral_dose_mg_per_day(gc, mg_per_kg, p.weight_kg, p.juvenile)
+
+    def pulse_mg(self, p: Patient) -> float:
+        """The IV pulse's methylprednisolone a day for this patient (a child's by weight, with a cap)."""
+        return pulse_mg_per_day(self.model.pulse, p.weight_kg, p.juvenile)
 
     def gc_dose(self, p: Patient, day: float) -> float:
         if p.gc is None or day >= p.gc.waiting_from:

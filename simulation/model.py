@@ -12,7 +12,7 @@ from iimsim.pathway.clinic import ClinicRules, LineWindows
 from iimsim.pathway.dosing import Schedule
 from iimsim.pathway.response_criteria import CoreSetMeasure, ImprovementDefinition, ResponseCriteria
 from iimsim.pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
-from iimsim.pathway.glucocorticoids import GlucocorticoidRules
+from iimsim.pathway.glucocorticoids import GlucocorticoidRules, PulseRules
 from iimsim.scenarios.schema import SUBTYPES, Normal, Scenario
 from iimsim.simulation.harms import HarmRule, compile_harms
 from iimsim.simulation.mortality import YEAR_DAYS, MortalityRules, compile_mortality
@@ -222,6 +222,7 @@ class RunModel:
     disease: DiseaseRules
     visits: VisitRules
     contraindicated_with_ild: frozenset[str] = frozenset()
+    pulse: PulseRules | None = None
 
     @classmethod
     def compile(cls, scenario: Scenario, horizon_years: float | None = None) -> RunModel:
@@ -262,6 +263,7 @@ class RunModel:
             disease=DiseaseRules.compile(scenario),
             visits=VisitRules.compile(scenario),
             contraindicated_with_ild=frozenset(d for d, a in scenario.agents.items() if a.contraindicated_with_ild),
+            pulse=PulseRules.from_scenario(scenario.glucocorticoids),
         )
 
 

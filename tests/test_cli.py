@@ -169,7 +169,8 @@ def test_bad_command_line_values_exit_2(tmp_path, args, expected):
 
 def test_every_baseline_section_names_its_source():
     scenario = load_scenario("baseline")
-    sections = [scenario.cohort, scenario.cohort.severity, scenario.cohort.comorbidity, scenario.glucocorticoids,
+    sections = [scenario.cohort, scenario.cohort.severity, scenario.cohort.comorbidity,
+                scenario.cohort.juvenile_comorbidity, scenario.glucocorticoids,
                 scenario.regimen, scenario.maintenance, scenario.disease, scenario.assessment, scenario.mortality,
                 scenario.adverse_events, scenario.care, *(getattr(scenario.adverse_events, name)
                                            for name in type(scenario.adverse_events).model_fields if name != "sources"
