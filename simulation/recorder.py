@@ -103,7 +103,6 @@ class BatchRecorder:
         self.dose_step: list[int] = []
         self.dose_start: list[float] = []
         self.dose_end: list[float] = []
-        self.dose_state: list[int] = []
         # Assessments: numbers in one flat list (`_ASSESSMENT_NUMBERS` per row), then the measures' errors,
         # codes beside; scored at once when the table is built (the engine sets `visits`, the scoring rules).
         self.visits = None
@@ -148,7 +147,6 @@ class BatchRecorder:
                 ends[-1] = stop_day
             self.dose_end.extend(ends)
             self.dose_patient.extend([p.patient_id] * rows)
-            self.dose_state.extend([_STATE_CODE[course.started_in]] * rows)
         return rows
 
     def assessment(self, p, day: float, state: str, kind: str, activity: float, measured: float, damage: float,
@@ -286,9 +284,28 @@ class BatchRecorder:
             **{name: step_columns[name].take(steps) for name in _STEP_FIELDS},
             "start_day": start[order],
             "end_day": np.array(self.dose_end, dtype=float)[order],
-            "state": _STATE_ARRAY.take(np.array(self.dose_state, dtype=np.int64)[order]),
+            "state": _STATE_ARRAY.take(self._states_in_force(patient[order], start[order])),
         }
         return build_table("doses", columns)
+
+    def _states_in_force(self, patient: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The state each (patient, day) is in: the one the patient's latest transition at or before the day entered
+        (a row starting on a transition's day is given in the state it enters)."""
+        to_code = np.array(self.event_to, dtype=np.int64)
+        is_transition = to_code != _NO_STATE
+        t_patient = np.array(self.event_patient, dtype=np.int64)[is_transition]
+        t_day = np.array(self.event_day, dtype=float)[is_transition]
+        t_to = to_code[is_transition]
+        if not len(day):
+            return np.zeros(0, dtype=np.int64)
+        # One sort key per (patient, day): the batch's patients are consecutive, days within a span.
+        low = min(t_day.min(), day.min())
+        span = max(t_day.max(), day.max()) - low + 2.0
+        t_key = (t_patient - self.first_patient_id) * span + (t_day - low)
+        order = np.argsort(t_key, kind="stable")  # (same day: the last recorded wins)
+        found = np.searchsorted(t_key[order], (patient - self.first_patient_id) * span + (day - low) + 1e-7,
+                                side="right") - 1
+        return t_to[order][found]
 
     def _patients_table(self, doses: pa.Table, assessments: pa.Table) -> pa.Table:
         n = len(self.patients)

@@ -112,7 +112,8 @@ DOSE_COLUMNS: list[Column] = [
     ("dose_unit", pa.string(), "mg/day, mg/week, mg/48h (alternate days) or g/day"),
     ("prednisone_eq_mg_per_day", pa.float64(), "prednisone-equivalent mg/day for glucocorticoids; "
                                                "empty for other drugs"),
-    ("state", pa.string(), "pathway state in which this course was started (provenance)"),
+    ("state", pa.string(), "pathway state in force on the row's first day (the state entered that day, if a "
+                          "transition falls on it)"),
 ]
 
 ASSESSMENT_COLUMNS: list[Column] = [

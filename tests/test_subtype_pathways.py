@@ -67,3 +67,9 @@ def test_a_childs_iv_pulse_is_30_mg_per_kg_at_most_1_g(jdm_run):
     assert np.allclose(pulse.dose, np.minimum(np.floor(30.0 * weight / 10.0 + 0.5) * 10.0, 1000.0))
     assert (pulse.dose < 1000.0).mean() > 0.5  # most children are under 33 kg
     assert np.allclose(pulse.prednisone_eq_mg_per_day, 1.25 * pulse.dose)
+
+
+def test_glucocorticoid_rows_after_the_pulse_are_not_labelled_iv_pulse(jdm_run):
+    doses = jdm_run["doses"]
+    assert (doses.state == "iv_pulse").any()
+    assert not ((doses.state == "iv_pulse") & (doses.start_day > 5.0)).any()  # the pulse is at most 5 days
