@@ -162,6 +162,7 @@ class Cohort(Sourced):
     autoantibodies: BySubtype[dict[str, Probability]]
     p_cancer_associated: BySubtype[Probability]  # cancer within the cancer-associated window of diagnosis
     p_rp_ild_given_anti_mda5: Probability  # rapidly progressive ILD among anti-MDA5 patients (severe at diagnosis)
+    p_statin_given_anti_hmgcr: Probability  # anti-HMGCR patients on a statin at diagnosis (statin-associated)
     severity: Severity
     comorbidity: Comorbidity
     juvenile_comorbidity: Comorbidity  # children's (JDM's) rates at diagnosis
@@ -486,6 +487,10 @@ class Care(Sourced):
 
     childbearing_age_years: Annotated[list[NonNegative], Field(min_length=2, max_length=2)]  # [from, to)
     mri_at_diagnosis: bool
+    # Cancer screening at diagnosis (adults): the basic panel for all, the enhanced panel for these subtypes and
+    # from this age.
+    enhanced_cancer_screening_subtypes: list[Literal["DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM"]]
+    enhanced_cancer_screening_from_age_years: NonNegative
 
     @model_validator(mode="after")
     def _ages(self):
@@ -558,7 +563,8 @@ class Costs(Sourced):
     adverse_event: dict[Literal["new_diabetes", "serious_infection", "pjp", "fracture", "cataract"],
                         NonNegative] = Field(default_factory=dict)  # per event
     care_step: dict[Literal["vaccination_update", "hepatitis_screening", "contraception_counselling", "tpmt_test",
-                            "dexa_scan", "mri"], NonNegative] = Field(default_factory=dict)  # per step done
+                            "dexa_scan", "mri", "folic_acid", "statin_withdrawal", "cancer_screening",
+                            "enhanced_cancer_screening"], NonNegative] = Field(default_factory=dict)  # per step done
     assessment_tests: NonNegative = 0.0  # creatine kinase and strength testing at each clinic assessment
 
     @model_validator(mode="after")

@@ -71,6 +71,7 @@ class Attributes:
     age_years: float
     weight_kg: float
     height_cm: float | None  # adults only (children are dosed on actual weight and body surface from weight)
+    statin_exposed: bool  # anti-HMGCR myopathy on a statin at diagnosis (statin-associated)
     ild: bool
     features: tuple[bool, ...]
     severe: bool
@@ -90,6 +91,7 @@ class CohortSampler:
         self._height = {sex: cohort.adult_height_cm.of(sex) for sex in ("female", "male")}
         self._height_weight_r = cohort.height_weight_correlation
         self._weight_spec = cohort.adult_weight_kg
+        self._p_statin = cohort.p_statin_given_anti_hmgcr
         self._ild = {s: cohort.p_ild.of(s) for s in SUBTYPES}
         sev = cohort.severity
         self._weakness = {s: sev.p_weakness_below_mrc4.of(s) for s in SUBTYPES}
@@ -147,6 +149,7 @@ class CohortSampler:
             age_years=age,
             weight_kg=weight_kg,
             height_cm=height,
+            statin_exposed=(subtype == "IMNM_HMGCR" and more is not None and more[MORE["statin"]] < self._p_statin),
             ild=ild,
             features=features,
             severe=is_severe(dict(zip(SEVERE_FEATURES, features))),

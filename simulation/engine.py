@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from iimsim.pathway.agents import choose_option
 from iimsim.pathway.audit import audit_flags
+from iimsim.pathway.care import steps_at_diagnosis
 from iimsim.pathway.clinic import HOLD, OBSERVE, TAPER
 from iimsim.pathway.machine import Firer
 from iimsim.pathway.rules import agents_failed, contraindicated, is_juvenile
@@ -81,7 +82,7 @@ class Engine:
         a = self.sampler.draw(stream.attributes, more=stream.more_attributes, **chosen)
         p.subtype, p.juvenile, p.severe, p.sex = a.subtype, is_juvenile(a.subtype), a.severe, a.sex
         p.age_years, p.weight_kg, p.ild, p.features = a.age_years, a.weight_kg, a.ild, a.features
-        p.height_cm = a.height_cm
+        p.height_cm, p.statin_exposed = a.height_cm, a.statin_exposed
         p.diabetes, p.osteoporosis, p.glaucoma = a.diabetes, a.osteoporosis, a.glaucoma
         p.high_relapse_risk = a.high_relapse_risk
         p.cancer_associated = stream.attributes[SLOT["cancer"]] < self.model.p_cancer_associated[p.subtype]
@@ -163,8 +164,13 @@ class Engine:
             new_line = dest in self.model.lines or dest == "iv_pulse"
             if trigger == "triage":
                 self.clinic.steroid_threshold(p, p.option)
-                if self.model.scenario.care.mri_at_diagnosis:
+                care = self.model.scenario.care
+                if care.mri_at_diagnosis:
                     self.courses.care_step(p, now, "mri")
+                for step in steps_at_diagnosis(p.subtype, p.juvenile, p.age_years, p.statin_exposed,
+                                               frozenset(care.enhanced_cancer_screening_subtypes),
+                                               care.enhanced_cancer_screening_from_age_years):
+                    self.courses.care_step(p, now, step)
             self.clinic.new_episode(p, now, new_line)
 
     def _on_event(self, p: Patient, now: float) -> None:

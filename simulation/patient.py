@@ -42,7 +42,7 @@ class Patient:
 
     __slots__ = (
         "replication", "patient_id", "diagnosis_day", "stream", "subtype", "juvenile", "severe", "sex", "age_years",
-        "weight_kg", "height_cm", "ivig_due", "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
+        "weight_kg", "height_cm", "statin_exposed", "ivig_due", "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
         "death_day", "end_day", "state", "since", "days_in", "line", "highest_line", "remission_line",
         "remission_day", "flares", "switch_agent", "option", "intolerant", "contraindicated", "failed", "agents", "gc", "next_day",
         "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "pjp_agent_until", "first_le5_day",
@@ -92,6 +92,7 @@ class Patient:
         self.pjp_agent_until = -INF  # the day the agents' need ends (simulation/courses.py: agent_prophylaxis)
         self.first_le5_day = None
         self.height_cm = None
+        self.statin_exposed = False
         self.ivig_due = -INF  # the first day a new IVIG course may start: an interval after the last infusion
         self.first_sparing_day = None
         self.first_line_sparing = False

@@ -36,7 +36,7 @@ _NO_STATE = -1  # a non-transition event: its state is filled in from the transi
 _PATIENT_FIELDS = (
     "replication", "patient_id", "diagnosis_day", "subtype", "severity",
     "weakness_below_mrc4", "respiratory_failure_ild", "myocarditis", "severe_dysphagia",
-    "other_life_threatening", "age_years", "sex", "weight_kg", "height_cm", "has_ild", "has_diabetes",
+    "other_life_threatening", "age_years", "sex", "weight_kg", "height_cm", "statin_exposed", "has_ild", "has_diabetes",
     "has_osteoporosis", "has_glaucoma", "high_relapse_risk", "followup_days", "died", "final_state",
     "highest_line", "time_to_remission_days", "flares", "days_to_pred_le_5mg",
     "audit_gc_monotherapy", "audit_delayed_sparing_agent", "audit_high_dose_beyond_4_weeks",
@@ -164,7 +164,8 @@ class BatchRecorder:
         f = p.features
         self.patients.append((
             p.replication, p.patient_id, p.diagnosis_day, p.subtype, "severe" if p.severe else "non_severe",
-            f[0], f[1], f[2], f[3], f[4], p.age_years, p.sex, p.weight_kg, p.height_cm, p.ild, p.diabetes,
+            f[0], f[1], f[2], f[3], f[4], p.age_years, p.sex, p.weight_kg, p.height_cm, p.statin_exposed, p.ild,
+            p.diabetes,
             p.osteoporosis, p.glaucoma, p.high_relapse_risk, end_day, p.state == "dead", p.state,
             p.highest_line, p.remission_day, p.flares, p.first_le5_day, *audit,
             p.autoantibody, p.untreated_activity, p.steroid_dependent, p.steroid_threshold, p.flares_during_taper,

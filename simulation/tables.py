@@ -39,6 +39,8 @@ PATIENT_COLUMNS: list[Column] = [
     ("weight_kg", pa.float64(), "body weight, kg"),
     ("height_cm", pa.float64(), "height, cm (adults; empty for children, dosed on actual weight and body surface "
                                 "from weight)"),
+    ("statin_exposed", pa.bool_(), "anti-HMGCR myopathy in a patient on a statin at diagnosis (statin-associated: "
+                                   "the statin is stopped)"),
     ("has_ild", pa.bool_(), "interstitial lung disease"),
     ("rp_ild", pa.bool_(), "anti-MDA5 rapidly progressive interstitial lung disease (severe at diagnosis; "
                            "high early mortality)"),
