@@ -84,3 +84,49 @@ def decide(rules: ClinicRules, state: str, seen: Seen, windows: LineWindows | No
     if state == "drug_free_remission":
         return "relapse" if flaring and seen.activity > rules.remission_activity else OBSERVE
     return OBSERVE
+
+
+# Why `decide` decided as it did, in the terms it judged by (the line's start, the diagnosis, the line's windows),
+# for the assessments table and the patient's story. Each reason implies one decision (DECISION_OF_REASON); a test
+# checks that `reason` and `decide` agree on every kind of visit.
+DECISION_OF_REASON = {
+    "remission": "respond", "second_flare": "fail", "flare_after_failure_assessment": "fail", "flare": "flare",
+    "below_minimal": "fail", "below_moderate_at_failure_assessment": "fail",
+    "not_improving_at_failure_assessment": "fail", "a_year_without_remission": "fail", "improving": TAPER,
+    "stalled": HOLD, "withdrawal_due": "withdraw", "relapse": "relapse", "observe": OBSERVE, "baseline": "baseline",
+}
+REASONS = tuple(DECISION_OF_REASON)
+
+
+def reason(rules: ClinicRules, state: str, seen: Seen, windows: LineWindows | None, minimal_tis: float,
+           moderate_tis: float) -> str:
+    """The rule `decide` applied at this visit (one of REASONS)."""
+    flaring = seen.activity - seen.lowest_activity >= rules.flare_rise
+    if state in LINE_STATES:
+        if (seen.activity <= rules.remission_activity
+                and seen.prednisone_mg_per_day <= rules.remission_max_prednisone_mg_per_day):
+            return "remission"
+        if flaring:
+            if seen.flares_on_line >= 1:
+                return "second_flare"
+            return "flare_after_failure_assessment" if seen.days_on_line >= windows.failure_assessment_days else "flare"
+        if seen.days_on_line >= windows.minimal_improvement_by_days and seen.tis_from_line_start < minimal_tis:
+            return "below_minimal"
+        better = improving(rules, seen)
+        if seen.days_on_line >= windows.failure_assessment_days:
+            if seen.tis_from_line_start < moderate_tis:
+                return "below_moderate_at_failure_assessment"
+            if not better:
+                return "not_improving_at_failure_assessment"
+        if seen.days_on_line >= windows.max_days_on_line:
+            return "a_year_without_remission"
+        return "improving" if better else "stalled"
+    if state == "maintenance":
+        if flaring and seen.activity > rules.remission_activity:
+            return "flare"
+        if seen.withdrawal_due and seen.activity <= rules.remission_activity:
+            return "withdrawal_due"
+        return "improving" if improving(rules, seen) else "stalled"
+    if state == "drug_free_remission":
+        return "relapse" if flaring and seen.activity > rules.remission_activity else "observe"
+    return "observe"

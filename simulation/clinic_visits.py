@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from iimsim.pathway.clinic import LINE_STATES, Seen, decide
+from iimsim.pathway.clinic import HOLD, LINE_STATES, OBSERVE, TAPER, Seen, decide, reason
 from iimsim.simulation.assessment import (Baseline, first_rise, measured_activity, next_visit_in_days, recover,
                                           tis)
 from iimsim.simulation.cohort import TruncatedNormal
@@ -23,6 +23,8 @@ from iimsim.simulation.treatment_effects import agent_target
 
 INF = math.inf
 SLOT = {name: i for i, name in enumerate(DISEASE_SLOTS)}
+# The taper's moves have one reason each; a machine trigger's reason says which rule fired (pathway/clinic.py).
+_SIMPLE_REASON = {TAPER: "improving", HOLD: "stalled", OBSERVE: "observe"}
 
 
 class Clinic:
@@ -102,11 +104,11 @@ class Clinic:
         return math.exp(-(now - p.line_start_day) / self.visits.expectation_waning_days)
 
     def _record(self, p: Patient, now: float, kind: str, activity: float, measured: float, z: list[float],
-                decision: str, state: str, dose: float, expectation: float) -> None:
+                decision: str, state: str, dose: float, expectation: float, why: str = "baseline") -> None:
         """The assessment's row: what was measured, against which baselines, with which errors; the
         recorder scores every row at once (simulation/assessment.py: score_rows)."""
         self.recorder.assessment(p, now, state, kind, activity, measured, p.disease.damage, dose, decision, z,
-                                 expectation)
+                                 expectation, why)
         p.last_activity, p.last_measured, p.last_visit_day = activity, measured, now
 
     def new_episode(self, p: Patient, now: float, new_line: bool) -> None:
@@ -149,8 +151,10 @@ class Clinic:
         seen = Seen(measured, p.previous_measured, p.lowest_measured, tis_line, dose, days_on_line, p.flares_on_line,
                     withdrawal_due)
         minimal, moderate, _ = self.visits.criteria.thresholds(p.juvenile)
-        decision = decide(self.visits.clinic, state, seen, line.windows if line else None, minimal, moderate)
-        self._record(p, now, kind, activity, measured, z, decision, state, dose, expectation)
+        windows = line.windows if line else None
+        decision = decide(self.visits.clinic, state, seen, windows, minimal, moderate)
+        why = _SIMPLE_REASON.get(decision) or reason(self.visits.clinic, state, seen, windows, minimal, moderate)
+        self._record(p, now, kind, activity, measured, z, decision, state, dose, expectation, why)
         p.previous_measured = measured
         if measured < p.lowest_measured:
             p.lowest_measured = measured

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from iimsim.pathway.care import CARE_STEPS
+from iimsim.pathway.clinic import REASONS
 from iimsim.pathway.definition import STATE_NAMES, TRIGGERS
 from iimsim.pathway.dosing import STEP_REGISTRY
 from iimsim.simulation.assessment import score_rows
@@ -49,6 +50,7 @@ DECISIONS = ("baseline", "respond", "fail", "flare", "withdraw", "relapse", "tap
 CATEGORIES = ("none", "minimal", "moderate", "major")
 _VISIT_CODE = {name: i for i, name in enumerate(VISIT_KINDS)}
 _DECISION_CODE = {name: i for i, name in enumerate(DECISIONS)}
+_REASON_CODE = {name: i for i, name in enumerate(REASONS)}
 _CATEGORY_CODE = {name: i for i, name in enumerate(CATEGORIES)}
 # Per assessment row, as numbers: what was measured, and the two baselines it is scored against.
 _ASSESSMENT_NUMBERS = ("day", "activity", "activity_measured", "damage", "prednisone_eq_mg_per_day",
@@ -82,6 +84,7 @@ _STATE_ARRAY = pa.array(STATE_NAMES, pa.string())
 _EVENT_ARRAY = pa.array(EVENT_NAMES, pa.string())
 _VISIT_ARRAY = pa.array(VISIT_KINDS, pa.string())
 _DECISION_ARRAY = pa.array(DECISIONS, pa.string())
+_REASON_ARRAY = pa.array(REASONS, pa.string())
 _CATEGORY_ARRAY = pa.array(CATEGORIES, pa.string())
 
 
@@ -110,7 +113,7 @@ class BatchRecorder:
         self.assessment_numbers: list[float] = []
         self.assessment_errors: list[float] = []
         self.assessment_sensitivity: list[float] = []
-        self.assessment_codes: list[int] = []  # state, visit kind, decision, juvenile
+        self.assessment_codes: list[int] = []  # state, visit kind, decision, juvenile, reason
 
     def transition(self, p, day: float, trigger: str, from_state: str, to_state: str) -> int:
         """Record a transition; returns its row so the detail can be filled in once known."""
@@ -150,7 +153,8 @@ class BatchRecorder:
         return rows
 
     def assessment(self, p, day: float, state: str, kind: str, activity: float, measured: float, damage: float,
-                   pred_mg: float, decision: str, z: list[float], expectation: float = 0.0) -> None:
+                   pred_mg: float, decision: str, z: list[float], expectation: float = 0.0,
+                   why: str = "baseline") -> None:
         d, line = p.baseline_diagnosis, p.baseline_line
         self.assessment_patient.append(p.patient_id)
         self.assessment_numbers.extend((day, activity, measured, damage, pred_mg, d.activity, d.measured, d.damage,
@@ -158,7 +162,8 @@ class BatchRecorder:
                                         p.recovered, d.recovered, line.recovered))
         self.assessment_errors.extend(z[2:1 + len(self.visits.sensitivity)])
         self.assessment_sensitivity.extend(p.measure_sensitivity[1:])
-        self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _DECISION_CODE[decision], p.juvenile))
+        self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _DECISION_CODE[decision], p.juvenile,
+                                      _REASON_CODE[why]))
 
     def patient(self, p, end_day: float, audit: tuple[bool, bool, bool], outcome: tuple) -> None:
         f = p.features
@@ -214,7 +219,7 @@ class BatchRecorder:
         patient = np.array(self.assessment_patient, dtype=np.int64)
         n = len(patient)
         numbers = np.array(self.assessment_numbers, dtype=float).reshape(n, len(_ASSESSMENT_NUMBERS))
-        codes = np.array(self.assessment_codes, dtype=np.int64).reshape(n, 4)
+        codes = np.array(self.assessment_codes, dtype=np.int64).reshape(n, 5)
         order = np.lexsort((numbers[:, 0], patient))
         numbers, codes, patient = numbers[order], codes[order], patient[order]
         col = {name: numbers[:, j] for j, name in enumerate(_ASSESSMENT_NUMBERS)}
@@ -237,6 +242,7 @@ class BatchRecorder:
             "state": _STATE_ARRAY.take(codes[:, 0]),
             "visit": _VISIT_ARRAY.take(codes[:, 1]),
             "decision": _DECISION_ARRAY.take(codes[:, 2]),
+            "reason": _REASON_ARRAY.take(codes[:, 4]),
             "tis_from_diagnosis": tis_diagnosis,
             "tis_from_line_start": tis_line,
             "improvement": _CATEGORY_ARRAY.take(self._categories(tis_line, juvenile)),

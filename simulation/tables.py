@@ -134,6 +134,11 @@ ASSESSMENT_COLUMNS: list[Column] = [
     ("prednisone_eq_mg_per_day", pa.float64(), "glucocorticoid dose on the day, prednisone-equivalent mg/day"),
     ("decision", pa.string(), "what followed: a machine trigger (respond, fail, flare, withdraw, relapse), "
                               "taper (goes on), hold (dose kept), observe, or baseline"),
+    ("reason", pa.string(), "the rule the decision followed (pathway/clinic.py): remission, flare, second_flare, "
+                            "flare_after_failure_assessment, below_minimal (TIS since the line began below minimal "
+                            "after its early window), below_moderate_at_failure_assessment, "
+                            "not_improving_at_failure_assessment, a_year_without_remission, improving, stalled, "
+                            "withdrawal_due, relapse, observe or baseline"),
 ]
 
 # Only with an [infusion_unit]: calendar days, days since the start of the horizon (day 0 a Monday).
