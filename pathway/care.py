@@ -58,7 +58,7 @@ def steps_at_diagnosis(subtype: str, juvenile: bool, age_years: float, statin_ex
     """The steps diagnosis calls for. Statin-associated anti-HMGCR myopathy: the statin is stopped. Cancer: every
     adult screened with the basic panel (the IMACS guideline; not routine in juvenile-onset disease), and the
     enhanced panel too at higher risk: the subtypes named (dermatomyositis, the highest risk: Oldroyd et al.,
-    Rheumatology 2021, RR 2.21) and from the age named (older patients: seed 002)."""
+    Rheumatology 2021, RR 2.21) and from the age named (older patients: the polymyositis guideline summary)."""
     steps = ["statin_withdrawal"] if statin_exposed else []
     if not juvenile:
         steps.append("cancer_screening")
@@ -69,7 +69,7 @@ def steps_at_diagnosis(subtype: str, juvenile: bool, age_years: float, statin_ex
 
 # PJP prophylaxis "when using multiple immunosuppressants" (Praxis Medical Insights, Treatment of Inflammatory
 # Myopathy, 2025, Prevention of Treatment Complications): while two or more act beside the glucocorticoid (which has
-# its own threshold, seed 002), and with cyclophosphamide whatever else is given ("a high risk of opportunistic
+# its own threshold), and with cyclophosphamide whatever else is given ("a high risk of opportunistic
 # infections", BMJ Best Practice, Idiopathic inflammatory myopathies: treatment algorithm).
 PROPHYLAXIS_WITH_ALONE = frozenset({"cyclophosphamide"})
 

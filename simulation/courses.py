@@ -109,7 +109,7 @@ class Courses:
             self.recorder.event(p, now, "pjp_prophylaxis_start", why)
 
     def gc_prophylaxis(self, p: Patient, now: float, high_days: float) -> None:
-        """A new glucocorticoid course needs prophylaxis for its first `high_days` (seed 002: prednisone >= 20
+        """A new glucocorticoid course needs prophylaxis for its first `high_days` (the polymyositis guideline summary: prednisone >= 20
         mg/day for >= 4 weeks; 0: it does not); it stops when neither it nor the agents need it."""
         if high_days > 0:
             gc = self.model.gc
