@@ -29,7 +29,8 @@ CARE_DETAIL = {
     "statin_withdrawal": ("statin stopped: statin-associated anti-HMGCR myopathy (224th ENMC workshop, Allenbach et "
                           "al., Neuromuscul Disord 2018)"),
     "cancer_screening": ("cancer screening at diagnosis, basic panel: history, examination, blood tests, chest "
-                         "radiograph, age- and sex-appropriate screening (IMACS, Oldroyd et al., Nat Rev Rheumatol 2023)"),
+                         "radiograph, age- and sex-appropriate screening (IMACS, Oldroyd et al., Nat Rev Rheumatol "
+                         "2023)"),
     "enhanced_cancer_screening": ("enhanced cancer screening at diagnosis: CT of the neck, chest, abdomen and pelvis, "
                                   "tumour markers (IMACS, Oldroyd et al., Nat Rev Rheumatol 2023)"),
 }

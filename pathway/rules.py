@@ -16,8 +16,8 @@ NO_PULSE_SUBTYPES = frozenset({"IBM"})
 IVIG_FROM_OUTSET_SUBTYPES = frozenset({"IMNM_HMGCR"})
 # IBM: no IVIG. "Generally resistant to standard immunotherapy" (Praxis Medical Insights, Treatment of Inflammatory
 # Myopathy, 2025); IVIG may at most slow progression, its lasting effect unclear (Aggarwal and Oddis, Degener Neurol
-# Neuromuscul Dis 2012), and the scenario gives it no effect in IBM (at most partial, brief responses: What is the treatment for
-# myositis?, 2025).
+# Neuromuscul Dis 2012), and the scenario gives it no effect in IBM (at most partial, brief responses: What is the
+# treatment for myositis?, 2025).
 NO_IVIG_SUBTYPES = frozenset({"IBM"})
 # What a later line's agent does to the oral immunosuppressant the patient is on: agents that JOIN it are given
 # beside it, as in their trials (rituximab: RIM, Oddis et al., Arthritis Rheum 2013, on background

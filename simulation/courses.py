@@ -109,8 +109,9 @@ class Courses:
             self.recorder.event(p, now, "pjp_prophylaxis_start", why)
 
     def gc_prophylaxis(self, p: Patient, now: float, high_days: float) -> None:
-        """A new glucocorticoid course needs prophylaxis for its first `high_days` (the polymyositis guideline summary: prednisone >= 20
-        mg/day for >= 4 weeks; 0: it does not); it stops when neither it nor the agents need it."""
+        """A new glucocorticoid course needs prophylaxis for its first `high_days` (the polymyositis guideline
+        summary: prednisone >= 20 mg/day for >= 4 weeks; 0: it does not); it stops when neither it nor the agents
+        need it."""
         if high_days > 0:
             gc = self.model.gc
             self._pjp_start(p, now, f"prednisone-equivalent >= {gc.pjp_threshold_mg_per_day:g} mg/day for "
@@ -203,9 +204,10 @@ class Courses:
         end = cancel_visits(course, now)
         self.write_agent_rows(p, course, end)
         if course.drug == "ivig":
-            given = course.schedule.row_offsets[:bisect_left(course.schedule.row_offsets, end - course.start_day - 1e-9)]
+            offsets = course.schedule.row_offsets
+            given = bisect_left(offsets, end - course.start_day - 1e-9)
             if given:  # a new course no sooner than a dosing interval after the last infusion given
-                p.ivig_due = course.start_day + given[-1] + self.model.agents["ivig"].infusion_interval_days
+                p.ivig_due = course.start_day + offsets[given - 1] + self.model.agents["ivig"].infusion_interval_days
 
     def ivig_running(self, p: Patient, now: float) -> Course | None:
         """The patient's IVIG course if it still has infusions to give after `now`."""

@@ -42,9 +42,11 @@ class Patient:
 
     __slots__ = (
         "replication", "patient_id", "diagnosis_day", "stream", "subtype", "juvenile", "severe", "sex", "age_years",
-        "weight_kg", "height_cm", "statin_exposed", "ivig_due", "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
+        "weight_kg", "height_cm", "statin_exposed", "ivig_due",
+        "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
         "death_day", "end_day", "state", "since", "days_in", "line", "highest_line", "remission_line",
-        "remission_day", "flares", "switch_agent", "option", "intolerant", "contraindicated", "failed", "agents", "gc", "next_day",
+        "remission_day", "flares", "switch_agent", "option", "intolerant", "contraindicated", "failed",
+        "agents", "gc", "next_day",
         "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "pjp_agent_until", "first_le5_day",
         "first_sparing_day", "first_line_sparing", "induction_hold_days", "bone_protected",
         "clock_offset", "episode_day", "episode_delay",

@@ -61,7 +61,8 @@ CHOICE, RESPONDER, RESPONSE_TIME, INTOLERANT, INTOLERANCE_TIME, IVIG, SWITCH_CHO
 class PatientStream:
     """Uniforms for one patient: `attributes` then `episode()` rows, in a fixed order."""
 
-    __slots__ = ("_rng", "attributes", "more_attributes", "disease", "drug_response", "measure_response", "_flare_gaps", "_episodes", "_next", "_visits",
+    __slots__ = ("_rng", "attributes", "more_attributes",
+                 "disease", "drug_response", "measure_response", "_flare_gaps", "_episodes", "_next", "_visits",
                  "_next_visit", "_key", "_harm_rng", "_harms", "_next_harm")
 
     def __init__(self, seed: int, replication: int, patient_id: int) -> None:

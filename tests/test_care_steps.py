@@ -2,9 +2,9 @@
 statin-associated anti-HMGCR myopathy, cancer screening at diagnosis (IMACS 2023)."""
 
 import pytest
-
 from iimsim.reports.costs import compute_costs
 from iimsim.scenarios.loader import load_scenario
+
 from tests.conftest import simulate
 
 

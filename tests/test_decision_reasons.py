@@ -2,9 +2,9 @@
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from iimsim.pathway.clinic import DECISION_OF_REASON, ClinicRules, LineWindows, Seen, decide, reason
 from iimsim.reports.patient_story import narrative
+
 from tests.conftest import simulate
 
 RULES = ClinicRules(remission_activity=0.1, remission_max_prednisone_mg_per_day=5.0, low_activity=0.15,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from iimsim.pathway.agents import AgentRules, dosing_weight_kg, ideal_body_weight_kg, schedule
 from iimsim.pathway.dosing import dispensable
 from iimsim.scenarios.loader import load_scenario
+
 from tests.conftest import simulate
 
 

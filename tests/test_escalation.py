@@ -4,12 +4,12 @@ later line's agent replaces or joins (BMJ Best Practice, Idiopathic inflammatory
 import numpy as np
 import pandas as pd
 import pytest
-
 from iimsim.pathway.agents import OptionTable, choose_option
 from iimsim.pathway.definition import TREATMENT_LINE_STATES
 from iimsim.pathway.rules import JOINS_BACKGROUND
 from iimsim.scenarios.loader import load_scenario
 from iimsim.simulation.model import RunModel
+
 from tests.conftest import simulate
 
 ORAL = {"methotrexate", "azathioprine", "mycophenolate", "ciclosporin", "tacrolimus"}
@@ -96,7 +96,8 @@ def test_options_exclude_failed_and_not_tolerated_agents():
         assert choose_option((table,), u, frozenset({"tacrolimus"}), frozenset()) == ("mycophenolate",)
     combination = OptionTable.from_weights({"tacrolimus+mycophenolate": 1.0, "ciclosporin+mycophenolate": 1.0})
     # an agent that failed alone may join a new one; a combination of agents that all failed is not repeated
-    assert choose_option((combination,), 0.0, frozenset(), frozenset({"mycophenolate"})) == ("tacrolimus", "mycophenolate")
+    assert choose_option((combination,), 0.0, frozenset(), frozenset({"mycophenolate"})) == (
+        "tacrolimus", "mycophenolate")
     assert choose_option((combination,), 0.0, frozenset(), frozenset({"mycophenolate", "tacrolimus"})) == (
         "ciclosporin", "mycophenolate")
 

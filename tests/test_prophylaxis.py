@@ -3,8 +3,8 @@ Myopathy, 2025: "Pneumocystis prophylaxis when using multiple immunosuppressants
 
 import numpy as np
 import pytest
-
 from iimsim.pathway.care import IMMUNOSUPPRESSANTS, pjp_prophylaxis_until
+
 from tests.conftest import simulate
 
 

@@ -15,7 +15,7 @@ def ibm_run():
 
 
 def test_ibm_has_a_trial_of_prednisone_with_methotrexate_no_pulse_and_no_ivig(ibm_run):
-    p, doses, events = ibm_run["patients"], ibm_run["doses"], ibm_run["events"]
+    p, doses = ibm_run["patients"], ibm_run["doses"]
     assert (p.severity == "severe").sum() > 80
     assert not (doses.drug == "methylprednisolone").any()
     assert not (doses.drug == "ivig").any() and (p.ivig_g == 0).all()
