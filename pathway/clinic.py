@@ -90,34 +90,54 @@ def glucocorticoid_answer(rules: ClinicRules, measured_activity: float) -> str:
     return STEP_BACK
 
 
-def decide(rules: ClinicRules, state: str, seen: Seen, windows: LineWindows | None,
-           minimal_tis: float, moderate_tis: float) -> str:
-    """A machine trigger (`respond`, `fail`, `flare`, `rebound`, `withdraw`, `relapse`) or what the taper does."""
-    # worse by the flare criterion since the episode's best, and active again (a rise that stays controlled is not a flare)
+# What the clinician decides, and why: each rule (a reason) implies one decision; the assessments table and the
+# patient's story record the reason, so a decision says what it was judged against (the line's start, the
+# diagnosis, the line's windows, the flare's rise).
+DECISION_OF_REASON = {
+    "remission": "respond", "second_flare": "fail", "flare_after_failure_assessment": "fail",
+    "flare_on_high_dose": "fail", "flare": "flare", "below_minimal": "fail",
+    "below_moderate_at_failure_assessment": "fail", "not_improving_at_failure_assessment": "fail",
+    "a_year_without_remission": "fail", "steroid_resistant": ADD_IVIG, "improving": TAPER,
+    "high_dose_not_held": TAPER, "stalled": HOLD, "rebound": "rebound", "withdrawal_due": "withdraw",
+    "glucocorticoid_stop_due": STOP_GLUCOCORTICOID, "relapse": "relapse", "observe": OBSERVE, "baseline": "baseline",
+}
+REASONS = tuple(DECISION_OF_REASON)
+
+
+def reason(rules: ClinicRules, state: str, seen: Seen, windows: LineWindows | None, minimal_tis: float,
+           moderate_tis: float) -> str:
+    """The rule that applies at this visit (one of REASONS)."""
+    # worse by the flare criterion since the episode's best, and active again (a rise that stays controlled is
+    # not a flare)
     flaring = seen.activity - seen.lowest_activity >= rules.flare_rise and seen.activity > rules.low_activity
     if state in LINE_STATES:
         if (seen.activity <= rules.remission_activity
                 and seen.prednisone_mg_per_day <= rules.remission_max_prednisone_mg_per_day):
-            return "respond"
+            return "remission"
         if flaring:
             # A flare during the taper steps the dose back up; a second on the same line, one after the line's
             # failure window, or one on a high dose means the line has failed.
-            late = seen.days_on_line >= windows.failure_assessment_days
-            on_high_dose = seen.prednisone_mg_per_day > rules.high_dose_mg_per_day
-            return "fail" if seen.flares_on_line >= 1 or late or on_high_dose else "flare"
+            if seen.flares_on_line >= 1:
+                return "second_flare"
+            if seen.days_on_line >= windows.failure_assessment_days:
+                return "flare_after_failure_assessment"
+            return "flare_on_high_dose" if seen.prednisone_mg_per_day > rules.high_dose_mg_per_day else "flare"
         if seen.days_on_line >= windows.minimal_improvement_by_days and seen.tis_from_line_start < minimal_tis:
-            return "fail"
-        better = improving(rules, seen)
-        if seen.days_on_line >= windows.failure_assessment_days and (
-                seen.tis_from_line_start < moderate_tis or not better):
-            return "fail"
+            return "below_minimal"
+        if seen.days_on_line >= windows.failure_assessment_days:
+            if seen.tis_from_line_start < moderate_tis:
+                return "below_moderate_at_failure_assessment"
+            if not improving(rules, seen):
+                return "not_improving_at_failure_assessment"
         if seen.days_on_line >= windows.max_days_on_line:
-            return "fail"
+            return "a_year_without_remission"
         if seen.review == 2 and seen.ivig_if_resistant and not responded(rules, seen):
             # No response to high-dose glucocorticoid by 4 weeks: steroid-resistant disease, an indication for
             # IVIG (seed 001); the high dose is not continued (the taper goes on).
-            return ADD_IVIG
-        return TAPER if taper_goes_on(rules, seen) or not seen.hold_allowed else HOLD
+            return "steroid_resistant"
+        if taper_goes_on(rules, seen):
+            return "improving"
+        return "stalled" if seen.hold_allowed else "high_dose_not_held"
     if state == "maintenance":
         if flaring and seen.activity > rules.remission_activity:
             # mild and as the glucocorticoid comes off: steroid-dependent, back to the lowest dose that held it;
@@ -126,10 +146,16 @@ def decide(rules: ClinicRules, state: str, seen: Seen, windows: LineWindows | No
             return "rebound" if seen.withdrawing_glucocorticoid and mild else "flare"
         if seen.activity <= rules.remission_activity:
             if seen.withdrawal_due:
-                return "withdraw"
+                return "withdrawal_due"
             if seen.glucocorticoid_stop_due:
-                return STOP_GLUCOCORTICOID
-        return TAPER if improving(rules, seen) else HOLD
+                return "glucocorticoid_stop_due"
+        return "improving" if improving(rules, seen) else "stalled"
     if state == "drug_free_remission":
-        return "relapse" if flaring and seen.activity > rules.remission_activity else OBSERVE
-    return OBSERVE
+        return "relapse" if flaring and seen.activity > rules.remission_activity else "observe"
+    return "observe"
+
+
+def decide(rules: ClinicRules, state: str, seen: Seen, windows: LineWindows | None,
+           minimal_tis: float, moderate_tis: float) -> str:
+    """A machine trigger (`respond`, `fail`, `flare`, `rebound`, `withdraw`, `relapse`) or what the taper does."""
+    return DECISION_OF_REASON[reason(rules, state, seen, windows, minimal_tis, moderate_tis)]

@@ -55,7 +55,7 @@ def _t(trigger: str, source: str, dest: str, guard: str | None = None, why: str 
 TRANSITIONS: tuple[TransitionSpec, ...] = (
     # Triage at diagnosis (seed 003: severe = weakness < MRC 4, ILD respiratory failure,
     # myocarditis, severe dysphagia, other life-threatening complication).
-    _t("triage", "diagnosis", "iv_pulse", "is_severe", "severe: IV pulse first"),
+    _t("triage", "diagnosis", "iv_pulse", "pulse_indicated", "severe (not IBM): IV pulse first"),
     _t("triage", "diagnosis", "first_line", None, "non-severe: oral induction"),
     _t("pulse_complete", "iv_pulse", "first_line", None, "pulse course done: oral glucocorticoid"),
     # Response at an assessment: remission (the scenario's criterion), into maintenance.

@@ -20,6 +20,19 @@ def hash_once(rules) -> int:
     return cached
 
 
+def dispensable(dose: float, round_to: float | None, cap: float = math.inf) -> float:
+    """A dose as it can be given: the nearest multiple of `round_to` (a tablet, capsule, syringe or vial), at least
+    one; where `cap` binds (the dose, or its rounding, above it), the multiple at or below the cap."""
+    if round_to is None:
+        return round(min(dose, cap), 6)
+    units = max(1, math.floor(dose / round_to + 0.5))
+    if dose > cap or units * round_to > cap + 1e-9:
+        units = max(1, math.floor(cap / round_to + 1e-9)) if cap >= round_to else 0
+        if units == 0:
+            return round(cap, 6)  # (a cap below one unit, a small child's: a liquid, given as the cap)
+    return round(units * round_to, 6)
+
+
 @dataclass(frozen=True)
 class DoseStep:
     """One constant-rate stretch of a schedule, `offset_days` after the schedule starts."""

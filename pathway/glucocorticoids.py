@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from iimsim.pathway.dosing import DoseStep, Schedule, hash_once
+from iimsim.pathway.dosing import DoseStep, Schedule, dispensable, hash_once
 
 PREDNISOLONE = "prednisolone"
 METHYLPREDNISOLONE = "methylprednisolone"
@@ -163,6 +163,29 @@ def steps_up_mg_per_day(rules: GlucocorticoidRules, current_mg_per_day: float, s
     return doses[max(0, at - steps)]
 
 
+@dataclass(frozen=True)
+class PulseRules:
+    """The IV methylprednisolone pulse's daily dose: an adult's, or a child's by weight with a cap."""
+
+    adult_mg_per_day: float
+    jdm_mg_per_kg_per_day: float
+    jdm_max_mg_per_day: float
+    jdm_round_to_mg: float
+
+    @classmethod
+    def from_scenario(cls, section) -> PulseRules:
+        return cls(section.pulse_methylprednisolone_mg_per_day, section.jdm_pulse_mg_per_kg_per_day,
+                   section.jdm_pulse_max_mg_per_day, section.jdm_pulse_round_to_mg)
+
+
+def pulse_mg_per_day(rules: PulseRules, weight_kg: float, juvenile: bool) -> float:
+    """Methylprednisolone a day of the pulse: a child's by weight, rounded, at most the cap (down to it where it
+    binds); an adult's fixed."""
+    if not juvenile:
+        return rules.adult_mg_per_day
+    return dispensable(rules.jdm_mg_per_kg_per_day * weight_kg, rules.jdm_round_to_mg, rules.jdm_max_mg_per_day)
+
+
 def taper_doses_mg_per_day(rules: GlucocorticoidRules, start_mg: float, hold_days: float,
                            floor_mg: float, pace: float = 1.0) -> tuple[tuple[float, float], ...]:
     """Seed 001's taper as (offset_days, mg/day) steps.
@@ -201,8 +224,9 @@ def oral_step(rules: GlucocorticoidRules, offset_days: float, mg_per_day: float,
 
 @lru_cache(maxsize=4096)
 def oral_schedule(rules: GlucocorticoidRules, start_mg: float, hold_days: float, floor_mg: float,
-                  pulse: bool, pace: float = 1.0) -> Schedule:
-    """A whole glucocorticoid course: an optional IV pulse, then the oral taper.
+                  pulse: bool | float, pace: float = 1.0) -> Schedule:
+    """A whole glucocorticoid course: an optional IV pulse (`pulse`: True for the adult's, or its methylprednisolone
+    mg/day, a child's from `pulse_mg_per_day`; False or 0 for none), then the oral taper.
 
     Offsets count from the course's first day. With `scheme = "alternate_day"` the oral
     part switches to alternate-day dosing `alternate_day_after_days` into the oral course.
@@ -211,8 +235,9 @@ def oral_schedule(rules: GlucocorticoidRules, start_mg: float, hold_days: float,
     steps: list[DoseStep] = []
     oral_start = 0.0
     if pulse:
-        steps.append(DoseStep(0.0, METHYLPREDNISOLONE, "iv", rules.pulse_methylprednisolone_mg_per_day,
-                              "mg/day", pulse_prednisone_eq_mg_per_day(rules)))
+        mg = rules.pulse_methylprednisolone_mg_per_day if pulse is True else float(pulse)
+        steps.append(DoseStep(0.0, METHYLPREDNISOLONE, "iv", mg, "mg/day",
+                              round(mg * rules.methylprednisolone_to_prednisone, 6)))
         oral_start = float(rules.pulse_days)
     switch_day = rules.alternate_day_after_days if rules.scheme == "alternate_day" else math.inf
     taper = taper_doses_mg_per_day(rules, start_mg, hold_days, floor_mg, pace)

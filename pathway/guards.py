@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from iimsim.pathway.rules import escalation_allowed
+from iimsim.pathway.rules import escalation_allowed, pulse_indicated
 
 Guard = Callable[[Any], bool]
 
@@ -20,7 +20,8 @@ def _remission_on(line: int) -> Guard:
 
 
 GUARDS: dict[str, Guard] = {
-    "is_severe": lambda patient: patient.severe,
+    # Severe, and not IBM: inclusion body myositis has a trial of prednisone with methotrexate, no pulse.
+    "pulse_indicated": lambda patient: patient.severe and pulse_indicated(patient.subtype),
     # IBM: a trial of prednisone with methotrexate, no escalation beyond it (seeds 001, 003).
     "no_escalation": lambda patient: not escalation_allowed(patient.subtype),
     # The engine sets `switch_agent` to the next agent within the line, or None.

@@ -23,12 +23,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from iimsim.pathway.agents import choose_option
 from iimsim.pathway.clinic import STEP_BACK
 from iimsim.pathway.glucocorticoids import GlucocorticoidRules
-from iimsim.pathway.rules import (escalation_allowed, ivig_from_outset, keeps_background_agent,
+from iimsim.pathway.rules import (escalation_allowed, ivig_allowed, ivig_from_outset, keeps_background_agent,
                                   supportive_care_floor_mg_per_day)
 from iimsim.simulation.model import RunModel
-from iimsim.simulation.streams import CHOICE, INTOLERANCE_TIME, INTOLERANT, IVIG, RESISTANT_IVIG
+from iimsim.simulation.streams import CHOICE, FOLLOW_ON, INTOLERANCE_TIME, INTOLERANT, IVIG, RESISTANT_IVIG
 
 if TYPE_CHECKING:
     from iimsim.simulation.courses import Courses
@@ -55,7 +56,8 @@ class TreatmentPlan:
         courses, gc = self.courses, self.model.gc
         if dest == "iv_pulse":
             detail = self.start_line(p, "first_line", now)
-            courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=True, induction=True)
+            courses.start_gc(p, now, courses.induction_mg(p), gc.initial_hold_days, pulse=courses.pulse_mg(p),
+                             induction=True)
             p.reviews = induction_reviews(gc)
             p.pending = (p.next_day, p.next_trigger)
             p.next_day, p.next_trigger = now + gc.pulse_days, "pulse_complete"
@@ -113,26 +115,33 @@ class TreatmentPlan:
         elif first and not m.first_line_sparing_agent:
             option = ()  # glucocorticoid monotherapy: a teaching counterfactual only
         else:
-            table = line.table_for(p.subtype, p.ild, p.rp_ild)
-            option = table.choose(u[CHOICE], p.intolerant) or table.choose(u[CHOICE])
+            option = choose_option(line.tables_for(p.subtype, p.ild, p.rp_ild), u[CHOICE], p.excluded, p.failed)
+        p_ivig = line.p_ivig_severe if p.severe else line.p_ivig_non_severe
+        gives_ivig = forced is None and "ivig" not in option and ivig_allowed(p.subtype) and (
+            (first and ivig_from_outset(p.subtype)) or u[IVIG] < p_ivig)
         keep = {c.drug for c in p.agents if c.drug != "ivig"} if keeps_background_agent(option) else set()
         if forced is not None:
             keep.add("ivig")  # switching agent within a line keeps the line's IVIG course
-        courses.stop_agents(p, now, keep=keep)
+        elif gives_ivig and courses.ivig_running(p, now) is not None:
+            keep.add("ivig")  # a course under way goes on: a new line does not start a second one within days
+        courses.stop_agents(p, now, keep=keep, prophylaxis=False)
         offset = m.sparing_agent_start_day if first else line.agent_start_day
         for drug in option:
-            courses.start_agent(p, drug, now + offset)
+            courses.start_agent(p, drug, now + offset, prophylaxis=False)
+            follow = m.agents[drug].followed_by
+            if follow is not None:  # an induction course handing over to an oral maintenance agent
+                for after in choose_option((follow,), u[FOLLOW_ON], p.excluded, p.failed):
+                    courses.start_agent(p, after, now + offset + m.agents[drug].course_days, prophylaxis=False)
         if first and option:
             p.first_line_sparing = True
         ivig = any(c.drug == "ivig" for c in p.agents)
-        if forced is None and not ivig and "ivig" not in option:
-            p_ivig = line.p_ivig_severe if p.severe else line.p_ivig_non_severe
-            if (first and ivig_from_outset(p.subtype)) or u[IVIG] < p_ivig:
-                courses.start_agent(p, "ivig", now)
-                ivig = True
+        if gives_ivig and not ivig:  # (no sooner than a dosing interval after the last course's last infusion)
+            courses.start_agent(p, "ivig", max(now, p.ivig_due), prophylaxis=False)
+            ivig = True
+        courses.agent_prophylaxis(p, now)  # (PJP prophylaxis for the agents together: pathway/care.py)
         if forced is None:
             # offered IVIG if the disease resists high-dose glucocorticoid (judged at the induction's last review)
-            p.ivig_if_resistant = (first and not ivig and escalation_allowed(p.subtype)
+            p.ivig_if_resistant = (first and not ivig and escalation_allowed(p.subtype) and ivig_allowed(p.subtype)
                                    and u[RESISTANT_IVIG] < line.p_ivig_steroid_resistant)
         p.option = option
         p.line = line.line

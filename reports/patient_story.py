@@ -94,7 +94,7 @@ def _event_entries(events: pd.DataFrame) -> list[Entry]:
             else:
                 entries.append(Entry(e.day, f"{words}: {STATE_WORDS[e.to_state]} ({e.detail})."))
         elif e.event == "pjp_prophylaxis_start":
-            entries.append(Entry(e.day, "PJP prophylaxis started (prednisone-equivalent >= 20 mg/day for >= 4 weeks)."))
+            entries.append(Entry(e.day, f"PJP prophylaxis started ({e.detail})."))
         elif e.event == "pjp_prophylaxis_stop":
             entries.append(Entry(e.day, "PJP prophylaxis stopped."))
         elif e.event == "bone_protection_start":
@@ -108,34 +108,98 @@ def _event_entries(events: pd.DataFrame) -> list[Entry]:
 
 IMPROVEMENT_WORDS = {"none": "no improvement", "minimal": "minimal improvement", "moderate": "moderate improvement",
                      "major": "major improvement"}
+LINE_STATES = ("first_line", "second_line", "third_line", "refractory_combination", "refractory_alternative")
+# What a decision was judged against, in words (the assessments table's `reason`, pathway/clinic.py).
+REASON_WORDS = {
+    "remission": "judged: remission (activity low enough on a low enough glucocorticoid dose)",
+    "second_flare": "judged: a second flare on this line (activity {rise:.2f} above its lowest on the line), "
+                    "so the line has failed",
+    "flare_after_failure_assessment": "judged: a flare (activity {rise:.2f} above its lowest on the line) after the "
+                                      "line's failure assessment, so the line has failed",
+    "flare": "judged: a flare (activity {rise:.2f} above its lowest since the line began): the glucocorticoid is "
+             "stepped back up on the same line",
+    "below_minimal": "judged against the line's start: less than minimal improvement {weeks} weeks into the line, "
+                     "past its early window, so the line has failed",
+    "below_moderate_at_failure_assessment": "judged at the line's failure assessment, {weeks} weeks into it: not in "
+                                            "remission and less than moderate improvement since the line began",
+    "not_improving_at_failure_assessment": "judged at the line's failure assessment, {weeks} weeks into it: {category} "
+                                           "since the line began but no longer improving (activity {previous:.2f} "
+                                           "at the last visit) and not in remission, so the line has failed",
+    "flare@maintenance": "judged: a flare in remission (activity {rise:.2f} above its lowest since remission), so "
+                         "treatment escalates beyond the line that brought remission",
+    "a_year_without_remission": "judged: a year on the line without remission, so the line has failed",
+    "flare_on_high_dose": "judged: a flare (activity {rise:.2f} above its lowest on the line) on a high dose of "
+                          "glucocorticoid, so the line is not controlling the disease and has failed",
+    "steroid_resistant": "judged at 4 weeks: no response to high-dose glucocorticoid since the line began",
+    "high_dose_not_held": "judged: improvement stalled, but a high dose is not held past its first weeks",
+    "rebound": "judged: a mild flare as the glucocorticoid came off (activity {rise:.2f} above its lowest in "
+               "remission): steroid-dependent",
+    "glucocorticoid_stop_due": "judged: in stable remission on the low maintenance dose long enough",
+    "withdrawal_due": "judged: in stable remission off glucocorticoid long enough, treatment withdrawn",
+    "relapse": "judged: the disease back off treatment (activity {rise:.2f} above its lowest in remission)",
+}
 
 
-def _assessment_entries(assessments: pd.DataFrame) -> list[Entry]:
-    """What the clinician saw at each visit, and what it meant for the taper."""
+def episode_starts(events: pd.DataFrame) -> tuple[list[float], list[float]]:
+    """The days lines began (the pulse with the first line), where improvement is judged from; and the days flares
+    are judged from: every new episode (a line, remission, withdrawal) and each flare stepping the dose back up."""
+    t = events[events.is_transition & (events.event != "pulse_complete")]
+    switch = (t.event == "intolerance") & (t.from_state == t.to_state)
+    flare = (t.event == "flare") & (t.from_state == t.to_state)
+    lines = t[~switch & ~flare & t.to_state.isin((*LINE_STATES, "iv_pulse"))]
+    return sorted(lines.day), sorted(t.loc[~switch, "day"])
+
+
+def _latest(days: list[float], day: float, inclusive: bool) -> float:
+    """The latest of `days` before `day` (or at it, `inclusive`: a baseline belongs to the episode it opens)."""
+    return max((d for d in days if d < day - 1e-9 or (inclusive and d <= day + 1e-9)), default=0.0)
+
+
+def _assessment_entries(assessments: pd.DataFrame, starts: tuple[list[float], list[float]] | None = None
+                        ) -> list[Entry]:
+    """What the clinician saw at each visit, what it was judged against and what it meant for the taper."""
     entries = []
+    lines, resets = starts or ([], [])
+    previous, lowest, episode = None, None, None
     for a in assessments.itertuples():
-        seen = (f"activity {a.activity_measured:.2f}, TIS {a.tis_from_line_start:g} since the line began "
-                f"({IMPROVEMENT_WORDS[a.improvement]})")
+        opening = a.decision == "baseline"
+        started = _latest(lines, a.day, opening)
+        reset = _latest(resets, a.day, opening)
+        if episode != reset:
+            lowest, episode = previous if previous is not None and not opening else a.activity_measured, reset
+        weeks = (a.day - started) / 7.0
+        since = (f"TIS {a.tis_from_line_start:g} since the line began in week {started / 7.0:.0f} "
+                 f"({IMPROVEMENT_WORDS[a.improvement]}), {a.tis_from_diagnosis:g} since diagnosis"
+                 if a.state in LINE_STATES else f"TIS {a.tis_from_diagnosis:g} since diagnosis")
+        seen = f"activity {a.activity_measured:.2f}, {since}"
         seen_as = "Seen early (worse)" if a.visit == "early" else "Assessment"
         dose = f"{a.prednisone_eq_mg_per_day:g} mg/day"
+        why = getattr(a, "reason", None)
+        judged = REASON_WORDS.get(f"{why}@{a.state}", REASON_WORDS.get(why, "")).format(
+            weeks=f"{weeks:.0f}", rise=a.activity_measured - (lowest if lowest is not None else a.activity_measured),
+            previous=previous if previous is not None else a.activity_measured,
+            category=IMPROVEMENT_WORDS[a.improvement])
+        judged = f"; {judged}" if judged else ""
         text = {
             "baseline": f"Baseline assessment: activity {a.activity_measured:.2f} on a 0-1 scale",
             "taper": (f"{seen_as}: controlled, {seen}, on {dose}" if a.state in ("maintenance", "drug_free_remission")
                       else f"{seen_as}: improving or controlled, {seen}; taper continues from {dose}"),
             "hold": f"{seen_as}: improvement stalled, {seen}; dose held at {dose}",
-            "respond": f"{seen_as}: {seen}, on {dose}",
-            "fail": f"{seen_as}: {seen}",
-            "flare": f"{seen_as}: worse, {seen}",
+            "respond": f"{seen_as}: {seen}, on {dose}{judged}",
+            "fail": f"{seen_as}: {seen}{judged}",
+            "flare": f"{seen_as}: worse, {seen}{judged}",
             "withdraw": f"{seen_as}: in stable remission off glucocorticoid, {seen}; remaining treatment withdrawn",
             "stop_glucocorticoid": (f"{seen_as}: in stable remission, {seen}, on {dose}; the glucocorticoid is "
                                     "tapered off, the steroid-sparing agent goes on"),
-            "rebound": f"{seen_as}: the disease returns as the glucocorticoid comes off, {seen}",
+            "rebound": f"{seen_as}: the disease returns as the glucocorticoid comes off, {seen}{judged}",
             "add_ivig": (f"{seen_as}: no response to high-dose glucocorticoid by 4 weeks, {seen} (steroid-resistant "
                          f"disease): IVIG added; the taper goes on from {dose}"),
             "relapse": f"{seen_as}: disease back off treatment, activity {a.activity_measured:.2f}",
             "observe": f"{seen_as}: activity {a.activity_measured:.2f}, TIS {a.tis_from_diagnosis:g} since diagnosis",
         }[a.decision]
         entries.append(Entry(a.day, text))
+        previous = a.activity_measured
+        lowest = min(lowest, a.activity_measured) if lowest is not None else a.activity_measured
     return entries
 
 
@@ -154,7 +218,7 @@ def introduction(patient: pd.Series) -> str:
 def narrative(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame,
               assessments: pd.DataFrame | None = None) -> list[tuple[int, list[str]]]:
     """(week, sentences) for every week in which something happened."""
-    seen = [] if assessments is None else _assessment_entries(assessments)
+    seen = [] if assessments is None else _assessment_entries(assessments, episode_starts(events))
     # Within a day: what the clinician saw, then what followed from it.
     entries = seen + _event_entries(events) + _dose_entries(doses, patient.followup_days)
     entries.sort(key=lambda entry: entry.day)

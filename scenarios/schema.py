@@ -72,6 +72,14 @@ class BySubtype(Strict, Generic[T]):
         return getattr(self, subtype)
 
 
+class BySex(Strict, Generic[T]):
+    female: T
+    male: T
+
+    def of(self, sex: str) -> T:
+        return getattr(self, sex)
+
+
 class Normal(Strict):
     """A normal distribution truncated to [min, max]."""
 
@@ -91,6 +99,31 @@ class PositiveNormal(Normal):
     """A truncated normal for quantities that cannot be negative (weights, ages)."""
 
     min: Positive
+
+
+class GrowthReference(Strict):
+    """A weight-for-age reference by the LMS method (Cole and Green 1992): by sex, rows of [age_years, L, M, S] at
+    ascending ages; a child's weight is M (1 + L S z)^(1/L) at its age (L, M, S interpolated), z a standard normal
+    score within +/- z_limit."""
+
+    female: Annotated[list[Annotated[list[float], Field(min_length=4, max_length=4)]], Field(min_length=2)]
+    male: Annotated[list[Annotated[list[float], Field(min_length=4, max_length=4)]], Field(min_length=2)]
+    z_limit: Positive
+
+    @model_validator(mode="after")
+    def _ascending_ages_positive_medians(self):
+        for sex in ("female", "male"):
+            rows = getattr(self, sex)
+            ages = [row[0] for row in rows]
+            if ages != sorted(set(ages)):
+                raise ValueError(f"{sex}: ages must ascend, got {ages}")
+            bad = [row for row in rows if row[2] <= 0 or row[3] <= 0]
+            if bad:
+                raise ValueError(f"{sex}: M and S must be above 0, got {bad[0]}")
+            for age, lam, _, s in rows:
+                if lam < 0 and 1.0 + lam * s * self.z_limit <= 0:
+                    raise ValueError(f"{sex}: z_limit {self.z_limit:g} is beyond the reference at age {age:g}")
+        return self
 
 
 class Simulation(Strict):
@@ -122,13 +155,17 @@ class Cohort(Sourced):
     p_female: BySubtype[Probability]
     age_years: BySubtype[PositiveNormal]
     adult_weight_kg: PositiveNormal
-    child_weight_kg: PositiveNormal
+    child_weight_for_age: GrowthReference  # children's (JDM's) weight from their age and sex
+    adult_height_cm: BySex[PositiveNormal]
+    height_weight_correlation: Annotated[float, Field(ge=-1.0, le=1.0)]  # between an adult's height and weight
     p_ild: BySubtype[Probability]
     autoantibodies: BySubtype[dict[str, Probability]]
     p_cancer_associated: BySubtype[Probability]  # cancer within the cancer-associated window of diagnosis
     p_rp_ild_given_anti_mda5: Probability  # rapidly progressive ILD among anti-MDA5 patients (severe at diagnosis)
+    p_statin_given_anti_hmgcr: Probability  # anti-HMGCR patients on a statin at diagnosis (statin-associated)
     severity: Severity
     comorbidity: Comorbidity
+    juvenile_comorbidity: Comorbidity  # children's (JDM's) rates at diagnosis
 
     @model_validator(mode="after")
     def _shares_sum_to_one(self):
@@ -169,6 +206,10 @@ class Glucocorticoids(Sourced):
     escalation_mg_per_kg_per_day: Positive
     escalation_hold_days: PositiveDays
     supportive_care_mg_per_day: NonNegative
+    # A child's IV pulse (JDM): methylprednisolone by weight, at most the cap a day, rounded to what is drawn up.
+    jdm_pulse_mg_per_kg_per_day: Positive
+    jdm_pulse_max_mg_per_day: Positive
+    jdm_pulse_round_to_mg: Positive
     pjp_threshold_mg_per_day: Positive
     pjp_min_days: PositiveDays
     high_dose_max_days: PositiveDays
@@ -209,7 +250,13 @@ class Agent(Sourced):
     # never above the adult dose (target_dose, or start_dose for infusions); none: dosed as an adult.
     juvenile_dose_per_m2: Positive | None = None
     juvenile_route: Literal["oral", "subcutaneous", "iv"] | None = None  # a child's route, if not `route`
-    juvenile_round_to: Positive | None = None  # a child's dose rounded to this (a tablet, syringe or vial size)
+    # Every dose (adult or child) rounded to what can be given (a tablet, capsule, syringe or vial size), to the
+    # nearest multiple, or down where a cap binds (max_mg_per_kg, max_dose, a child's adult dose).
+    round_to: Positive | None = None
+    max_dose: Positive | None = None  # the most given at once, in dose_unit (a day's, a week's or an infusion's)
+    # The weight a per-kg dose is worked out on: "ideal" is the ideal body weight (Devine's formula from height and
+    # sex) when it is below the actual weight, for adults at least 152.4 cm tall; children are dosed on actual weight.
+    dosing_weight: Literal["actual", "ideal"] = "actual"
     infusions: Annotated[int, Field(ge=0)] = 0
     infusion_interval_days: PositiveDays = 28.0
     days_per_infusion: Annotated[int, Field(ge=1)] = 1
@@ -223,6 +270,11 @@ class Agent(Sourced):
     effect_ratio_by_subtype: dict[str, NonNegative] = Field(default_factory=dict)
     effect_ratio_by_autoantibody: dict[str, NonNegative] = Field(default_factory=dict)
     effect_loss_per_damage: Probability = 0.0  # share of the effect lost per unit of damage (0-1)
+    # An induction course replacing the oral immunosuppressant (cyclophosphamide: pathway/rules.py) is followed by
+    # an oral maintenance agent, chosen by these weights, from the day after its course (infusions x interval).
+    followed_by: dict[str, NonNegative] = Field(default_factory=dict)
+    # Never given to a patient with ILD (as if not tolerated), at any line.
+    contraindicated_with_ild: bool = False
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -493,6 +545,10 @@ class Care(Sourced):
 
     childbearing_age_years: Annotated[list[NonNegative], Field(min_length=2, max_length=2)]  # [from, to)
     mri_at_diagnosis: bool
+    # Cancer screening at diagnosis (adults): the basic panel for all, the enhanced panel for these subtypes and
+    # from this age.
+    enhanced_cancer_screening_subtypes: list[Literal["DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM"]]
+    enhanced_cancer_screening_from_age_years: NonNegative
 
     @model_validator(mode="after")
     def _ages(self):
@@ -565,7 +621,8 @@ class Costs(Sourced):
     adverse_event: dict[Literal["new_diabetes", "serious_infection", "pjp", "fracture", "cataract"],
                         NonNegative] = Field(default_factory=dict)  # per event
     care_step: dict[Literal["vaccination_update", "hepatitis_screening", "contraception_counselling", "tpmt_test",
-                            "dexa_scan", "mri"], NonNegative] = Field(default_factory=dict)  # per step done
+                            "dexa_scan", "mri", "folic_acid", "statin_withdrawal", "cancer_screening",
+                            "enhanced_cancer_screening"], NonNegative] = Field(default_factory=dict)  # per step done
     assessment_tests: NonNegative = 0.0  # creatine kinase and strength testing at each clinic assessment
 
     @model_validator(mode="after")
@@ -741,6 +798,13 @@ class Scenario(Strict):
                             )
             if not line.options:
                 raise ValueError(f"lines.{line_name}.options: at least one option is needed")
+        for name, agent in self.agents.items():
+            unknown = sorted(set(agent.followed_by) - set(self.agents))
+            if unknown:
+                raise ValueError(f"agents.{name}.followed_by: unknown drug(s) {', '.join(unknown)} "
+                                 f"(defined agents: {', '.join(sorted(self.agents))})")
+            if agent.followed_by and sum(agent.followed_by.values()) <= 0:
+                raise ValueError(f"agents.{name}.followed_by: weights must not all be zero")
         if "ivig" not in self.agents:
             raise ValueError("agents.ivig: the IVIG regimen must be defined")
         return self

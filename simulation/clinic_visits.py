@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from iimsim.pathway.clinic import HOLD, LINE_STATES, Seen, decide, glucocorticoid_answer
+from iimsim.pathway.clinic import DECISION_OF_REASON, HOLD, LINE_STATES, Seen, glucocorticoid_answer, reason
 from iimsim.pathway.glucocorticoids import taper_pace
 from iimsim.simulation.assessment import (Baseline, first_rise, measured_activity, next_visit_in_days, recover,
                                           tis)
@@ -103,11 +103,11 @@ class Clinic:
         return math.exp(-(now - p.line_start_day) / self.visits.expectation_waning_days)
 
     def _record(self, p: Patient, now: float, kind: str, activity: float, measured: float, z: list[float],
-                decision: str, state: str, dose: float, expectation: float) -> None:
+                decision: str, state: str, dose: float, expectation: float, why: str = "baseline") -> None:
         """The assessment's row: what was measured, against which baselines, with which errors; the
         recorder scores every row at once (simulation/assessment.py: score_rows)."""
         self.recorder.assessment(p, now, state, kind, activity, measured, p.disease.damage, dose, decision, z,
-                                 expectation)
+                                 expectation, why)
         p.last_activity, p.last_measured, p.last_visit_day = activity, measured, now
 
     def new_episode(self, p: Patient, now: float, new_line: bool) -> None:
@@ -164,13 +164,14 @@ class Clinic:
                     p.ivig_if_resistant, gc_stop_due, withdrawing, self.courses.hold_allowed(p, now))
         minimal, moderate, _ = self.visits.criteria.thresholds(p.juvenile)
         rules = self.visits.clinic
-        decision = decide(rules, state, seen, line.windows if line else None, minimal, moderate)
+        why = reason(rules, state, seen, line.windows if line else None, minimal, moderate)
+        decision = DECISION_OF_REASON[why]
         if review:
             # a response at the first review lets the taper begin (no second review); otherwise the next is due
             p.reviews = () if decision != HOLD else reviews[1:]
         if decision in GC_ANSWERED:
             p.gc_answer = glucocorticoid_answer(rules, measured)
-        self._record(p, now, kind, activity, measured, z, decision, state, dose, expectation)
+        self._record(p, now, kind, activity, measured, z, decision, state, dose, expectation, why)
         p.previous_measured = measured
         if measured < p.lowest_measured:
             p.lowest_measured = measured

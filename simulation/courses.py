@@ -10,10 +10,11 @@ Every course also re-plans its effect on the patient's disease (simulation/treat
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
+from iimsim.pathway.agents import dosing_weight_kg
 from iimsim.pathway.agents import schedule as agent_schedule
-from iimsim.pathway.care import CARE_DETAIL, steps_before_agent
+from iimsim.pathway.care import CARE_DETAIL, agents_prophylaxis_reason, pjp_prophylaxis_until, steps_before_agent
 from iimsim.pathway.clinic import HIGH_DOSE, PULSE
 from iimsim.pathway.glucocorticoids import (
     cap_mg_per_day,
@@ -22,17 +23,16 @@ from iimsim.pathway.glucocorticoids import (
     oral_dose_mg_per_day,
     oral_schedule,
     prophylaxis_needed,
+    pulse_mg_per_day,
     step_interval_days,
     steps_up_mg_per_day,
 )
-from iimsim.pathway.rules import bone_protection, steroid_risk
+from iimsim.pathway.rules import bone_protection, pulse_indicated, steroid_risk
 from iimsim.simulation.model import RunModel
-from iimsim.simulation.patient import Course, Patient
+from iimsim.simulation.patient import INF, Course, Patient
 from iimsim.simulation.treatment_effects import plan_agent, plan_glucocorticoid, stop_agent, stop_glucocorticoid
 from iimsim.simulation.unit_visits import UnitVisits, cancel_visits
 
-
-INF = math.inf
 
 
 class Courses:
@@ -51,6 +51,10 @@ class Courses:
         mg_per_kg = induction_mg_per_kg(gc, p.juvenile, steroid_risk(p.diabetes, p.osteoporosis, p.glaucoma),
                                         p.high_relapse_risk)
         return oral_dose_mg_per_day(gc, mg_per_kg, p.weight_kg, p.juvenile)
+
+    def pulse_mg(self, p: Patient) -> float:
+        """The IV pulse's methylprednisolone a day for this patient (a child's by weight, with a cap)."""
+        return pulse_mg_per_day(self.model.pulse, p.weight_kg, p.juvenile)
 
     def gc_dose(self, p: Patient, day: float) -> float:
         if p.gc is None or day >= p.gc.waiting_from:
@@ -87,9 +91,9 @@ class Courses:
         """A flare, failure or relapse answered by how active the disease is (pathway/clinic.py): back a step or
         two of the taper, back to a high dose (`mg_per_kg`), or an IV pulse and the induction dose."""
         gc = self.model.gc
-        if answer == PULSE:
-            self.start_gc(p, now, self.induction_mg(p), hold_days, pulse=True)
-        elif answer == HIGH_DOSE:
+        if answer == PULSE and pulse_indicated(p.subtype):
+            self.start_gc(p, now, self.induction_mg(p), hold_days, pulse=self.pulse_mg(p))
+        elif answer in (PULSE, HIGH_DOSE):  # (IBM's pathway has no pulse: a high dose instead)
             self.raise_gc(p, now, mg_per_kg, hold_days)
         else:
             current = self.gc_dose(p, now)
@@ -151,7 +155,7 @@ class Courses:
         if dose > 0:
             self.start_gc(p, now, dose, hold_days, pulse=False, since=since, induction=induction)
 
-    def start_gc(self, p: Patient, now: float, start_mg: float, hold_days: float, pulse: bool,
+    def start_gc(self, p: Patient, now: float, start_mg: float, hold_days: float, pulse: bool | float,
                  floor: float | None = None, since: float | None = None, induction: bool = False) -> None:
         """A glucocorticoid course from `now`: an optional pulse, `start_mg` held `hold_days`, then the taper to
         `floor`. `since` is the day `start_mg` began when the course carries on today's dose; `induction` marks
@@ -171,18 +175,53 @@ class Courses:
             p.bone_protected = True
             self.recorder.event(p, now, "bone_protection_start", bone_protection(p.osteoporosis))
             self.care_step(p, now, "dexa_scan")
-        high_days = prophylaxis_needed(gc, schedule)
-        if high_days > 0:
-            if not p.pjp_on or p.pjp_stop_day < now:
-                if p.pjp_on:
-                    self.pjp_stop(p)
-                p.pjp_on = True
-                self.recorder.event(p, now, "pjp_prophylaxis_start", f"prednisone-equivalent >= {gc.pjp_threshold_mg_per_day:g} mg/day "
-                                    f"for >= {gc.pjp_min_days:g} days")
-            p.pjp_stop_day = now + high_days
-        elif p.pjp_on:
-            self.pjp_stop(p)
+        self.gc_prophylaxis(p, now, prophylaxis_needed(gc, schedule))
         self.harms.follow(p, p.gc, now)
+
+    # -- PJP prophylaxis: for the glucocorticoid's high dose, and for immunosuppressants together ----------
+
+    def pjp_cover_end(self, p: Patient) -> float:
+        """The day prophylaxis is needed to: the later of the glucocorticoid's and the agents' need."""
+        return max(p.pjp_stop_day, p.pjp_agent_until)
+
+    def _pjp_start(self, p: Patient, now: float, why: str) -> None:
+        if p.pjp_on and self.pjp_cover_end(p) < now:
+            self.pjp_stop(p)  # (the last need ended before today: that course of prophylaxis ended then)
+        if not p.pjp_on:
+            p.pjp_on = True
+            self.recorder.event(p, now, "pjp_prophylaxis_start", why)
+
+    def gc_prophylaxis(self, p: Patient, now: float, high_days: float) -> None:
+        """A new glucocorticoid course needs prophylaxis for its first `high_days` (the polymyositis guideline
+        summary: prednisone >= 20 mg/day for >= 4 weeks; 0: it does not); it stops when neither it nor the agents
+        need it."""
+        if high_days > 0:
+            gc = self.model.gc
+            self._pjp_start(p, now, f"prednisone-equivalent >= {gc.pjp_threshold_mg_per_day:g} mg/day for "
+                                    f">= {gc.pjp_min_days:g} days")
+            p.pjp_stop_day = now + high_days
+        elif p.pjp_on and p.pjp_agent_until <= now:
+            self.pjp_stop(p)
+
+    def agent_prophylaxis(self, p: Patient, now: float) -> None:
+        """The agents on now need prophylaxis until a day (pathway/care.py), or no longer."""
+        acting = [(c.drug, self._acts_until(c)) for c in p.agents]
+        until = pjp_prophylaxis_until(acting)
+        if until > now:
+            self._pjp_start(p, now, agents_prophylaxis_reason(acting))
+            p.pjp_agent_until = until
+            return
+        p.pjp_agent_until = min(p.pjp_agent_until, now)
+        if p.pjp_on and p.pjp_stop_day <= now:
+            self.pjp_stop(p)
+
+    def _acts_until(self, course: Course) -> float:
+        """An oral agent acts while it is given; an infusion course until its effect wanes after the last one."""
+        if not course.infusion:
+            return INF
+        rules, agent = self.model.agents[course.drug], self.model.scenario.agents[course.drug]
+        return (course.start_day + course.schedule.row_offsets[-1] + rules.days_per_infusion
+                + agent.effect_lasts_days)
 
     def care_step(self, p: Patient, day: float, step: str) -> None:
         """One of seed 001's mandatory steps (pathway/care.py), done once per patient."""
@@ -192,7 +231,7 @@ class Courses:
 
     def pjp_stop(self, p: Patient) -> None:
         p.pjp_on = False
-        self.recorder.event(p, p.pjp_stop_day, "pjp_prophylaxis_stop", "dose below threshold")
+        self.recorder.event(p, self.pjp_cover_end(p), "pjp_prophylaxis_stop", "no longer needed")
 
     def close_gc(self, p: Patient, now: float, stopped: bool = False, replan: bool = True) -> None:
         """End the glucocorticoid course at `now`: replaced by another (`replan` False: the course replacing it
@@ -213,9 +252,12 @@ class Courses:
 
     # -- other agents ------------------------------------------------------------------------
 
-    def start_agent(self, p: Patient, drug: str, day: float) -> None:
+    def start_agent(self, p: Patient, drug: str, day: float, prophylaxis: bool = True) -> None:
+        """Start `drug`'s course on `day`; `prophylaxis`: settle PJP prophylaxis for the agents now on (a line
+        starting several settles it once they all are)."""
         rules = self.model.agents[drug]
-        course = Course(drug, day, agent_schedule(rules, p.weight_kg, p.juvenile), p.state,
+        weight = dosing_weight_kg(rules, p.weight_kg, p.height_cm, p.sex)
+        course = Course(drug, day, agent_schedule(rules, weight, p.juvenile), p.state,
                         rules.kind == "infusions", p.episode_day)
         p.agents.append(course)
         care = self.model.scenario.care
@@ -226,8 +268,10 @@ class Courses:
             self.visits.book_chairs(p, course)
         if drug != "ivig" and (p.first_sparing_day is None or day < p.first_sparing_day):
             p.first_sparing_day = day
+        if prophylaxis:
+            self.agent_prophylaxis(p, p.today)
 
-    def stop_agents(self, p: Patient, now: float, keep=frozenset()) -> None:
+    def stop_agents(self, p: Patient, now: float, keep=frozenset(), prophylaxis: bool = True) -> None:
         kept = []
         for course in p.agents:
             if course.drug in keep:
@@ -235,10 +279,25 @@ class Courses:
             else:
                 self.close_agent(p, course, now)
         p.agents = kept
+        if prophylaxis and now < p.end_day:  # (at the end of follow-up it runs to its end, as the glucocorticoid's)
+            self.agent_prophylaxis(p, now)
 
     def close_agent(self, p: Patient, course: Course, now: float) -> None:
         stop_agent(self.model.disease, p, course)
-        self.write_agent_rows(p, course, cancel_visits(course, now))
+        end = cancel_visits(course, now)
+        self.write_agent_rows(p, course, end)
+        if course.drug == "ivig":
+            offsets = course.schedule.row_offsets
+            given = bisect_left(offsets, end - course.start_day - 1e-9)
+            if given:  # a new course no sooner than a dosing interval after the last infusion given
+                p.ivig_due = course.start_day + offsets[given - 1] + self.model.agents["ivig"].infusion_interval_days
+
+    def ivig_running(self, p: Patient, now: float) -> Course | None:
+        """The patient's IVIG course if it still has infusions to give after `now`."""
+        for course in p.agents:
+            if course.drug == "ivig" and course.start_day + course.schedule.row_offsets[-1] > now:
+                return course
+        return None
 
     def write_agent_rows(self, p: Patient, course: Course, now: float) -> None:
         rows = self.recorder.dose_rows(p, course, now)

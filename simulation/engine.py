@@ -17,11 +17,13 @@ IV rows are given as visits that queue for a chair (unit_visits.py).
 
 from __future__ import annotations
 
+from iimsim.pathway.agents import choose_option
 from iimsim.pathway.audit import audit_flags
+from iimsim.pathway.care import steps_at_diagnosis
 from iimsim.pathway.clinic import ADD_IVIG, HOLD, OBSERVE, STOP_GLUCOCORTICOID, TAPER
 from iimsim.pathway.glucocorticoids import paced_for
 from iimsim.pathway.machine import Firer
-from iimsim.pathway.rules import is_juvenile
+from iimsim.pathway.rules import agents_failed, contraindicated, is_juvenile
 from iimsim.pathway.treatment_plan import TreatmentPlan
 from iimsim.simulation.clinic_visits import Clinic
 from iimsim.simulation.cohort import CohortSampler
@@ -79,14 +81,16 @@ class Engine:
         end of the horizon; `chosen` may fix subtype, severe and weight_kg."""
         stream = PatientStream(self.seed, replication, patient_id)
         p = Patient(replication, patient_id, stream)
-        a = self.sampler.draw(stream.attributes, **chosen)
+        a = self.sampler.draw(stream.attributes, more=stream.more_attributes, **chosen)
         p.subtype, p.juvenile, p.severe, p.sex = a.subtype, is_juvenile(a.subtype), a.severe, a.sex
         p.age_years, p.weight_kg, p.ild, p.features = a.age_years, a.weight_kg, a.ild, a.features
+        p.height_cm, p.statin_exposed = a.height_cm, a.statin_exposed
         p.diabetes, p.osteoporosis, p.glaucoma = a.diabetes, a.osteoporosis, a.glaucoma
         p.high_relapse_risk = a.high_relapse_risk
         p.cancer_associated = stream.attributes[SLOT["cancer"]] < self.model.p_cancer_associated[p.subtype]
         p.diagnosis_day = diagnosis_day
-        self.clinic.diagnose(p)
+        self.clinic.diagnose(p)  # (may find anti-MDA5 rapidly progressive ILD)
+        p.contraindicated = contraindicated(p.ild, self.model.contraindicated_with_ild)
         p.myositis_ratio = self.model.mortality.myositis_ratio(p.subtype, p.ild, p.features[2], p.features[3],
                                                                p.age_years)
         p.end_day = self.model.horizon_days - diagnosis_day  # (sooner if the patient dies)
@@ -145,6 +149,9 @@ class Engine:
         p.since = now
         if trigger not in ("pulse_complete", "rebound"):  # (a pulse and its oral course are one episode; a
             p.episode_day, p.episode_delay = now, 0.0  # rebound is the same remission on a higher dose)
+        failed = agents_failed(trigger, source, p.option)
+        if failed:
+            p.failed = p.failed | set(failed)
         dest = self.fire_machine(p, trigger)
         if trigger != "pulse_complete":
             p.reviews = ()  # induction reviews belong to the line they were set for (the plan sets a new line's)
@@ -164,8 +171,13 @@ class Engine:
             new_line = dest in self.model.lines or dest == "iv_pulse"
             if trigger == "triage":
                 self.clinic.steroid_threshold(p, p.option)
-                if self.model.scenario.care.mri_at_diagnosis:
+                care = self.model.scenario.care
+                if care.mri_at_diagnosis:
                     self.courses.care_step(p, now, "mri")
+                for step in steps_at_diagnosis(p.subtype, p.juvenile, p.age_years, p.statin_exposed,
+                                               frozenset(care.enhanced_cancer_screening_subtypes),
+                                               care.enhanced_cancer_screening_from_age_years):
+                    self.courses.care_step(p, now, step)
             self.clinic.new_episode(p, now, new_line)
         if trigger != "die":
             self.harms.replan(p, now)  # the course has moved: its hazards from here
@@ -175,8 +187,9 @@ class Engine:
         if trigger == "intolerance":
             p.intolerant = p.intolerant | {p.suspect}
             line = self.model.lines[p.state]
-            table = line.table_for(p.subtype, p.ild, p.rp_ild)
-            p.switch_agent = table.choose(p.stream.episode()[SWITCH_CHOICE], p.intolerant)
+            # (another agent of the line, never one that failed: with none left the line escalates)
+            p.switch_agent = choose_option(line.tables_for(p.subtype, p.ild, p.rp_ild),
+                                           p.stream.episode()[SWITCH_CHOICE], p.excluded, p.failed, switching=True)
         self._fire(p, trigger, now)
 
     def _assess(self, p: Patient, now: float) -> None:
@@ -213,7 +226,7 @@ class Engine:
         courses = self.courses
         courses.stop_agents(p, end)
         courses.close_gc(p, end)
-        if p.pjp_on and p.pjp_stop_day < end:
+        if p.pjp_on and courses.pjp_cover_end(p) < end:
             courses.pjp_stop(p)
         p.days_in[STATE_INDEX[p.state]] += end - p.since
         p.since = end

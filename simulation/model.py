@@ -12,7 +12,7 @@ from iimsim.pathway.clinic import ClinicRules, LineWindows
 from iimsim.pathway.dosing import Schedule
 from iimsim.pathway.response_criteria import CoreSetMeasure, ImprovementDefinition, ResponseCriteria
 from iimsim.pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
-from iimsim.pathway.glucocorticoids import GlucocorticoidRules
+from iimsim.pathway.glucocorticoids import GlucocorticoidRules, PulseRules
 from iimsim.scenarios.schema import SUBTYPES, Normal, Scenario
 from iimsim.simulation.harms import HarmRule, compile_harms
 from iimsim.simulation.mortality import YEAR_DAYS, MortalityRules, compile_mortality
@@ -45,6 +45,15 @@ class LineRules:
         if subtype in self.subtype_options:
             return self.subtype_options[subtype]
         return self.options
+
+    def tables_for(self, subtype: str, ild: bool, rp_ild: bool = False) -> tuple[OptionTable, ...]:
+        """The patient's table, then with ILD the line's general one (an agent of the line, methotrexate
+        excluded, when ILD's table has nothing left: pathway/agents.py choose_option), after rapidly progressive
+        ILD's combination ILD's table; a subtype's own table (JDM, IBM) stands alone."""
+        own = self.table_for(subtype, ild, rp_ild)
+        if own is self.rp_ild_options and own is not None:
+            return (own, *((self.ild_options,) if self.ild_options is not None else ()), self.options)
+        return (own, self.options) if own is self.ild_options and own is not None else (own,)
 
 
 @dataclass(frozen=True)
@@ -223,6 +232,8 @@ class RunModel:
     harms: tuple[HarmRule, ...]
     disease: DiseaseRules
     visits: VisitRules
+    contraindicated_with_ild: frozenset[str] = frozenset()
+    pulse: PulseRules | None = None
 
     @classmethod
     def compile(cls, scenario: Scenario, horizon_years: float | None = None) -> RunModel:
@@ -267,6 +278,8 @@ class RunModel:
             harms=compile_harms(scenario.adverse_events),
             disease=DiseaseRules.compile(scenario),
             visits=VisitRules.compile(scenario),
+            contraindicated_with_ild=frozenset(d for d, a in scenario.agents.items() if a.contraindicated_with_ild),
+            pulse=PulseRules.from_scenario(scenario.glucocorticoids),
         )
 
 

@@ -46,10 +46,12 @@ class Patient:
 
     __slots__ = (
         "replication", "patient_id", "diagnosis_day", "stream", "subtype", "juvenile", "severe", "sex", "age_years",
-        "weight_kg", "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
+        "weight_kg", "height_cm", "statin_exposed", "ivig_due",
+        "ild", "features", "diabetes", "osteoporosis", "glaucoma", "high_relapse_risk",
         "death_day", "end_day", "state", "since", "days_in", "line", "highest_line", "remission_line",
-        "remission_day", "flares", "switch_agent", "option", "intolerant", "agents", "gc", "next_day",
-        "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "first_le5_day",
+        "remission_day", "flares", "switch_agent", "option", "intolerant", "contraindicated", "failed",
+        "agents", "gc", "next_day",
+        "next_trigger", "pending", "suspect", "pjp_on", "pjp_stop_day", "pjp_agent_until", "first_le5_day",
         "first_sparing_day", "first_line_sparing", "bone_protected",
         "clock_offset", "episode_day", "episode_delay",
         # The disease course (simulation/clinic_visits.py) and what the clinic has seen of it.
@@ -62,6 +64,11 @@ class Patient:
         "cancer_associated", "rp_ild", "myositis_ratio", "death_cause", "harm", "harm_day", "harm_index",
         "care_done",  # seed 001's mandatory steps done (pathway/care.py)
     )
+
+    @property
+    def excluded(self) -> frozenset[str]:
+        """Agents this patient is not given: not tolerated, or contraindicated (pathway/rules.py)."""
+        return self.intolerant | self.contraindicated
 
     def __init__(self, replication: int, patient_id: int, stream: PatientStream) -> None:
         self.replication = replication
@@ -78,6 +85,8 @@ class Patient:
         self.switch_agent = None
         self.option = ()
         self.intolerant = frozenset()
+        self.contraindicated = frozenset()  # never given (pathway/rules.py: contraindicated), set at diagnosis
+        self.failed = frozenset()  # agents given on a line that failed (pathway/rules.py: agents_failed)
         self.agents: list[Course] = []
         self.gc: Course | None = None
         self.next_day = INF
@@ -85,8 +94,12 @@ class Patient:
         self.pending = (INF, "")
         self.suspect = None
         self.pjp_on = False
-        self.pjp_stop_day = 0.0
+        self.pjp_stop_day = 0.0  # the day the glucocorticoid's need for PJP prophylaxis ends
+        self.pjp_agent_until = -INF  # the day the agents' need ends (simulation/courses.py: agent_prophylaxis)
         self.first_le5_day = None
+        self.height_cm = None
+        self.statin_exposed = False
+        self.ivig_due = -INF  # the first day a new IVIG course may start: an interval after the last infusion
         self.first_sparing_day = None
         self.first_line_sparing = False
         self.bone_protected = False

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from iimsim.pathway.audit import high_dose_held_too_long
 from iimsim.pathway.care import CARE_STEPS
+from iimsim.pathway.clinic import REASONS
 from iimsim.pathway.definition import STATE_NAMES, TRIGGERS
 from iimsim.pathway.dosing import STEP_REGISTRY
 from iimsim.simulation.assessment import score_rows
@@ -37,7 +38,7 @@ _NO_STATE = -1  # a non-transition event: its state is filled in from the transi
 _PATIENT_FIELDS = (
     "replication", "patient_id", "diagnosis_day", "subtype", "severity",
     "weakness_below_mrc4", "respiratory_failure_ild", "myocarditis", "severe_dysphagia",
-    "other_life_threatening", "age_years", "sex", "weight_kg", "has_ild", "has_diabetes",
+    "other_life_threatening", "age_years", "sex", "weight_kg", "height_cm", "statin_exposed", "has_ild", "has_diabetes",
     "has_osteoporosis", "has_glaucoma", "high_relapse_risk", "followup_days", "died", "final_state",
     "highest_line", "time_to_remission_days", "flares", "days_to_pred_le_5mg",
     "audit_gc_monotherapy", "audit_delayed_sparing_agent",
@@ -51,6 +52,7 @@ DECISIONS = ("baseline", "respond", "fail", "flare", "withdraw", "relapse", "tap
 CATEGORIES = ("none", "minimal", "moderate", "major")
 _VISIT_CODE = {name: i for i, name in enumerate(VISIT_KINDS)}
 _DECISION_CODE = {name: i for i, name in enumerate(DECISIONS)}
+_REASON_CODE = {name: i for i, name in enumerate(REASONS)}
 _CATEGORY_CODE = {name: i for i, name in enumerate(CATEGORIES)}
 # Per assessment row, as numbers: what was measured, and the two baselines it is scored against.
 _ASSESSMENT_NUMBERS = ("day", "activity", "activity_measured", "damage", "prednisone_eq_mg_per_day",
@@ -84,6 +86,7 @@ _STATE_ARRAY = pa.array(STATE_NAMES, pa.string())
 _EVENT_ARRAY = pa.array(EVENT_NAMES, pa.string())
 _VISIT_ARRAY = pa.array(VISIT_KINDS, pa.string())
 _DECISION_ARRAY = pa.array(DECISIONS, pa.string())
+_REASON_ARRAY = pa.array(REASONS, pa.string())
 _CATEGORY_ARRAY = pa.array(CATEGORIES, pa.string())
 
 
@@ -105,7 +108,6 @@ class BatchRecorder:
         self.dose_step: list[int] = []
         self.dose_start: list[float] = []
         self.dose_end: list[float] = []
-        self.dose_state: list[int] = []
         # Assessments: numbers in one flat list (`_ASSESSMENT_NUMBERS` per row), then the measures' errors,
         # codes beside; scored at once when the table is built (the engine sets `visits`, the scoring rules).
         self.visits = None
@@ -114,7 +116,7 @@ class BatchRecorder:
         self.assessment_numbers: list[float] = []
         self.assessment_errors: list[float] = []
         self.assessment_sensitivity: list[float] = []
-        self.assessment_codes: list[int] = []  # state, visit kind, decision, juvenile
+        self.assessment_codes: list[int] = []  # state, visit kind, decision, juvenile, reason
 
     def transition(self, p, day: float, trigger: str, from_state: str, to_state: str) -> int:
         """Record a transition; returns its row so the detail can be filled in once known."""
@@ -151,11 +153,11 @@ class BatchRecorder:
                 ends[-1] = stop_day
             self.dose_end.extend(ends)
             self.dose_patient.extend([p.patient_id] * rows)
-            self.dose_state.extend([_STATE_CODE[course.started_in]] * rows)
         return rows
 
     def assessment(self, p, day: float, state: str, kind: str, activity: float, measured: float, damage: float,
-                   pred_mg: float, decision: str, z: list[float], expectation: float = 0.0) -> None:
+                   pred_mg: float, decision: str, z: list[float], expectation: float = 0.0,
+                   why: str = "baseline") -> None:
         d, line = p.baseline_diagnosis, p.baseline_line
         self.assessment_patient.append(p.patient_id)
         self.assessment_numbers.extend((day, activity, measured, damage, pred_mg, d.activity, d.measured, d.damage,
@@ -163,13 +165,15 @@ class BatchRecorder:
                                         p.recovered, d.recovered, line.recovered))
         self.assessment_errors.extend(z[2:1 + len(self.visits.sensitivity)])
         self.assessment_sensitivity.extend(p.measure_sensitivity[1:])
-        self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _DECISION_CODE[decision], p.juvenile))
+        self.assessment_codes.extend((_STATE_CODE[state], _VISIT_CODE[kind], _DECISION_CODE[decision], p.juvenile,
+                                      _REASON_CODE[why]))
 
     def patient(self, p, end_day: float, audit: tuple[bool, bool], outcome: tuple) -> None:
         f = p.features
         self.patients.append((
             p.replication, p.patient_id, p.diagnosis_day, p.subtype, "severe" if p.severe else "non_severe",
-            f[0], f[1], f[2], f[3], f[4], p.age_years, p.sex, p.weight_kg, p.ild, p.diabetes,
+            f[0], f[1], f[2], f[3], f[4], p.age_years, p.sex, p.weight_kg, p.height_cm, p.statin_exposed, p.ild,
+            p.diabetes,
             p.osteoporosis, p.glaucoma, p.high_relapse_risk, end_day, p.state == "dead", p.state,
             p.highest_line, p.remission_day, p.flares, p.first_le5_day, *audit,
             p.autoantibody, p.untreated_activity, p.steroid_dependent, p.steroid_threshold, p.flares_during_taper,
@@ -218,7 +222,7 @@ class BatchRecorder:
         patient = np.array(self.assessment_patient, dtype=np.int64)
         n = len(patient)
         numbers = np.array(self.assessment_numbers, dtype=float).reshape(n, len(_ASSESSMENT_NUMBERS))
-        codes = np.array(self.assessment_codes, dtype=np.int64).reshape(n, 4)
+        codes = np.array(self.assessment_codes, dtype=np.int64).reshape(n, 5)
         order = np.lexsort((numbers[:, 0], patient))
         numbers, codes, patient = numbers[order], codes[order], patient[order]
         col = {name: numbers[:, j] for j, name in enumerate(_ASSESSMENT_NUMBERS)}
@@ -241,6 +245,7 @@ class BatchRecorder:
             "state": _STATE_ARRAY.take(codes[:, 0]),
             "visit": _VISIT_ARRAY.take(codes[:, 1]),
             "decision": _DECISION_ARRAY.take(codes[:, 2]),
+            "reason": _REASON_ARRAY.take(codes[:, 4]),
             "tis_from_diagnosis": tis_diagnosis,
             "tis_from_line_start": tis_line,
             "improvement": _CATEGORY_ARRAY.take(self._categories(tis_line, juvenile)),
@@ -289,9 +294,28 @@ class BatchRecorder:
             **{name: step_columns[name].take(steps) for name in _STEP_FIELDS},
             "start_day": start[order],
             "end_day": np.array(self.dose_end, dtype=float)[order],
-            "state": _STATE_ARRAY.take(np.array(self.dose_state, dtype=np.int64)[order]),
+            "state": _STATE_ARRAY.take(self._states_in_force(patient[order], start[order])),
         }
         return build_table("doses", columns)
+
+    def _states_in_force(self, patient: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The state each (patient, day) is in: the one the patient's latest transition at or before the day entered
+        (a row starting on a transition's day is given in the state it enters)."""
+        to_code = np.array(self.event_to, dtype=np.int64)
+        is_transition = to_code != _NO_STATE
+        t_patient = np.array(self.event_patient, dtype=np.int64)[is_transition]
+        t_day = np.array(self.event_day, dtype=float)[is_transition]
+        t_to = to_code[is_transition]
+        if not len(day):
+            return np.zeros(0, dtype=np.int64)
+        # One sort key per (patient, day): the batch's patients are consecutive, days within a span.
+        low = min(t_day.min(), day.min())
+        span = max(t_day.max(), day.max()) - low + 2.0
+        t_key = (t_patient - self.first_patient_id) * span + (t_day - low)
+        order = np.argsort(t_key, kind="stable")  # (same day: the last recorded wins)
+        found = np.searchsorted(t_key[order], (patient - self.first_patient_id) * span + (day - low) + 1e-7,
+                                side="right") - 1
+        return t_to[order][found]
 
     def _patients_table(self, doses: pa.Table, assessments: pa.Table) -> pa.Table:
         n = len(self.patients)

@@ -48,15 +48,22 @@ _FLARES_AT = _MEASURES_AT + N_MEASURE_RESPONSE
 _EPISODES_AT = _FLARES_AT + N_FLARE_GAPS
 FIRST_BLOCK = _EPISODES_AT + EPISODE_WIDTH * EPISODES_PER_BLOCK
 HARM_STREAM = 1  # the harm stream's extra spawn key
+# Attributes added after the first block was laid out draw from a stream of their own, so that no draw of the
+# first block (nor the disease's) moved: the adult's height, whether an anti-HMGCR patient took a statin; spares.
+MORE_ATTRIBUTES_STREAM = 2
+MORE_ATTRIBUTE_SLOTS = ("height", "statin")
+N_MORE_ATTRIBUTES = 8
 HARMS_PER_BLOCK = 16
 # Slots within an episode row.
-CHOICE, RESPONDER, RESPONSE_TIME, INTOLERANT, INTOLERANCE_TIME, IVIG, SWITCH_CHOICE, RESISTANT_IVIG = range(8)
+# Slots within an episode row (the second was a response draw the disease course made redundant; the third is spare).
+CHOICE, RESISTANT_IVIG, _SPARE, INTOLERANT, INTOLERANCE_TIME, IVIG, SWITCH_CHOICE, FOLLOW_ON = range(8)
 
 
 class PatientStream:
     """Uniforms for one patient: `attributes` then `episode()` rows, in a fixed order."""
 
-    __slots__ = ("_rng", "attributes", "disease", "drug_response", "measure_response", "_flare_gaps", "_episodes", "_next", "_visits",
+    __slots__ = ("_rng", "attributes", "more_attributes",
+                 "disease", "drug_response", "measure_response", "_flare_gaps", "_episodes", "_next", "_visits",
                  "_next_visit", "_key", "_harm_rng", "_harms", "_next_harm")
 
     def __init__(self, seed: int, replication: int, patient_id: int) -> None:
@@ -74,6 +81,8 @@ class PatientStream:
         self._next = 0
         self._visits = self._rng.standard_normal(VISIT_WIDTH * VISITS_PER_BLOCK).tolist()
         self._next_visit = 0
+        self.more_attributes = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+            seed, spawn_key=(replication, patient_id, MORE_ATTRIBUTES_STREAM)))).random(N_MORE_ATTRIBUTES).tolist()
 
     def flare_gap(self, k: int) -> float:
         """The uniform for the gap before the `k`-th spontaneous flare. (Draws beyond the first blocks

@@ -40,6 +40,10 @@ PATIENT_COLUMNS: list[Column] = [
     ("age_years", pa.float64(), "age at diagnosis, years"),
     ("sex", pa.string(), "female or male"),
     ("weight_kg", pa.float64(), "body weight, kg"),
+    ("height_cm", pa.float64(), "height, cm (adults; empty for children, dosed on actual weight and body surface "
+                                "from weight)"),
+    ("statin_exposed", pa.bool_(), "anti-HMGCR myopathy in a patient on a statin at diagnosis (statin-associated: "
+                                   "the statin is stopped)"),
     ("has_ild", pa.bool_(), "interstitial lung disease"),
     ("rp_ild", pa.bool_(), "anti-MDA5 rapidly progressive interstitial lung disease (severe at diagnosis; "
                            "high early mortality)"),
@@ -121,7 +125,8 @@ DOSE_COLUMNS: list[Column] = [
     ("dose_unit", pa.string(), "mg/day, mg/week, mg/48h (alternate days) or g/day"),
     ("prednisone_eq_mg_per_day", pa.float64(), "prednisone-equivalent mg/day for glucocorticoids; "
                                                "empty for other drugs"),
-    ("state", pa.string(), "pathway state in which this course was started (provenance)"),
+    ("state", pa.string(), "pathway state in force on the row's first day (the state entered that day, if a "
+                          "transition falls on it)"),
 ]
 
 ASSESSMENT_COLUMNS: list[Column] = [
@@ -140,6 +145,11 @@ ASSESSMENT_COLUMNS: list[Column] = [
     ("prednisone_eq_mg_per_day", pa.float64(), "glucocorticoid dose on the day, prednisone-equivalent mg/day"),
     ("decision", pa.string(), "what followed: a machine trigger (respond, fail, flare, withdraw, relapse), "
                               "taper (goes on), hold (dose kept), observe, or baseline"),
+    ("reason", pa.string(), "the rule the decision followed (pathway/clinic.py): remission, flare, second_flare, "
+                            "flare_after_failure_assessment, below_minimal (TIS since the line began below minimal "
+                            "after its early window), below_moderate_at_failure_assessment, "
+                            "not_improving_at_failure_assessment, a_year_without_remission, improving, stalled, "
+                            "withdrawal_due, relapse, observe or baseline"),
 ]
 
 # Only with an [infusion_unit]: calendar days, days since the start of the horizon (day 0 a Monday).

@@ -135,6 +135,24 @@ BAD_FILES = [
     ("silent guideline break", "[regimen]\nfirst_line_steroid_sparing_agent = false\n",
      ["teaching_counterfactual", "monotherapy"]),
     ("not TOML", "[simulation\n", ["not valid TOML"]),
+    ("negative rounding", "[agents.azathioprine]\nround_to = -25.0\n", ["agents.azathioprine.round_to", "-25.0"]),
+    ("zero cap", "[agents.cyclophosphamide]\nmax_dose = 0.0\n", ["agents.cyclophosphamide.max_dose", "0.0"]),
+    ("unknown dosing weight", '[agents.ivig]\ndosing_weight = "lean"\n', ["agents.ivig.dosing_weight", "lean"]),
+    ("unknown follow-on agent", "[agents.cyclophosphamide]\nfollowed_by = { aspirin = 1.0 }\n",
+     ["agents.cyclophosphamide.followed_by", "aspirin"]),
+    ("contraindication not a flag", '[agents.methotrexate]\ncontraindicated_with_ild = "yes"\n',
+     ["agents.methotrexate.contraindicated_with_ild", "'yes'"]),
+    ("correlation above 1", "[cohort]\nheight_weight_correlation = 1.5\n", ["cohort.height_weight_correlation", "1.5"]),
+    ("child comorbidity above 1", "[cohort.juvenile_comorbidity]\np_diabetes = 2.0\n",
+     ["cohort.juvenile_comorbidity.p_diabetes", "2.0"]),
+    ("growth reference ages",
+     "[cohort.child_weight_for_age]\nmale = [[5.0, -1.0, 18.0, 0.13], [3.0, -1.0, 14.0, 0.11]]\n",
+     ["cohort.child_weight_for_age", "ascend"]),
+    ("child pulse dose", "[glucocorticoids]\njdm_pulse_mg_per_kg_per_day = -30.0\n",
+     ["glucocorticoids.jdm_pulse_mg_per_kg_per_day", "-30.0"]),
+    ("statin share", "[cohort]\np_statin_given_anti_hmgcr = 1.2\n", ["cohort.p_statin_given_anti_hmgcr", "1.2"]),
+    ("screening subtype", '[care]\nenhanced_cancer_screening_subtypes = ["JDM"]\n',
+     ["care.enhanced_cancer_screening_subtypes", "JDM"]),
 ]
 
 
@@ -169,7 +187,8 @@ def test_bad_command_line_values_exit_2(tmp_path, args, expected):
 
 def test_every_baseline_section_names_its_source():
     scenario = load_scenario("baseline")
-    sections = [scenario.cohort, scenario.cohort.severity, scenario.cohort.comorbidity, scenario.glucocorticoids,
+    sections = [scenario.cohort, scenario.cohort.severity, scenario.cohort.comorbidity,
+                scenario.cohort.juvenile_comorbidity, scenario.glucocorticoids,
                 scenario.regimen, scenario.maintenance, scenario.disease, scenario.assessment, scenario.mortality,
                 scenario.adverse_events, scenario.care, *(getattr(scenario.adverse_events, name)
                                            for name in type(scenario.adverse_events).model_fields if name != "sources"

@@ -95,10 +95,12 @@ def test_simulated_pulse_counts_in_cumulative_dose():
     run = simulate(patients=300, seed=3)
     doses, patients = run["doses"], run["patients"]
     pulses = doses[doses.drug == "methylprednisolone"]
-    severe = patients[patients.severity == "severe"]
+    severe = patients[(patients.severity == "severe") & (patients.subtype != "IBM")]  # (IBM has no pulse)
     at_diagnosis = pulses[pulses.start_day == 0.0]
     assert set(at_diagnosis.patient_id) == set(severe.patient_id)
-    assert (pulses.prednisone_eq_mg_per_day == 1250.0).all()
+    adults = pulses[pulses.patient_id.isin(patients.loc[patients.subtype != "JDM", "patient_id"])]
+    assert (adults.prednisone_eq_mg_per_day == 1250.0).all()
+    assert (pulses.prednisone_eq_mg_per_day == 1.25 * pulses.dose).all()
     full = at_diagnosis[(at_diagnosis.end_day - at_diagnosis.start_day) == 3.0]
     assert len(full) > 0.9 * len(severe)  # all but those dying during the pulse
     assert not math.isnan(patients.pred_cum_mg.sum())

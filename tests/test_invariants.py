@@ -72,8 +72,14 @@ def test_table_invariants(scenario, patients, seed, years, chunk_size, changes):
     for _, rows in gc.sort_values(["patient_id", "start_day"]).groupby("patient_id"):
         assert (rows.start_day.to_numpy()[1:] >= rows.end_day.to_numpy()[:-1] - 1e-9).all()
 
-    # transitions chain: triage from diagnosis first, each from the previous destination, ending in final_state
+    # a dose row names the state in force on its first day: the latest transition at or before it
     t = e[e.is_transition]
+    for pid, rows in d.groupby("patient_id"):
+        mine = t[t.patient_id == pid]
+        latest = np.searchsorted(mine.day.to_numpy(), rows.start_day.to_numpy() + 1e-7, side="right") - 1
+        assert (mine.to_state.to_numpy()[latest] == rows.state.to_numpy()).all(), pid
+
+    # transitions chain: triage from diagnosis first, each from the previous destination, ending in final_state
     for pid, rows in t.groupby("patient_id"):
         assert rows.event.iloc[0] == "triage" and rows.from_state.iloc[0] == "diagnosis"
         assert (rows.from_state.to_numpy()[1:] == rows.to_state.to_numpy()[:-1]).all()

@@ -12,6 +12,7 @@ import pandas as pd
 
 import iimsim
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.pathway.rules import is_juvenile
 from iimsim.reports.patient_story import narrative
 from iimsim.simulation.runner import simulate_patient
 
@@ -19,10 +20,10 @@ WEEK_DAYS = 7.0
 # Comorbidities and features at diagnosis a teacher can choose: each forced on (probability 1) or off (0) for
 # the patient through the scenario's cohort, so the rest of the patient's draws stay as they are.
 COMORBIDITY_PATHS = {
-    "diabetes": "cohort.comorbidity.p_diabetes",
-    "osteoporosis": "cohort.comorbidity.p_osteoporosis",
-    "glaucoma": "cohort.comorbidity.p_glaucoma",
-    "high relapse risk": "cohort.comorbidity.p_high_relapse_risk",
+    "diabetes": "cohort.{comorbidity}.p_diabetes",
+    "osteoporosis": "cohort.{comorbidity}.p_osteoporosis",
+    "glaucoma": "cohort.{comorbidity}.p_glaucoma",
+    "high relapse risk": "cohort.{comorbidity}.p_high_relapse_risk",
     "interstitial lung disease": "cohort.p_ild.{subtype}",
     "an associated cancer": "cohort.p_cancer_associated.{subtype}",
 }
@@ -34,7 +35,9 @@ def patient_overrides(subtype: str, comorbidities: Iterable[str]) -> dict[str, f
     unknown = sorted(chosen - set(COMORBIDITY_PATHS))
     if unknown:
         raise ValueError(f"unknown comorbidity {', '.join(unknown)}: choose from {', '.join(COMORBIDITY_PATHS)}")
-    return {path.format(subtype=subtype): 1.0 if name in chosen else 0.0 for name, path in COMORBIDITY_PATHS.items()}
+    comorbidity = "juvenile_comorbidity" if is_juvenile(subtype) else "comorbidity"  # (a child's rates are its own)
+    return {path.format(subtype=subtype, comorbidity=comorbidity): 1.0 if name in chosen else 0.0
+            for name, path in COMORBIDITY_PATHS.items()}
 
 
 def simulate_one(scenario: str, *, patient_id: int, subtype: str, severe: bool, weight_kg: float,

@@ -179,11 +179,14 @@ TOCILIZUMAB_ARMS = {"tocilizumab": merged(only(*ADULT_DM_PM), added_at("third_li
 PRINTO_PROTOCOL = {"glucocorticoids": {"initial_hold_days": 28.0, "initial_hold_max_days": 28.0, "taper_ladder_mg_per_day": [40.0, 30.0, 25.0, 20.0,
                                                                                               15.0],
                                        "ladder_step_days": 17.5, "low_dose_step_days": 17.5}}
+# A trial arm gives its drug to every child randomised to it: the scenario's contraindication with ILD is the
+# pathway's rule, not the trial's.
+TRIAL_ARM_WITH_ILD = {"agents": {"methotrexate": {"contraindicated_with_ild": False}}}
 PRINTO_ARMS = {"prednisone": merged(only("JDM"), COUNTERFACTUAL_MONOTHERAPY, PRINTO_PROTOCOL, years(1.0)),
                "ciclosporin": merged(only("JDM"), first_line_for("JDM", {"ciclosporin": 1.0}), PRINTO_PROTOCOL,
                                      years(1.0)),
                "methotrexate": merged(only("JDM"), first_line_for("JDM", {"methotrexate": 1.0}), PRINTO_PROTOCOL,
-                                      years(1.0))}
+                                      years(1.0), TRIAL_ARM_WITH_ILD)}
 PRINTO = ("new-onset JDM", "Ruperto et al., Lancet 2016",
           "JDM patients from diagnosis, first line with the arm's agent (none: the monotherapy counterfactual) "
           "and the trial's protocol taper (2 mg/kg/day to 1 by month 2, 0.5 by month 4, 0.2 by month 6: "
