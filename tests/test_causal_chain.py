@@ -61,3 +61,21 @@ def test_harm_rates_rise_with_exposure_and_deaths_with_activity():
     myositis = p[p.death_cause == "myositis"]
     survivors = p[~p.died]
     assert myositis.activity_final.mean() > survivors.activity_final.mean()
+
+
+def test_the_summary_reports_who_is_off_glucocorticoid_and_in_drug_free_remission_each_year(tmp_path):
+    """summary.csv's shares off glucocorticoid and in drug-free remission at each anniversary are those the tables
+    give, and more patients are off glucocorticoid at 3 years than at 1."""
+    import iimsim
+    from iimsim.reports.trial_endpoints import share_in_drug_free_remission_at, share_off_glucocorticoid_at
+
+    run = iimsim.simulate("baseline", patients=800, seed=5, years=4.0)
+    tables = {name: run.table(name) for name in ("patients", "doses", "events")}
+    summary = run.summary.set_index("metric")["value"]
+    for year in (1, 2, 3):
+        assert summary[f"share_off_glucocorticoid_year_{year}"] == pytest.approx(
+            share_off_glucocorticoid_at(year)(tables))
+        assert summary[f"share_drug_free_remission_year_{year}"] == pytest.approx(
+            share_in_drug_free_remission_at(year)(tables))
+    assert summary["share_off_glucocorticoid_year_3"] > summary["share_off_glucocorticoid_year_1"] + 0.2
+    assert "share_off_glucocorticoid_year_5" not in summary  # (not followed that long)
