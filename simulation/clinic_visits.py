@@ -135,7 +135,8 @@ class Clinic:
         """Assess the patient and decide; returns a machine trigger or what the taper does."""
         activity, measured, z = self._measure(p, now)
         state = p.state
-        dose = self.courses.dose_before(p, now)
+        level = self.courses.level_before(p, now)
+        dose = level[0]
         line = self.model.lines.get(state)
         # The line's windows on this clinician's clock: a patient one gives longer counts days more slowly.
         days_on_line = (now - p.line_start_day) / p.patience
@@ -161,7 +162,7 @@ class Clinic:
         # (in Seen's field order: at every visit, eleven keywords would cost as much again as the object)
         seen = Seen(measured, p.previous_measured, p.lowest_measured, tis_line, dose, days_on_line, p.flares_on_line,
                     withdrawal_due, p.baseline_line.measured if p.baseline_line else measured, review,
-                    p.ivig_if_resistant, gc_stop_due, withdrawing, self.courses.hold_allowed(p, now))
+                    p.ivig_if_resistant, gc_stop_due, withdrawing, self.courses.hold_allowed(level, now))
         minimal, moderate, _ = self.visits.criteria.thresholds(p.juvenile)
         rules = self.visits.clinic
         why = reason(rules, state, seen, line.windows if line else None, minimal, moderate)

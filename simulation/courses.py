@@ -62,11 +62,11 @@ class Courses:
         step = p.gc.schedule.step_at(day - p.gc.start_day)
         return 0.0 if step is None else step.prednisone_eq_mg_per_day
 
-    def dose_before(self, p: Patient, day: float) -> float:
-        """The dose given up to `day`: on a day a step falls, the one before the step (what a visit that day
-        decides about)."""
+    def level_before(self, p: Patient, day: float) -> tuple[float, float, bool]:
+        """`gc_level` of the dose given up to `day`: on a day a step falls, the one before the step (what a visit
+        that day decides about)."""
         course = p.gc
-        return self.gc_dose(p, day if course is None or course.start_day >= day else day - 1e-6)
+        return self.gc_level(p, day if course is None or course.start_day >= day else day - 1e-6)
 
     def gc_level(self, p: Patient, day: float) -> tuple[float, float, bool]:
         """The glucocorticoid dose on `day` (prednisone-equivalent mg/day), the day that dose began, and whether
@@ -112,11 +112,10 @@ class Courses:
         else:  # already at or above it: today's dose carries on down the ladder (not held afresh)
             self.resume_taper(p, now)
 
-    def hold_allowed(self, p: Patient, now: float) -> bool:
-        """Whether today's dose may be held (pathway/glucocorticoids.py: not a high dose past its induction weeks)."""
-        if p.gc is None:
-            return False
-        dose, since, induction = self.gc_level(p, now if p.gc.start_day >= now else now - 1e-6)
+    def hold_allowed(self, level: tuple[float, float, bool], now: float) -> bool:
+        """Whether the dose of `level` (`level_before`) may be held today (pathway/glucocorticoids.py: not a high
+        dose past its induction weeks)."""
+        dose, since, induction = level
         return dose > 0 and since + longest_hold_days(self.model.gc, dose, induction) > now
 
     def hold_gc(self, p: Patient, now: float) -> None:
@@ -125,7 +124,7 @@ class Courses:
         if p.gc_held or p.gc is None:
             return
         # (a visit on the day a step falls decides about the dose before it: the step is what is held)
-        dose, since, induction = self.gc_level(p, now if p.gc.start_day >= now else now - 1e-6)
+        dose, since, induction = self.level_before(p, now)
         if since >= now:  # (a course started today, as after a flare: nothing to hold yet)
             return
         if dose <= 0:

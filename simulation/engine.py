@@ -155,6 +155,9 @@ class Engine:
         dest = self.fire_machine(p, trigger)
         if trigger != "pulse_complete":
             p.reviews = ()  # induction reviews belong to the line they were set for (the plan sets a new line's)
+            # a line (or a flare on it) is tapered cautiously until the disease is controlled; remission at the
+            # clinician's own pace
+            p.gc_pace = p.taper_pace if dest == "maintenance" else paced_for(self.model.gc, p.taper_pace, False)
         recorder = self._recorder
         row = recorder.transition(p, now, trigger, source, dest)
         recorder.set_detail(row, self.plan.enter(p, source, dest, trigger, now))
@@ -203,10 +206,11 @@ class Engine:
         elif decision in (TAPER, ADD_IVIG):
             if decision == ADD_IVIG:
                 self.courses.start_agent(p, "ivig", now)
-            # the taper's pace follows the response: the clinician's own once controlled, slower till then
-            pace = paced_for(self.model.gc, p.taper_pace, p.last_measured <= self.model.visits.clinic.low_activity)
-            if p.gc_held or pace != p.gc_pace:
-                p.gc_pace = pace
+            # the taper's pace follows the response: slower until the disease is controlled, the clinician's own
+            # from then on (for the rest of the episode)
+            controlled = p.last_measured <= self.model.visits.clinic.low_activity
+            if p.gc_held or (controlled and p.gc_pace != p.taper_pace):
+                p.gc_pace = p.taper_pace if controlled else p.gc_pace
                 self.courses.resume_taper(p, now, floor=0.0 if p.gc_withdrawn_day is not None else None)
         elif decision == HOLD:
             self.courses.hold_gc(p, now)

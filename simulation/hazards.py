@@ -91,10 +91,19 @@ class Hazards:
         if course is not None and course.waiting_from > mid:
             step = course.schedule.step_at(mid - course.start_day)
             dose = 0.0 if step is None else step.prednisone_eq_mg_per_day
-        pjp = p.pjp_on and mid < p.pjp_stop_day
-        weighted = [effect.level_at(mid) for effect in clock.memory]
-        rates = [rule.rate_per_day(dose, weighted[at] if at >= 0 else 0.0, pjp, p.bone_protected)
-                 for rule, at in zip(self.rules, self._memory_of)]
+        pjp = p.pjp_on and mid < (p.pjp_stop_day if p.pjp_stop_day > p.pjp_agent_until else p.pjp_agent_until)
+        weighted = []
+        for effect in clock.memory:  # (the checkpoint moves to today, so each look ahead walks only the steps to come)
+            effect.advance(now)
+            weighted.append(effect.level_at(mid))
+        left, bone = clock.left, p.bone_protected
+        rates = []
+        for k, rule in enumerate(self.rules):
+            if left[k] == INF:  # (a harm that cannot come again, its draw spent, needs no rate)
+                rates.append(0.0)
+                continue
+            at = self._memory_of[k]
+            rates.append(rule.rate_per_day(dose, weighted[at] if at >= 0 else 0.0, pjp, bone))
         m = self.mortality
         other = (m.population_rate_per_day(p.age_years + mid / YEAR_DAYS, p.sex == "male")
                  * m.glucocorticoid_ratio(weighted[self._gc_memory]))
