@@ -29,10 +29,30 @@ DRUGS: tuple[str, ...] = (
 )
 STEROID_SPARING_FIRST_LINE: tuple[str, ...] = ("methotrexate", "azathioprine", "mycophenolate")
 
+# Bounds that keep a run's size and its arithmetic finite (a value beyond them would exhaust the machine or
+# overflow, never model anything real); pydantic's message names the bound.
+MAX_MAGNITUDE = 1e12  # any number: doses, prices, effects, rates
+MIN_POSITIVE = 1e-9  # a positive number: no quotient by it overflows
+MAX_DAYS = 36_525.0  # any duration: 100 years
+MAX_PATIENTS = 5_000_000  # simulated in one run, over all replications: the summary holds a row for each
+MAX_REPLICATIONS = 1000
+MAX_HORIZON_YEARS = 100.0
+MAX_SCHEDULE_STEPS = 1000  # dose steps of one titration, infusion course or glucocorticoid taper
+MAX_RATE_PER_YEAR = 365.0  # events of one kind per patient-year: one a day
+MAX_LIST_ITEMS = 100  # items of a list or table of numbers (ladder rungs, bands, options, parameters)
+MAX_UNIT_PATIENTS = 100_000  # per replication with an infusion unit: they share one simulation in memory
+MAX_NAME_CHARACTERS = 200
+MAX_DESCRIPTION_CHARACTERS = 20_000
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-PositiveDays = Annotated[float, Field(gt=0.0)]
+Real = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
+NonNegative = Annotated[float, Field(ge=0.0, le=MAX_MAGNITUDE)]
+Positive = Annotated[float, Field(ge=MIN_POSITIVE, le=MAX_MAGNITUDE)]
+# Every interval and duration in days is at least a day (a shorter clinic interval or dose step would multiply a
+# patient's events past counting) and at most MAX_DAYS; a lag that may be 0 ("at once") is NonNegativeDays.
+PositiveDays = Annotated[float, Field(ge=1.0, le=MAX_DAYS)]
+NonNegativeDays = Annotated[float, Field(ge=0.0, le=MAX_DAYS)]
+Count = Annotated[int, Field(ge=0, le=MAX_SCHEDULE_STEPS)]
 Drug = Literal[
     "methotrexate", "azathioprine", "mycophenolate", "ciclosporin", "tacrolimus",
     "rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig", "placebo",
@@ -42,7 +62,8 @@ T = TypeVar("T")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan=False: no infinite or NaN number (TOML can write both) reaches the arithmetic
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class Sourced(Strict):
@@ -75,10 +96,10 @@ class BySubtype(Strict, Generic[T]):
 class Normal(Strict):
     """A normal distribution truncated to [min, max]."""
 
-    mean: float
+    mean: Real
     sd: NonNegative
-    min: float
-    max: float
+    min: Real
+    max: Real
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -94,10 +115,17 @@ class PositiveNormal(Normal):
 
 
 class Simulation(Strict):
-    patients: Annotated[int, Field(gt=0)] = 1000
-    horizon_years: Positive = 5.0
-    seed: Annotated[int, Field(ge=0)] = 20261122
-    replications: Annotated[int, Field(gt=0)] = 1
+    patients: Annotated[int, Field(gt=0, le=MAX_PATIENTS)] = 1000
+    horizon_years: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_YEARS)] = 5.0
+    seed: Annotated[int, Field(ge=0, lt=2**64)] = 20261122
+    replications: Annotated[int, Field(gt=0, le=MAX_REPLICATIONS)] = 1
+
+    @model_validator(mode="after")
+    def _run_fits_the_machine(self):
+        if self.patients * self.replications > MAX_PATIENTS:
+            raise ValueError(f"patients x replications = {self.patients:,} x {self.replications:,}: at most "
+                             f"{MAX_PATIENTS:,} patients in one run")
+        return self
 
 
 class Severity(Sourced):
@@ -155,7 +183,7 @@ class Glucocorticoids(Sourced):
     jdm_max_mg_per_day: Positive
     dose_rounding_mg: Positive
     initial_hold_days: PositiveDays
-    taper_ladder_mg_per_day: list[Positive]
+    taper_ladder_mg_per_day: Annotated[list[Positive], Field(max_length=MAX_LIST_ITEMS)]
     ladder_step_days: PositiveDays
     low_dose_decrement_mg: Positive
     low_dose_step_days: PositiveDays
@@ -180,6 +208,13 @@ class Glucocorticoids(Sourced):
         ladder = self.taper_ladder_mg_per_day
         if list(ladder) != sorted(ladder, reverse=True) or len(set(ladder)) != len(ladder):
             raise ValueError(f"taper_ladder_mg_per_day must strictly descend, got {list(ladder)}")
+        # below the ladder (or from the highest start dose, without one) the dose falls by the decrement
+        below_ladder_mg = min([max(self.max_mg_per_day, self.jdm_max_mg_per_day), *ladder])
+        steps = below_ladder_mg / self.low_dose_decrement_mg
+        if steps > MAX_SCHEDULE_STEPS:
+            raise ValueError(f"low_dose_decrement_mg = {self.low_dose_decrement_mg:g}: the taper from "
+                             f"{below_ladder_mg:g} mg/day would take {steps:,.0f} steps, more than "
+                             f"{MAX_SCHEDULE_STEPS:,}")
         return self
 
 
@@ -200,16 +235,16 @@ class Agent(Sourced):
     juvenile_dose_per_m2: Positive | None = None
     juvenile_route: Literal["oral", "subcutaneous", "iv"] | None = None  # a child's route, if not `route`
     juvenile_round_to: Positive | None = None  # a child's dose rounded to this (a tablet, syringe or vial size)
-    infusions: Annotated[int, Field(ge=0)] = 0
+    infusions: Count = 0
     infusion_interval_days: PositiveDays = 28.0
-    days_per_infusion: Annotated[int, Field(ge=1)] = 1
-    full_effect_days: NonNegative  # the effect reaches 95% of `effect` by then (time constant a third of it)
+    days_per_infusion: Annotated[int, Field(ge=1, le=MAX_SCHEDULE_STEPS)] = 1
+    full_effect_days: NonNegativeDays  # the effect reaches 95% of `effect` by then (time constant a third of it)
     p_intolerance: Probability
     intolerance_window_days: PositiveDays
     # Disease course: how much the agent suppresses activity (log units, at full effect) and for whom.
     effect: NonNegative
-    effect_lasts_days: NonNegative = 0.0  # after an infusion course's last dose, before it wanes
-    onset_delay_days: NonNegative = 0.0  # from the first dose until the effect starts to build (a latency)
+    effect_lasts_days: NonNegativeDays = 0.0  # after an infusion course's last dose, before it wanes
+    onset_delay_days: NonNegativeDays = 0.0  # from the first dose until the effect starts to build (a latency)
     effect_ratio_by_subtype: dict[str, NonNegative] = Field(default_factory=dict)
     effect_ratio_by_autoantibody: dict[str, NonNegative] = Field(default_factory=dict)
     effect_loss_per_damage: Probability = 0.0  # share of the effect lost per unit of damage (0-1)
@@ -222,6 +257,15 @@ class Agent(Sourced):
             raise ValueError(f"an infusion agent's dose_unit is mg or g per infusion, got {self.dose_unit}")
         if self.kind == "titrated" and self.target_dose < self.start_dose:
             raise ValueError("target_dose must be at least start_dose")
+        if self.kind == "titrated" and self.step_dose > 0:
+            steps = (self.target_dose - self.start_dose) / self.step_dose
+            if steps > MAX_SCHEDULE_STEPS:
+                raise ValueError(f"step_dose = {self.step_dose:g}: titration from {self.start_dose:g} to "
+                                 f"{self.target_dose:g} would take {steps:,.0f} steps, more than "
+                                 f"{MAX_SCHEDULE_STEPS:,}")
+        if self.kind == "infusions" and (self.start_dose <= 0 or self.infusions < 1):
+            raise ValueError(f"an infusion agent gives at least one infusion of a dose above 0, got "
+                             f"infusions = {self.infusions}, start_dose = {self.start_dose:g}")
         return self
 
 
@@ -242,7 +286,7 @@ class Line(Sourced):
     p_ivig_non_severe: Probability = 0.0
     # Days after a later line starts before its agents start (0: at once; a trial's placebo phase, as RIM's
     # rituximab-late arm). The first line's is regimen.steroid_sparing_agent_start_day.
-    agent_start_day: NonNegative = 0.0
+    agent_start_day: NonNegativeDays = 0.0
 
 
 class Lines(Strict):
@@ -258,8 +302,8 @@ class Regimen(Sourced):
 
     first_line_steroid_sparing_agent: bool = True
     induction_glucocorticoid: bool = True  # false only to re-enact a trial of induction without it
-    steroid_sparing_agent_start_day: NonNegative = 0.0
-    sparing_agent_max_delay_days: NonNegative
+    steroid_sparing_agent_start_day: NonNegativeDays = 0.0
+    sparing_agent_max_delay_days: NonNegativeDays
 
 
 class Maintenance(Sourced):
@@ -287,7 +331,7 @@ class Disease(Sourced):
     # 0, the default, means none (a finite default keeps the scenario's JSON, sent to workers, exact).
     suppression_ceiling: NonNegative = 0.0
     suppression_ceiling_sd: NonNegative = 0.0  # per patient, lognormal sd of the ceiling
-    flare_rate_per_year: BySubtype[NonNegative]
+    flare_rate_per_year: BySubtype[Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_YEAR)]]
     flare_size: NonNegative
     flare_resolution_days: PositiveDays
     p_monocyclic: BySubtype[Probability]
@@ -309,8 +353,8 @@ class Disease(Sourced):
 class CoreSetMeasureSpec(Strict):
     """One core-set measure of the 2016 criteria: its bands, its points, and how the model measures it."""
 
-    cutpoints_percent: list[float]
-    points: list[NonNegative]
+    cutpoints_percent: Annotated[list[Real], Field(max_length=MAX_LIST_ITEMS)]
+    points: Annotated[list[NonNegative], Field(max_length=MAX_LIST_ITEMS + 1)]
     sensitivity: NonNegative  # share of the relative fall in activity that this measure shows
     noise_percent: NonNegative  # sd of its measurement error, in percentage points of improvement
     damage_weight: NonNegative = 0.0  # how much damage holds this measure back
@@ -365,7 +409,7 @@ class Assessment(Sourced):
     expectation_waning_days: PositiveDays = 56.0
     # Recovery: the measures with a recovery_weight follow a falling activity with this time constant (days; 0:
     # at once) and a rising one at once (new inflammation weakens now; regeneration takes months).
-    recovery_days: NonNegative = 0.0
+    recovery_days: NonNegativeDays = 0.0
     remission_activity: Probability
     remission_max_prednisone_mg_per_day: NonNegative
     low_activity: Probability
@@ -403,16 +447,20 @@ class Mortality(Sourced):
     ild_hazard_ratio: Positive
     age_50_or_over_hazard_ratio: Positive
     cancer_hazard_ratio: Positive  # while the associated cancer is active
-    cancer_active_years: Positive
+    cancer_active_years: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_YEARS)]
     rp_ild_six_month_mortality: Probability  # anti-MDA5 rapidly progressive ILD, within 26 weeks of diagnosis
+
+
+RatePer100PatientYears = Annotated[float, Field(ge=0.0, le=100 * MAX_RATE_PER_YEAR)]
 
 
 class Harm(Sourced):
     """One glucocorticoid adverse event: its rate while the day's prednisone-equivalent dose is in each band."""
 
-    rate_off_glucocorticoid_per_100_patient_years: NonNegative
-    dose_band_from_mg_per_day: list[NonNegative]  # on glucocorticoid: each band's lowest dose, ascending, from 0
-    rate_per_100_patient_years: list[NonNegative]  # one per band
+    rate_off_glucocorticoid_per_100_patient_years: RatePer100PatientYears
+    # on glucocorticoid: each band's lowest dose, ascending, from 0
+    dose_band_from_mg_per_day: Annotated[list[NonNegative], Field(max_length=MAX_LIST_ITEMS)]
+    rate_per_100_patient_years: Annotated[list[RatePer100PatientYears], Field(max_length=MAX_LIST_ITEMS)]  # per band
     recurrent: bool  # False: counted once (a new diagnosis)
     case_fatality: Probability = 0.0
     rate_ratio_on_pjp_prophylaxis: Positive = 1.0
@@ -458,10 +506,10 @@ class AdverseEvents(Sourced):
 class Region(Sourced):
     """An open cohort: patients diagnosed over the horizon in a population, plus those already treated."""
 
-    population: Annotated[int, Field(gt=0)]
-    incidence_per_100k_person_years: Positive
-    prevalent_patients: Annotated[int, Field(ge=0)] = 0
-    prevalent_max_years_since_diagnosis: Positive = 10.0
+    population: Annotated[int, Field(gt=0, le=10_000_000_000)]
+    incidence_per_100k_person_years: Annotated[float, Field(gt=0.0, le=100_000.0)]
+    prevalent_patients: Annotated[int, Field(ge=0, le=MAX_PATIENTS)] = 0
+    prevalent_max_years_since_diagnosis: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_YEARS)] = 10.0
 
 
 class InfusionUnit(Sourced):
@@ -581,10 +629,10 @@ class Distribution(Strict):
     beta: Positive | None = None
     shape: Positive | None = None
     scale: Positive | None = None
-    mu: float | None = None
+    mu: Real | None = None
     sigma: Positive | None = None
-    low: float | None = None
-    high: float | None = None
+    low: Real | None = None
+    high: Real | None = None
 
     @model_validator(mode="after")
     def _parameters_of_the_kind(self):
@@ -603,12 +651,12 @@ class Distribution(Strict):
 class Uncertainty(Sourced):
     """Parameters given as distributions, by path (agents.ivig.effect), for iimsim psa and oneway."""
 
-    parameters: dict[str, Distribution]
+    parameters: Annotated[dict[str, Distribution], Field(max_length=MAX_LIST_ITEMS)]
 
 
 class Scenario(Strict):
-    name: Annotated[str, Field(min_length=1)]
-    description: str
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARACTERS)]  # a label: output folders are
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARACTERS)]  # named from it, safely
     teaching_counterfactual: bool = False
     simulation: Simulation = Field(default_factory=Simulation)
     cohort: Cohort
@@ -627,6 +675,28 @@ class Scenario(Strict):
     infusion_unit: InfusionUnit | None = None
     uncertainty: Uncertainty | None = None
     utilities: Utilities | None = None
+
+    @model_validator(mode="after")
+    def _name_is_one_line(self):
+        if not self.name.isprintable():
+            raise ValueError(f"name = {self.name[:40]!r}: a name is one line of printable text")
+        return self
+
+    @model_validator(mode="after")
+    def _run_fits_the_machine(self):
+        """A region's size is the patients it diagnoses: bounded like a closed cohort's."""
+        region, sim = self.region, self.simulation
+        if region is None:
+            return self
+        expected = (region.population * region.incidence_per_100k_person_years / 100_000 * sim.horizon_years
+                    + region.prevalent_patients)
+        if expected * sim.replications > MAX_PATIENTS:
+            raise ValueError(f"region: about {expected:,.0f} patients per replication x {sim.replications:,}: at "
+                             f"most {MAX_PATIENTS:,} patients in one run")
+        if self.infusion_unit is not None and expected > MAX_UNIT_PATIENTS:
+            raise ValueError(f"infusion_unit: about {expected:,.0f} patients per replication share the unit: at "
+                             f"most {MAX_UNIT_PATIENTS:,} (a replication with a unit is simulated at once)")
+        return self
 
     @model_validator(mode="after")
     def _infusion_unit_serves_a_region(self):
