@@ -46,7 +46,23 @@ def shown(value: Any) -> str:
     return _SHORT.repr(value)
 
 
-def _too_deep(node: Any) -> str | None:
+MAX_MESSAGE_CHARACTERS = 600
+
+
+def one_line(message: str) -> str:
+    """A message as one line of printable text (what a file or a path holds is escaped), at most
+    MAX_MESSAGE_CHARACTERS long."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    return text if len(text) <= MAX_MESSAGE_CHARACTERS else text[:MAX_MESSAGE_CHARACTERS - 3] + "..."
+
+
+def _field(part: Any) -> str:
+    """One part of a field's path: a plain key as it is, any other quoted."""
+    text = str(part)
+    return text if text and len(text) <= 80 and all(c.isalnum() or c in "_+-" for c in text) else shown(text)
+
+
+def too_deep(node: Any) -> str | None:
     """The path of the first value nested deeper than MAX_NESTING_DEPTH, or None (iterative: any depth is safe)."""
     stack = [(node, "", 0)]
     while stack:
@@ -75,7 +91,7 @@ def parse_toml(text: str, label: str) -> dict[str, Any]:
         raise ScenarioError(f"{label}: not valid TOML: {err}") from None
     except RecursionError:
         raise ScenarioError(f"{label}: values nested deeper than {MAX_NESTING_DEPTH} levels") from None
-    deep = _too_deep(data)
+    deep = too_deep(data)
     if deep is not None:
         raise ScenarioError(f"{label}: {deep}: values nested deeper than {MAX_NESTING_DEPTH} levels")
     return data
@@ -194,7 +210,7 @@ def resolve_scenario_text(text: str, label: str) -> tuple[dict[str, Any], str]:
 
 
 def _format_error(label: str, data: dict[str, Any], error: dict[str, Any]) -> str:
-    field = ".".join(str(part) for part in error["loc"]) or "(scenario)"
+    field = ".".join(_field(part) for part in error["loc"]) or "(scenario)"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
         return f"{label}: {field}: missing"
@@ -214,7 +230,7 @@ def validate(data: dict[str, Any], label: str) -> Scenario:
         errors = err.errors()
         first = _format_error(label, data, errors[0])
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ScenarioError(first + more) from None
+        raise ScenarioError(one_line(first + more)) from None
 
 
 def load_scenario(name_or_path: str = "baseline", overrides: dict[str, Any] | None = None) -> Scenario:

@@ -1,3 +1,13 @@
 """Names the scenarios use, importable without the schema (so the command line starts without pydantic)."""
 
 SUBTYPES: tuple[str, ...] = ("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM", "JDM")
+
+
+def folder_name(label: str) -> str:
+    """A scenario's name (a label, which may hold anything) as one safe file or folder name: letters, digits,
+    '.', '_' and '-' kept, every other run of characters one '_', no leading dot (nothing hidden, no '..'), at
+    most 100 characters; "scenario" if nothing is left."""
+    import re
+
+    safe = re.sub(r"[^\w.-]+", "_", label, flags=re.ASCII).lstrip(".")[:100]
+    return safe or "scenario"
