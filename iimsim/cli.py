@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from iimsim.arguments import MAX_CHUNK_PATIENTS, MAX_DRAWS, MAX_EVALUATIONS, MAX_WORKERS
 from iimsim.scenarios import ScenarioError, builtin_names
 from iimsim.scenarios.loader import one_line
 from iimsim.scenarios.names import SUBTYPES, folder_name
@@ -82,6 +83,24 @@ class _Commands(click.Group):
         except Stopped as stopped:
             raise Interrupted(stopped.signum) from None
 
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """As click's, but a bad option or argument is one line too, as every bad input is."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as err:
+            hint = f" (see {err.ctx.command_path} --help)" if err.ctx is not None else ""
+            click.echo(f"error: {one_line(err.format_message())}{hint}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 @contextmanager
 def _user_errors(*also: type[Exception]) -> Iterator[None]:
@@ -132,12 +151,12 @@ def main() -> None:
               help="Independent replications; the summary gives each metric's mean and 95% CI [scenario's value].")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder [runs/SCENARIO-NAME].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True,
               help="Worker processes; results are identical for any number.")
 @click.option("--format", "table_format", type=click.Choice(["parquet", "csv"]), default="parquet",
               show_default=True, help="Format of the patients, events and doses tables.")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=2000, show_default=True,
+@click.option("--chunk-size", type=click.IntRange(min=1, max=MAX_CHUNK_PATIENTS), default=2000, show_default=True,
               help="Patients simulated per batch (bounds memory; does not change results).")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write report.html and figures/ as well.")
@@ -244,7 +263,7 @@ def patient(scenario, seed, patient_id, subtype, severity, weight_kg, years, out
 @click.option("--replications", type=click.IntRange(min=2), default=5, show_default=True,
               help="Replications; differences are paired within each.")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed shared by all scenarios [first scenario's].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True, help="Worker processes.")
 @click.option("--independent-seeds", is_flag=True,
               help="Give each scenario its own seed instead of common random numbers (to see the difference).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -289,10 +308,10 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
 
 @main.command("psa")
 @click.argument("scenarios", nargs=-1)
-@click.option("--draws", type=click.IntRange(min=2), default=100, show_default=True, help="Parameter draws.")
+@click.option("--draws", type=click.IntRange(min=2, max=MAX_DRAWS), default=100, show_default=True, help="Parameter draws.")
 @click.option("--patients", type=click.IntRange(min=1), help="Patients per draw [each scenario's value].")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed shared by all scenarios [each scenario's].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True, help="Worker processes.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder [runs/psa-SCENARIO, or runs/psa-A-vs-B for several].")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
@@ -343,7 +362,7 @@ def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> No
 @click.option("--outcome", default="mean_pred_cum_mg", show_default=True, help="A summary metric.")
 @click.option("--patients", type=click.IntRange(min=1), help="Patients per run [scenario's value].")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True, help="Worker processes.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="[runs/oneway-SCENARIO]")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 def oneway_command(scenario, parameters, outcome, patients, seed, workers, out_dir, force) -> None:
@@ -366,7 +385,7 @@ def oneway_command(scenario, parameters, outcome, patients, seed, workers, out_d
 @click.option("--replications", type=click.IntRange(min=2), default=5, show_default=True,
               help="Replications (the 95% CI is across them).")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True, help="Worker processes.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for validation.csv and validation.md [runs/validation-SCENARIO]; a run folder's "
                    "report is rebuilt with the table.")
@@ -394,10 +413,10 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
 @click.argument("scenario", default="baseline")
 @click.option("--patients", type=click.IntRange(min=50), default=1000, show_default=True,
               help="Patients per arm at each evaluation (the same patients every time).")
-@click.option("--max-evaluations", type=click.IntRange(min=1), default=120, show_default=True,
+@click.option("--max-evaluations", type=click.IntRange(min=1, max=MAX_EVALUATIONS), default=120, show_default=True,
               help="Simulations of the fitted targets the search may run.")
 @click.option("--seed", type=click.IntRange(min=0), default=20261123, show_default=True, help="Random seed.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True, help="Worker processes.")
 @click.option("--write", "write_to", type=click.Path(dir_okay=False, path_type=Path),
               help="Put the fitted values, with the calibration as their source, into this scenario file "
                    "(e.g. scenarios/builtin/baseline.toml).")

@@ -214,6 +214,8 @@ def _format_error(label: str, data: dict[str, Any], error: dict[str, Any]) -> st
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
         return f"{label}: {field}: missing"
+    if error["loc"] and isinstance(error["input"], dict) and error["type"] == "value_error":
+        return f"{label}: {field}: {message}"  # a section's own check: its message names the values
     if error["loc"]:
         return f"{label}: {field} = {shown(error['input'])}: {message}"
     return f"{label}: {message}"

@@ -40,6 +40,9 @@ MAX_HORIZON_YEARS = 100.0
 MAX_SCHEDULE_STEPS = 1000  # dose steps of one titration, infusion course or glucocorticoid taper
 MAX_RATE_PER_YEAR = 365.0  # events of one kind per patient-year: one a day
 MAX_LIST_ITEMS = 100  # items of a list or table of numbers (ladder rungs, bands, options, parameters)
+MAX_LOG_UNITS = 20.0  # an effect or flare on the log scale of activity: exp(20) is past any real change
+MAX_LOG_SD = 3.0  # a between-patient (lognormal) sd: exp(3 sd) is a factor of 8,000
+MIN_INFUSION_DOSE_PER_DAY = 1e-5  # of the agent's unit: schedules keep 6 decimals, so less would round to nothing
 MAX_UNIT_PATIENTS = 100_000  # per replication with an infusion unit: they share one simulation in memory
 MAX_NAME_CHARACTERS = 200
 MAX_DESCRIPTION_CHARACTERS = 20_000
@@ -53,6 +56,8 @@ Positive = Annotated[float, Field(ge=MIN_POSITIVE, le=MAX_MAGNITUDE)]
 PositiveDays = Annotated[float, Field(ge=1.0, le=MAX_DAYS)]
 NonNegativeDays = Annotated[float, Field(ge=0.0, le=MAX_DAYS)]
 Count = Annotated[int, Field(ge=0, le=MAX_SCHEDULE_STEPS)]
+LogUnits = Annotated[float, Field(ge=0.0, le=MAX_LOG_UNITS)]
+LogSd = Annotated[float, Field(ge=0.0, le=MAX_LOG_SD)]
 Drug = Literal[
     "methotrexate", "azathioprine", "mycophenolate", "ciclosporin", "tacrolimus",
     "rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig", "placebo",
@@ -201,7 +206,7 @@ class Glucocorticoids(Sourced):
     # Clinicians walk the ladder at their own pace: each patient's step intervals are multiplied by
     # exp(taper_pace_sd * z), z the same standard normal as the clinician's patience with a line
     # (visits.failure_window_sd). 0: every patient on seed 001's clock.
-    taper_pace_sd: NonNegative = 0.0
+    taper_pace_sd: LogSd = 0.0
 
     @model_validator(mode="after")
     def _ladder_descends(self):
@@ -242,7 +247,7 @@ class Agent(Sourced):
     p_intolerance: Probability
     intolerance_window_days: PositiveDays
     # Disease course: how much the agent suppresses activity (log units, at full effect) and for whom.
-    effect: NonNegative
+    effect: LogUnits
     effect_lasts_days: NonNegativeDays = 0.0  # after an infusion course's last dose, before it wanes
     onset_delay_days: NonNegativeDays = 0.0  # from the first dose until the effect starts to build (a latency)
     effect_ratio_by_subtype: dict[str, NonNegative] = Field(default_factory=dict)
@@ -319,23 +324,23 @@ class Disease(Sourced):
     subtype_response: BySubtype[NonNegative]
     p_refractory: BySubtype[Probability]
     refractory_response_ratio: Probability
-    gc_response_sd: NonNegative
-    agent_response_sd: NonNegative
-    drug_response_sd: NonNegative  # each agent's own effect for a patient varies about that patient's response
-    fluctuation_sd: NonNegative  # waxing and waning of activity (log units, its long-run sd)
+    gc_response_sd: LogSd
+    agent_response_sd: LogSd
+    drug_response_sd: LogSd  # each agent's own effect for a patient varies about that patient's response
+    fluctuation_sd: LogSd  # waxing and waning of activity (log units, its long-run sd)
     fluctuation_days: PositiveDays  # how long a swing lasts (time constant of the mean reversion)
-    gc_max_effect: NonNegative
+    gc_max_effect: LogUnits
     gc_half_effect_mg_per_day: Positive
     gc_onset_days: PositiveDays
     # Most the treatments together can suppress (log units; an Emax-like ceiling on their combined suppression);
     # 0, the default, means none (a finite default keeps the scenario's JSON, sent to workers, exact).
-    suppression_ceiling: NonNegative = 0.0
-    suppression_ceiling_sd: NonNegative = 0.0  # per patient, lognormal sd of the ceiling
+    suppression_ceiling: LogUnits = 0.0
+    suppression_ceiling_sd: LogSd = 0.0  # per patient, lognormal sd of the ceiling
     flare_rate_per_year: BySubtype[Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_YEAR)]]
-    flare_size: NonNegative
+    flare_size: LogUnits
     flare_resolution_days: PositiveDays
     p_monocyclic: BySubtype[Probability]
-    burnout_effect: NonNegative
+    burnout_effect: LogUnits
     burnout_days: PositiveDays
     damage_per_active_year: NonNegative
     decline_per_year: BySubtype[Probability]
@@ -402,7 +407,7 @@ class Assessment(Sourced):
     adult_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]  # minimal, moderate, major
     juvenile_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]
     activity_noise: NonNegative  # sd of the physician's global activity, on the 0-1 activity scale
-    measure_response_sd: NonNegative  # per patient, how closely each other measure follows the disease (lognormal sd)
+    measure_response_sd: LogSd  # per patient, how closely each other measure follows the disease (lognormal sd)
     # Expectation (placebo) effect: when a new line of treatment starts, the measures with an expectation_weight
     # improve by this many percentage points beyond what the disease does, waning with this time constant.
     expectation_percent: NonNegative = 0.0
@@ -417,8 +422,9 @@ class Assessment(Sourced):
     flare_rise: Probability
     symptomatic_rise: Probability
     early_visit_days: PositiveDays
-    visit_drift_sd: NonNegative
-    failure_window_sd: NonNegative  # clinicians' patience: lognormal sd of the time a line is given
+    # lognormal sd of a visit's drift from its interval: at most 1, so that drifted intervals stay days long
+    visit_drift_sd: Annotated[float, Field(ge=0.0, le=1.0)]
+    failure_window_sd: LogSd  # clinicians' patience: lognormal sd of the time a line is given
     maintenance_interval_days: PositiveDays
     drug_free_interval_days: PositiveDays
     supportive_care_interval_days: PositiveDays
@@ -475,6 +481,11 @@ class Harm(Sourced):
         if len(self.rate_per_100_patient_years) != len(bands):
             raise ValueError(f"rate_per_100_patient_years needs one rate per dose band ({len(bands)}), got "
                              f"{len(self.rate_per_100_patient_years)}")
+        highest = (max([self.rate_off_glucocorticoid_per_100_patient_years, *self.rate_per_100_patient_years])
+                   * max(1.0, self.rate_ratio_on_pjp_prophylaxis, self.rate_ratio_on_bone_protection))
+        if highest > 100 * MAX_RATE_PER_YEAR:
+            raise ValueError(f"the highest rate times its rate ratio is {highest:,.6g} per 100 patient-years, more "
+                             f"than {100 * MAX_RATE_PER_YEAR:,.0f} (one a day)")
         return self
 
 
@@ -696,6 +707,27 @@ class Scenario(Strict):
         if self.infusion_unit is not None and expected > MAX_UNIT_PATIENTS:
             raise ValueError(f"infusion_unit: about {expected:,.0f} patients per replication share the unit: at "
                              f"most {MAX_UNIT_PATIENTS:,} (a replication with a unit is simulated at once)")
+        return self
+
+    @model_validator(mode="after")
+    def _infusions_give_a_dose(self):
+        """An infusion course gives even the lightest patient a dose that does not round to nothing."""
+        from iimsim.pathway.agents import body_surface_m2
+
+        lightest_kg = min(self.cohort.adult_weight_kg.min, self.cohort.child_weight_kg.min)
+        for drug, agent in self.agents.items():
+            if agent.kind != "infusions":
+                continue
+            dose = agent.start_dose * (lightest_kg if agent.per_kg else 1.0)
+            if agent.max_mg_per_kg is not None:
+                dose = min(dose, agent.max_mg_per_kg * lightest_kg)
+            if agent.juvenile_dose_per_m2 is not None:
+                child = agent.juvenile_dose_per_m2 * body_surface_m2(self.cohort.child_weight_kg.min)
+                dose = min(dose, max(child, agent.juvenile_round_to or 0.0))
+            if dose / agent.days_per_infusion < MIN_INFUSION_DOSE_PER_DAY:
+                raise ValueError(f"agents.{drug}: a patient of {lightest_kg:g} kg would be given {dose:.3g} "
+                                 f"{agent.dose_unit} per infusion over {agent.days_per_infusion} day(s), less than "
+                                 f"{MIN_INFUSION_DOSE_PER_DAY:g} a day")
         return self
 
     @model_validator(mode="after")
