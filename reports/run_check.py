@@ -4,7 +4,8 @@ The manifest must have a run manifest's shape and hold a valid scenario; every t
 hold the columns of its schema with their types and the rows the manifest records; every CSV file the manifest
 records (summary.csv, ...) its rows and columns, numbers where it recorded numbers. Any failure raises
 `RunFolderError` (`MissingRunFileError` for a missing file) naming the file. A folder saved by an earlier version,
-whose manifest records no CSV files, has its summary's columns checked.
+whose manifest records no CSV files, has its summary's columns checked; the sums a report can work out again from
+the tables (patient_costs, costs and resources by year) may be missing, as in a folder saved before runs made them.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ import pyarrow.parquet as pq
 from iimsim.reports.export import (RUN_TABLES, MissingRunFileError, RunFolderError, check_complete, has_table,
                                    schema_of, table_dataset, table_path, unreadable)
 from iimsim.reports.manifest import MAX_MANIFEST_BYTES, manifest_model
+from iimsim.reports.resources import COSTS_BY_YEAR_FILE, RESOURCES_BY_YEAR_FILE
 from iimsim.scenarios.loader import ScenarioError, shown, too_deep, validate
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.csv"
 SUMMARY_COLUMNS = ("metric", "value", "ci_low", "ci_high", "unit", "description")  # what a report shows
+# What a report works out again from the tables when a folder lacks it.
+DERIVED_TABLES = ("patient_costs",)
+DERIVED_FILES = (COSTS_BY_YEAR_FILE, RESOURCES_BY_YEAR_FILE)
 VALIDATION_COLUMNS = ("target", "published_value", "unit", "published_definition", "simulated_mean", "ci_low",
                       "ci_high", "tolerance", "within_tolerance", "population", "source", "simulated_as", "note")
 
@@ -130,6 +135,8 @@ def check_run(run_dir: Path | str) -> CheckedRun:
     for name in ("patients", "events", "doses"):
         table_path(run_dir, name)  # every run has them
     for name in sorted(set(rows) | {name for name in RUN_TABLES if has_table(run_dir, name)}):
+        if name in DERIVED_TABLES and not has_table(run_dir, name):
+            continue
         _check_table(run_dir, name, rows.get(name))
     files = facts.get("files")
     if files is None:  # saved by an earlier version
@@ -140,6 +147,8 @@ def check_run(run_dir: Path | str) -> CheckedRun:
         for name, recorded in files.items():
             if Path(name).name != name or not name.endswith(".csv"):
                 raise RunFolderError(f"{run_dir / MANIFEST}: run.files names {shown(name)}, not a CSV file of the run")
+            if name in DERIVED_FILES and not (run_dir / name).exists():
+                continue
             read_checked_csv(run_dir / name, recorded, SUMMARY_COLUMNS if name == SUMMARY else ())
     if (run_dir / "validation.csv").exists():
         read_checked_csv(run_dir / "validation.csv", required=VALIDATION_COLUMNS)
