@@ -4,10 +4,11 @@ SUBTYPES: tuple[str, ...] = ("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM",
 
 
 def folder_name(label: str) -> str:
-    """A scenario's name (a label, which may hold anything) as one safe file or folder name: letters, digits,
-    '.', '_' and '-' kept, every other run of characters one '_', no leading dot (nothing hidden, no '..'), at
-    most 100 characters; "scenario" if nothing is left."""
+    """A scenario's name (a label, which may hold anything) as one safe file or folder name: the parts between
+    slashes that are not "." or "..", joined by '_'; letters, digits, '.', '_' and '-' kept and every other run of
+    characters one '_'; no leading dot (nothing hidden); at most 100 characters; "scenario" if nothing is left."""
     import re
 
-    safe = re.sub(r"[^\w.-]+", "_", label, flags=re.ASCII).lstrip(".")[:100]
+    parts = [part for part in re.split(r"[/\\]+", label) if part not in ("", ".", "..")]
+    safe = re.sub(r"[^\w.-]+", "_", "_".join(parts), flags=re.ASCII).lstrip(".")[:100]
     return safe or "scenario"

@@ -45,14 +45,15 @@ def room_sized(scenario: Scenario) -> Scenario:
     return iimsim.resolve(scenario, patients=patients, replications=ROOM_REPLICATIONS)
 
 
-def check_app_caps(scenario: Scenario) -> None:
-    """`ScenarioError` naming the field, its value and the cap, if the scenario is larger than the app runs."""
+def check_app_caps(scenario: Scenario, label: str) -> None:
+    """`ScenarioError` naming the field, its value and the cap, if the scenario is larger than the app runs;
+    `label` names the scenario (as the planner chose it, before edits)."""
     sim, region = scenario.simulation, scenario.region
     if sim.replications > APP_MAX_REPLICATIONS:
-        raise ScenarioError(f"{scenario.name}: simulation.replications = {sim.replications:,}: the app runs at most "
+        raise ScenarioError(f"{label}: simulation.replications = {sim.replications:,}: the app runs at most "
                             f"{APP_MAX_REPLICATIONS} (`iimsim run` runs more)")
     if sim.horizon_years > APP_MAX_YEARS:
-        raise ScenarioError(f"{scenario.name}: simulation.horizon_years = {sim.horizon_years:g}: the app runs at most "
+        raise ScenarioError(f"{label}: simulation.horizon_years = {sim.horizon_years:g}: the app runs at most "
                             f"{APP_MAX_YEARS:g} years (`iimsim run` runs more)")
     if region is None:
         patients = sim.patients
@@ -63,7 +64,7 @@ def check_app_caps(scenario: Scenario) -> None:
     if patient_years > APP_MAX_PATIENT_YEARS:
         path = size_path(scenario)
         value = region.population if region is not None else sim.patients
-        raise ScenarioError(f"{scenario.name}: {path} = {value:,}: about {patient_years:,.0f} patient-years, and the "
+        raise ScenarioError(f"{label}: {path} = {value:,}: about {patient_years:,.0f} patient-years, and the "
                             f"app runs at most {APP_MAX_PATIENT_YEARS:,} (patients x replications x years; "
                             "`iimsim run` runs more)")
 

@@ -270,7 +270,7 @@ def page() -> None:
     if run_clicked or compare_clicked:
         try:
             edited = edited_scenario(scenario, edits(scenario, values))
-            check_app_caps(edited)
+            check_app_caps(edited, scenario.name)
             if run_clicked:
                 _run(edited, progress.progress(0.0, text="Simulating"), result)
             else:
