@@ -277,6 +277,9 @@ def resolve(scenario: str | Path | Scenario = "baseline", **overrides: Any) -> S
             raise ScenarioError(f"unknown override {key}={shown(value)}: use patients, seed, years, replications "
                                 "or a dotted scenario path such as cohort.p_ild.DM")
         nested = deep_merge(nested, override(path, value))
+    deep = too_deep(nested)
+    if deep is not None:
+        raise ScenarioError(f"overrides: {deep}: values nested deeper than {MAX_NESTING_DEPTH} levels")
     if isinstance(scenario, Scenario):
         data = scenario.model_dump()
         return validate(deep_merge(data, nested), scenario.name) if nested else scenario

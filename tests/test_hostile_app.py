@@ -129,3 +129,38 @@ def test_values_that_would_exhaust_the_server_get_one_line_and_it_stays_up(app_u
     text = _page_text(browser)
     assert "Traceback" not in text and "site-packages" not in text and "MemoryError" not in text
     assert _healthy(app_url)
+
+
+def test_a_server_stopped_in_the_middle_of_a_run_exits_promptly_leaving_nothing(browser, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from selenium.webdriver.common.by import By
+    from test_app import _free_port, _wait_until_healthy
+
+    port = _free_port()
+    temp = tmp_path / "server-temp"  # the server's temporary folder: where the app's runs go
+    temp.mkdir()
+    server = subprocess.Popen([sys.executable, "-m", "iimsim.cli", "app", "--port", str(port), "--no-browser"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env={**os.environ, "TMPDIR": str(temp)})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_healthy(url, server)
+        browser.get(f"{url}/plan")
+        _wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, 'input[aria-label="Patients per replication"]'))
+        _type(browser, "Patients per replication", "6000")  # within the caps, about a minute of work
+        _button(browser, "Run").click()
+        _wait(browser).until(lambda b: any(p.name.startswith(".") for p in temp.rglob("iimsim-run-*/*")))
+        sent = time.perf_counter()
+        server.terminate()
+        server.wait(timeout=30)
+        print(f"the server stopped {time.perf_counter() - sent:.1f} s after SIGTERM, in the middle of a run")
+        assert time.perf_counter() - sent < 15
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert not [p for p in temp.rglob("*") if p.name.startswith(".") and "partial" in p.name]
