@@ -45,13 +45,12 @@ class Stopped(KeyboardInterrupt):
         self.signum = signum
 
 
-class Interrupted(click.ClickException):
+class Interrupted(UserError):
+    """A command stopped by a signal: one message, exit code 128 + the signal (the shell's convention)."""
+
     def __init__(self, signum: int) -> None:
         super().__init__(f"stopped by {signal.Signals(signum).name}; nothing half-written is left")
         self.exit_code = 128 + signum
-
-    def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
 
 
 @contextmanager

@@ -130,6 +130,15 @@ def test_a_scenario_name_is_a_label_and_the_run_folder_is_named_safely(tmp_path,
     assert sorted(p.name for p in work.iterdir()) == ["mine.toml", "runs"]
 
 
+def test_scenario_text_in_the_report_is_text(tmp_path):
+    mine = write(tmp_path / "mine.toml", 'extends = "baseline"\nname = "<script>alert(1)</script>"\n'
+                 'description = "<img src=\'http://127.0.0.1:9/x.png\'> & <b>bold</b>"\n')
+    assert cli("run", mine, "--patients", 10, "--years", 1, "--report", "--out", tmp_path / "out").exit_code == 0
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "<script>alert" not in html and "<img src='http" not in html and "<b>bold" not in html
+    assert "&lt;img src=" in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
 def test_a_name_that_breaks_the_line_is_refused_naming_it(tmp_path):
     mine = write(tmp_path / "mine.toml", 'extends = "baseline"\nname = "two\\nlines"\n')
     line = one_error_line(cli("run", mine, "--out", tmp_path / "o"))
