@@ -35,6 +35,9 @@ class OutputWriteError(OSError):
     the path. Nothing partial is left, and an earlier folder of that name is kept."""
 
 
+# What iimsim writes into every folder it stages (a run, a saved run, a comparison, a PSA, a one-way analysis):
+# `force` replaces only a folder holding one of them (or an empty one), never a folder of other files.
+OUTPUT_MARKERS = ("manifest.json", "comparison.csv", "psa_draws.csv", "oneway.csv")
 LEFTOVER = re.compile(r"\.(?P<name>.+)\.(?:partial|replaced)-\d+|\.(?P<locked>.+)\.lock")
 
 
@@ -126,10 +129,15 @@ class StagedFolder:
         self._refuse_existing()
 
     def _refuse_existing(self) -> None:
-        if self.target.exists() and not self.force:
+        if not self.target.exists():
+            return
+        if not self.force:
             raise OutputExistsError(f"{self.target} exists: choose another --out or pass --force to replace it")
-        if self.target.exists() and not self.target.is_dir():
+        if not self.target.is_dir():
             raise OutputExistsError(f"{self.target} exists and is not a folder")
+        if any(self.target.iterdir()) and not any((self.target / name).exists() for name in OUTPUT_MARKERS):
+            raise OutputExistsError(f"{self.target} holds files iimsim did not write (no {', '.join(OUTPUT_MARKERS)}): "
+                                    "--force replaces only an earlier output folder; choose another --out")
 
     def __enter__(self) -> Path:
         self._created = _missing_ancestors(self.target.parent)

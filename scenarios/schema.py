@@ -415,7 +415,7 @@ class Assessment(Sourced):
     # Recovery: the measures with a recovery_weight follow a falling activity with this time constant (days; 0:
     # at once) and a rising one at once (new inflammation weakens now; regeneration takes months).
     recovery_days: NonNegativeDays = 0.0
-    remission_activity: Probability
+    remission_activity: Annotated[float, Field(gt=0.0, le=1.0)]  # a divisor: remission below it
     remission_max_prednisone_mg_per_day: NonNegative
     low_activity: Probability
     improving_fraction: Probability

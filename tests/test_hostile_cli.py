@@ -267,6 +267,14 @@ def test_a_killed_runs_leftovers_are_removed_by_the_next_run_into_the_parent(tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small"]
 
 
+def test_force_replaces_an_earlier_run_but_never_a_folder_of_other_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    before = tree(tmp_path)
+    line = one_error_line(cli("run", "--patients", 5, "--force", "--out", tmp_path))
+    assert "holds files iimsim did not write" in line and str(tmp_path) in line
+    assert tree(tmp_path) == before
+
+
 def _limited_file_size(max_bytes: int):
     """In the child, before it runs: a file may not grow past `max_bytes` (EFBIG, as a full disk gives ENOSPC)."""
     def limit():
