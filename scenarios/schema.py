@@ -43,6 +43,7 @@ MAX_LIST_ITEMS = 100  # items of a list or table of numbers (ladder rungs, bands
 MAX_LOG_UNITS = 20.0  # an effect or flare on the log scale of activity: exp(20) is past any real change
 MAX_LOG_SD = 3.0  # a between-patient (lognormal) sd: exp(3 sd) is a factor of 8,000
 MIN_INFUSION_DOSE_PER_DAY = 1e-5  # of the agent's unit: schedules keep 6 decimals, so less would round to nothing
+MAX_CHAIRS = 100  # chairs of one infusion unit (every closing holds each one: work per night)
 MAX_UNIT_PATIENTS = 100_000  # per replication with an infusion unit: they share one simulation in memory
 MAX_NAME_CHARACTERS = 200
 MAX_DESCRIPTION_CHARACTERS = 20_000
@@ -528,7 +529,7 @@ class InfusionUnit(Sourced):
     first `days_per_week` days of each week (calendar day 0 is a Monday). Every IV visit's whole-day sessions
     queue for a chair, first come first served; a session starts only if it ends by closing time."""
 
-    chairs: Annotated[int, Field(ge=1)]
+    chairs: Annotated[int, Field(ge=1, le=MAX_CHAIRS)]
     opens_at_hour: Annotated[float, Field(ge=0.0, lt=24.0)] = 8.0
     hours_per_day: Annotated[float, Field(gt=0.0, le=24.0)]
     days_per_week: Annotated[int, Field(ge=1, le=7)]

@@ -157,6 +157,8 @@ BOUNDS = [  # (file text after `extends = "baseline"`, or command-line arguments
     ("[agents.ivig]\nstart_dose = 0.0\n", ["agents.ivig", "infusion agent", "start_dose = 0"]),
     ("[agents.rituximab]\ninfusions = 100000\n", ["agents.rituximab.infusions", "1000"]),
     ("[disease.flare_rate_per_year]\nDM = 1e9\n", ["disease.flare_rate_per_year.DM", "365"]),
+    ("[assessment]\nremission_activity = 0.0\n", ["assessment.remission_activity", "greater than 0"]),
+    ("[glucocorticoids]\ntaper_pace_sd = 1109.0\n", ["glucocorticoids.taper_pace_sd", "less than or equal to 3"]),
     ("[adverse_events.serious_infection]\nrate_off_glucocorticoid_per_100_patient_years = 1e300\n",
      ["rate_off_glucocorticoid_per_100_patient_years", "36500"]),
     ("[costs]\nclinic_visit = inf\n", ["costs.clinic_visit", "finite"]),
