@@ -30,5 +30,5 @@ from iimsim.api import (  # noqa: E402  (light: heavy imports are inside the fun
     validate,
 )
 
-__all__ = ["ArgumentError", "Run", "calibrate", "compare", "load_run", "oneway", "psa", "resolve", "simulate", "validate",
-           "__version__"]
+__all__ = ["ArgumentError", "Run", "calibrate", "compare", "load_run", "oneway", "psa", "resolve", "simulate",
+           "validate", "__version__"]

@@ -33,8 +33,8 @@ if TYPE_CHECKING:  # the heavy libraries load when a run is made, not on `import
     from iimsim.experiments.sensitivity import PsaResult
     from iimsim.scenarios.schema import Scenario
 
-from iimsim import arguments as check
-from iimsim.arguments import ArgumentError  # noqa: F401  (re-exported: `iimsim.ArgumentError`)
+from iimsim import arguments as check  # noqa: E402
+from iimsim.arguments import ArgumentError  # noqa: E402, F401  (re-exported: `iimsim.ArgumentError`)
 # Scenario resolution lives with the scenarios (the experiments use it too); the API re-exports it.
 from iimsim.scenarios.loader import resolve  # noqa: E402
 
@@ -239,10 +239,14 @@ def psa(scenarios: str | Path | Scenario | Sequence[str | Path | Scenario] = "ba
     from iimsim.experiments.sensitivity import run_psa
 
     single = isinstance(scenarios, (str, Path)) or not isinstance(scenarios, Sequence)
-    scenarios = [check.scenario("scenarios", scenarios)] if single else check.scenarios("scenarios", scenarios, 1)
+    if single:
+        scenarios = [check.scenario("scenarios", scenarios)]
+    else:
+        scenarios = check.scenarios("scenarios", scenarios, 1)
     draws = check.integer("draws", draws, 2, check.MAX_DRAWS)
     patients, seed, workers = _size("patients", patients), _seed(seed), _workers(workers)
-    return run_psa(scenarios, draws, patients, seed, workers, check.folder("out", out), check.flag("force", force))
+    out, force = check.folder("out", out), check.flag("force", force)
+    return run_psa(scenarios, draws, patients, seed, workers, out, force)
 
 
 def oneway(scenario: str | Path | Scenario = "baseline", *, outcome: str = "mean_pred_cum_mg",
@@ -279,8 +283,8 @@ def validate(scenario: str | Path = "baseline", *, patients: int = 2000, replica
 
     check.scenario("scenario", scenario, objects=False)
     patients, replications = _size("patients", patients, optional=False), _replications(replications)
-    return run_validation(str(scenario), patients, replications, _seed(seed), _workers(workers), check.folder("out", out),
-                          check.callback("progress", progress, flags_too=False))
+    out, progress = check.folder("out", out), check.callback("progress", progress, flags_too=False)
+    return run_validation(str(scenario), patients, replications, _seed(seed), _workers(workers), out, progress)
 
 
 def calibrate(scenario: str | Path = "baseline", *, parameters: Sequence[str] | None = None, patients: int = 1000,
@@ -301,8 +305,9 @@ def calibrate(scenario: str | Path = "baseline", *, parameters: Sequence[str] | 
     patients = check.integer("patients", patients, 50, _max_patients())
     max_evaluations = check.integer("max_evaluations", max_evaluations, 1, check.MAX_EVALUATIONS)
     seed = check.integer("seed", seed, 0, 2**64 - 1)
-    return run_calibration(str(scenario), parameters, patients, 1, seed, max_evaluations, _workers(workers),
-                           check.folder("write", write), check.callback("progress", progress, flags_too=False))
+    write, progress = check.folder("write", write), check.callback("progress", progress, flags_too=False)
+    return run_calibration(str(scenario), parameters, patients, 1, seed, max_evaluations, _workers(workers), write,
+                           progress)
 
 
 def _max_patients() -> int:

@@ -6,7 +6,6 @@ traceback, nothing written, nothing earlier lost, nothing read or written outsid
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import resource
@@ -292,7 +291,7 @@ def test_a_disk_that_fills_under_force_exits_1_and_keeps_the_earlier_run(tmp_pat
                       cwd=tmp_path, preexec_fn=_limited_file_size(300_000))
     assert run.wait(300) == 1
     line = one_error_line(run.stderr.read())
-    assert "cannot be written" in line and "File too large" in line and str("run") in line
+    assert "cannot be written" in line and "File too large" in line and "run" in line
     assert tree(tmp_path) == before  # the earlier run intact, nothing partial left
 
 

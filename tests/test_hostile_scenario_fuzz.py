@@ -13,7 +13,6 @@ import math
 import os
 import signal
 from contextlib import contextmanager
-from pathlib import Path
 
 import tomli_w
 from click.testing import CliRunner

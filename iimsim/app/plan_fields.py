@@ -24,13 +24,14 @@ IVIG_COLUMNS = {"p_ivig_severe": "severe", "p_ivig_non_severe": "non_severe"}
 # A room's run: small enough to finish in seconds, replicated for 95% intervals.
 ROOM_PATIENTS = 200
 ROOM_REPLICATIONS = 3
-# The app's own caps, lower than a scenario's: any run started from the page (and one left running when its browser
-# closes) ends within a few minutes on a shared laptop. `iimsim run` runs larger scenarios.
+# The app's own caps, lower than a scenario's: any run started from the page (and one left running when its
+# browser closes) ends within a few minutes on a shared laptop. `iimsim run` runs larger scenarios.
 APP_MAX_PATIENT_YEARS = 100_000  # patients (a region's expected patients) x replications x years
 APP_MAX_REPLICATIONS = 20
 APP_MAX_YEARS = 20.0
-APP_CAPS = (f"The app runs at most {APP_MAX_PATIENT_YEARS:,} patient-years (patients x replications x years), "
-            f"{APP_MAX_REPLICATIONS} replications and {APP_MAX_YEARS:g} years; `iimsim run` runs larger scenarios.")
+APP_CAPS = (f"The app runs at most {APP_MAX_PATIENT_YEARS:,} patient-years (patients x replications x "
+            f"years), {APP_MAX_REPLICATIONS} replications and {APP_MAX_YEARS:g} years; `iimsim run` runs larger "
+            "scenarios.")
 
 
 def size_path(scenario: Scenario) -> str:
