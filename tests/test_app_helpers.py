@@ -241,6 +241,9 @@ def test_tables_download_as_csv_or_parquet(small_run):
     pd.testing.assert_frame_equal(as_parquet, small_run.doses)
     with pytest.raises(ValueError, match="format 'xlsx'"):
         downloads.table_bytes(small_run.folder, "patients", "xlsx")
+    for name in names:  # every table offered downloads in either format
+        for table_format in downloads.FORMATS:
+            assert downloads.table_bytes(small_run.folder, name, table_format)
 
 
 def test_compare_runs_pairs_two_scenarios_on_the_first_ones_patients(tmp_path):
