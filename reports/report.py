@@ -22,7 +22,7 @@ from iimsim.pathway.definition import TREATMENT_LINE_STATES
 from iimsim.reports import figure_data as data
 from iimsim.reports import figures
 from iimsim.reports.costs import CATEGORIES, run_costs
-from iimsim.reports.export import RunFolderError, first_unreadable, has_table, read_table, table_dataset, unreadable
+from iimsim.reports.export import MissingRunFileError, RunFolderError, first_unreadable, has_table, read_table, table_dataset, unreadable
 from iimsim.reports.run_check import CheckedRun, check_run
 from iimsim.reports.staging import OutputExistsError, OutputWriteError, folder_lock, write_error
 from iimsim.reports.resources import COSTS_BY_YEAR_FILE, IV_DOSE_COLUMNS, RESOURCES_BY_YEAR_FILE, ResourceYears
@@ -156,9 +156,11 @@ def build_report(run_dir: Path | str) -> Path:
     or damaged file raises `RunFolderError` naming it; a failure to write, `OutputWriteError` naming the folder.
     """
     run_dir = Path(run_dir)
-    checked = check_run(run_dir)
+    if not run_dir.is_dir():
+        raise MissingRunFileError(f"{run_dir}: missing (not a run folder)")
     try:
         with folder_lock(run_dir):
+            checked = check_run(run_dir)  # under the lock: no run replaces the folder meanwhile
             _remove_leftovers(run_dir)
             staging = run_dir / f".report.partial-{os.getpid()}"
             staging.mkdir()

@@ -17,6 +17,7 @@ import fcntl
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -34,6 +35,8 @@ class OutputWriteError(OSError):
     """The output folder could not be written (a full or read-only disk, a file in the way); the message names
     the path. Nothing partial is left, and an earlier folder of that name is kept."""
 
+
+LOCK_PATIENCE_S = 0.5  # a run's start waits this long for a lock held by a run cleaning up leftovers
 
 # What iimsim writes into every folder it stages (a run, a saved run, a comparison, a PSA, a one-way analysis):
 # `force` replaces only a folder holding one of them (or an empty one), never a folder of other files.
@@ -61,15 +64,20 @@ def lock_path(target: Path) -> Path:
 
 
 @contextmanager
-def folder_lock(target: Path) -> Iterator[None]:
-    """Hold the lock of output folder `target` (its parent must exist); `OutputBusyError` if a live run holds it."""
+def folder_lock(target: Path, patience_s: float = 0.0) -> Iterator[None]:
+    """Hold the lock of output folder `target` (its parent must exist); `OutputBusyError` if a live process holds
+    it for longer than `patience_s` (a run cleaning leftovers holds another's lock for a moment)."""
     path = lock_path(target)
+    deadline = time.monotonic() + patience_s
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
+            if time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
             raise OutputBusyError(f"{target}: another run is writing it now (it holds {path.name}): wait for it to "
                                   "finish, or choose another --out") from None
         try:  # its last holder may have removed the file between our open and lock: lock the one at the path
@@ -141,7 +149,7 @@ class StagedFolder:
 
     def __enter__(self) -> Path:
         self._created = _missing_ancestors(self.target.parent)
-        self._lock = folder_lock(self.target)
+        self._lock = folder_lock(self.target, patience_s=LOCK_PATIENCE_S)
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             self._lock.__enter__()
