@@ -18,6 +18,7 @@ if (_checkout / "pyproject.toml").is_file() and (_checkout / "pathway" / "__init
     __path__.append(str(_checkout))
 
 from iimsim.api import (  # noqa: E402  (light: heavy imports are inside the functions)
+    ArgumentError,
     Run,
     calibrate,
     compare,
@@ -29,5 +30,5 @@ from iimsim.api import (  # noqa: E402  (light: heavy imports are inside the fun
     validate,
 )
 
-__all__ = ["Run", "calibrate", "compare", "load_run", "oneway", "psa", "resolve", "simulate", "validate",
-           "__version__"]
+__all__ = ["ArgumentError", "Run", "calibrate", "compare", "load_run", "oneway", "psa", "resolve", "simulate",
+           "validate", "__version__"]

@@ -11,8 +11,10 @@
 Experiments on top of runs: `compare` (paired differences on common random numbers), `psa` and `oneway`
 (sensitivity over a scenario's [uncertainty]), `validate` (published targets) and `calibrate` (fit the free
 parameters to the targets marked fitted). The command line calls these functions; a run is a folder of tables
-either way. Bad input raises `ScenarioError` or `ValueError` with a message meant for the user as it is; an
-existing output folder raises `OutputExistsError` unless `force=True`.
+either way. Bad input raises `ScenarioError` (a `ValueError`) with a message meant for the user as it is, a bad
+argument `ArgumentError` (a `ScenarioError` and a `TypeError`) naming it; an existing output folder raises
+`OutputExistsError` unless `force=True`, one another run is writing `OutputBusyError`, a failure to write it
+`OutputWriteError` (an `OSError`); a damaged run folder `RunFolderError` (an `OSError`) naming the file.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ if TYPE_CHECKING:  # the heavy libraries load when a run is made, not on `import
     from iimsim.experiments.sensitivity import PsaResult
     from iimsim.scenarios.schema import Scenario
 
+from iimsim import arguments as check  # noqa: E402
+from iimsim.arguments import ArgumentError  # noqa: E402, F401  (re-exported: `iimsim.ArgumentError`)
 # Scenario resolution lives with the scenarios (the experiments use it too); the API re-exports it.
 from iimsim.scenarios.loader import resolve  # noqa: E402
 
@@ -38,17 +42,20 @@ from iimsim.scenarios.loader import resolve  # noqa: E402
 class Run:
     """A simulated run: its folder of tables, read into DataFrames when first asked for."""
 
-    def __init__(self, folder: Path | str, _owned: tempfile.TemporaryDirectory | None = None) -> None:
+    def __init__(self, folder: Path | str, _owned: tempfile.TemporaryDirectory | None = None,
+                 _checked: Any = None) -> None:
         self.folder = Path(folder)
         self._owned = _owned  # a temporary folder this object deletes when it goes
+        self._checked = _checked  # a loaded folder's CheckedRun (its manifest and scenario)
 
     def __repr__(self) -> str:
         return f"Run({self.scenario_name!r}, folder={str(self.folder)!r})"
 
     def table(self, name: str) -> pd.DataFrame:
         """Any saved table by name (`patients`, `events`, `doses`, `assessments`, `patient_costs`, ...)."""
-        from iimsim.reports.export import read_table
+        from iimsim.reports.export import RUN_TABLES, read_table
 
+        check.choice("name", name, RUN_TABLES)
         return read_table(self.folder, name).to_pandas()
 
     @cached_property
@@ -76,16 +83,20 @@ class Run:
 
     @cached_property
     def manifest(self) -> dict[str, Any]:
-        import json
-
-        return json.loads((self.folder / "manifest.json").read_text())
+        return self._checked_run.manifest
 
     @property
     def scenario(self) -> Scenario:
         """The resolved scenario the run simulated (from its manifest)."""
-        from iimsim.scenarios.loader import validate
+        return self._checked_run.scenario
 
-        return validate(self.manifest["scenario"], str(self.folder / "manifest.json"))
+    @property
+    def _checked_run(self):
+        if self._checked is None:
+            from iimsim.reports.run_check import read_manifest
+
+            self._checked = read_manifest(self.folder)
+        return self._checked
 
     @property
     def scenario_name(self) -> str:
@@ -93,6 +104,7 @@ class Run:
 
     def metric(self, name: str) -> float:
         """One summary metric's value (the mean over replications)."""
+        check.text("name", name)
         rows = self.summary.loc[self.summary["metric"] == name, "value"]
         if rows.empty:
             raise KeyError(f"no metric {name!r} in the summary")
@@ -104,7 +116,8 @@ class Run:
 
         from iimsim.reports.export import staged_folder
 
-        with staged_folder(folder, force) as staging:
+        folder = check.folder("folder", folder, optional=False)
+        with staged_folder(folder, check.flag("force", force)) as staging:
             shutil.copytree(self.folder, staging, dirs_exist_ok=True)
         return Path(folder)
 
@@ -131,16 +144,29 @@ def simulate(scenario: str | Path | Scenario = "baseline", *, out: Path | str | 
     `command` is what the manifest records as the command [iimsim.simulate NAME]. Same seed, same tables,
     whatever `workers`, `backend` or `chunk_size` (patients per batch, which bounds memory).
     """
+    from iimsim.reports.export import FORMATS
     from iimsim.run import execute_run
     from iimsim.simulation.runner import DEFAULT_CHUNK_SIZE
 
-    resolved = resolve(scenario, **{**dict(overrides or {}), **keyword_overrides})
+    check.scenario("scenario", scenario)
+    out = check.folder("out", out)
+    force, report = check.flag("force", force), check.flag("report", report)
+    workers = check.integer("workers", workers, 1, check.MAX_WORKERS)
+    table_format = check.choice("table_format", table_format, FORMATS)
+    progress = check.callback("progress", progress)
+    backend = check.choice("backend", backend, check.BACKENDS)
+    scheduler = check.text("scheduler", scheduler, optional=True)
+    chunk_size = check.integer("chunk_size", chunk_size, 1, check.MAX_CHUNK_PATIENTS, optional=True)
+    command = check.texts("command", command)
+    resolved = resolve(scenario, **{**dict(check.mapping("overrides", overrides)), **keyword_overrides})
     owned = None
     if out is None:
         import tempfile
 
         owned = tempfile.TemporaryDirectory(prefix="iimsim-run-")
-        out = Path(owned.name) / resolved.name
+        from iimsim.scenarios.names import folder_name
+
+        out = Path(owned.name) / folder_name(resolved.name)
     execute_run(resolved, Path(out), workers=workers, table_format=table_format, force=force,
                 chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, progress=progress, report=report, backend=backend,
                 scheduler=scheduler, command=command or ["iimsim.simulate", resolved.name])
@@ -152,12 +178,13 @@ def load_run(folder: Path | str) -> Run:
     `FileNotFoundError`) if it is not one. Tables are read when first asked for; a damaged one raises
     `RunFolderError` naming the file."""
     from iimsim.reports.export import MissingRunFileError
+    from iimsim.reports.run_check import check_run
 
-    folder = Path(folder)
+    folder = check.folder("folder", folder, optional=False)
     missing = [name for name in ("manifest.json", "summary.csv") if not (folder / name).exists()]
     if missing:
         raise MissingRunFileError(f"{folder}: not a run folder (no {', '.join(missing)})")
-    return Run(folder)
+    return Run(folder, _checked=check_run(folder))
 
 
 def _label(scenario: str | Path | Scenario) -> str:
@@ -185,7 +212,13 @@ def compare(scenarios: Sequence[str | Path | Scenario], *, patients: int | None 
     """
     from iimsim.experiments.compare import compare as run_comparison
 
-    return run_comparison(list(scenarios), out, patients, replications, seed, workers, independent_seeds, force,
+    scenarios = check.scenarios("scenarios", scenarios, 2)
+    patients, replications = _size("patients", patients), _replications(replications)
+    seed, workers = _seed(seed), _workers(workers)
+    independent_seeds, force = check.flag("independent_seeds", independent_seeds), check.flag("force", force)
+    out, progress = check.folder("out", out), check.flag("progress", progress, optional=True)
+    command = check.texts("command", command)
+    return run_comparison(scenarios, out, patients, replications, seed, workers, independent_seeds, force,
                           command or ["iimsim.compare", *map(_label, scenarios)], progress)
 
 
@@ -206,7 +239,14 @@ def psa(scenarios: str | Path | Scenario | Sequence[str | Path | Scenario] = "ba
     from iimsim.experiments.sensitivity import run_psa
 
     single = isinstance(scenarios, (str, Path)) or not isinstance(scenarios, Sequence)
-    return run_psa([scenarios] if single else list(scenarios), draws, patients, seed, workers, out, force)
+    if single:
+        scenarios = [check.scenario("scenarios", scenarios)]
+    else:
+        scenarios = check.scenarios("scenarios", scenarios, 1)
+    draws = check.integer("draws", draws, 2, check.MAX_DRAWS)
+    patients, seed, workers = _size("patients", patients), _seed(seed), _workers(workers)
+    out, force = check.folder("out", out), check.flag("force", force)
+    return run_psa(scenarios, draws, patients, seed, workers, out, force)
 
 
 def oneway(scenario: str | Path | Scenario = "baseline", *, outcome: str = "mean_pred_cum_mg",
@@ -221,7 +261,11 @@ def oneway(scenario: str | Path | Scenario = "baseline", *, outcome: str = "mean
     """
     from iimsim.experiments.sensitivity import run_one_way
 
-    return run_one_way(scenario, outcome, parameters, patients, seed, workers, out, force)
+    check.scenario("scenario", scenario)
+    outcome, parameters = check.text("outcome", outcome), check.texts("parameters", parameters)
+    patients, seed, workers = _size("patients", patients), _seed(seed), _workers(workers)
+    return run_one_way(scenario, outcome, parameters, patients, seed, workers, check.folder("out", out),
+                       check.flag("force", force))
 
 
 def validate(scenario: str | Path = "baseline", *, patients: int = 2000, replications: int = 5,
@@ -237,7 +281,10 @@ def validate(scenario: str | Path = "baseline", *, patients: int = 2000, replica
     """
     from iimsim.experiments.validation import run_validation
 
-    return run_validation(str(scenario), patients, replications, seed, workers, out, progress)
+    check.scenario("scenario", scenario, objects=False)
+    patients, replications = _size("patients", patients, optional=False), _replications(replications)
+    out, progress = check.folder("out", out), check.callback("progress", progress, flags_too=False)
+    return run_validation(str(scenario), patients, replications, _seed(seed), _workers(workers), out, progress)
 
 
 def calibrate(scenario: str | Path = "baseline", *, parameters: Sequence[str] | None = None, patients: int = 1000,
@@ -253,4 +300,35 @@ def calibrate(scenario: str | Path = "baseline", *, parameters: Sequence[str] | 
     """
     from iimsim.experiments.calibrate import run_calibration
 
-    return run_calibration(str(scenario), parameters, patients, 1, seed, max_evaluations, workers, write, progress)
+    check.scenario("scenario", scenario, objects=False)
+    parameters = check.texts("parameters", parameters)
+    patients = check.integer("patients", patients, 50, _max_patients())
+    max_evaluations = check.integer("max_evaluations", max_evaluations, 1, check.MAX_EVALUATIONS)
+    seed = check.integer("seed", seed, 0, 2**64 - 1)
+    write, progress = check.folder("write", write), check.callback("progress", progress, flags_too=False)
+    return run_calibration(str(scenario), parameters, patients, 1, seed, max_evaluations, _workers(workers), write,
+                           progress)
+
+
+def _max_patients() -> int:
+    from iimsim.scenarios.schema import MAX_PATIENTS
+
+    return MAX_PATIENTS
+
+
+def _size(name: str, value: Any, optional: bool = True) -> int | None:
+    return check.integer(name, value, 1, _max_patients(), optional=optional)
+
+
+def _replications(value: Any) -> int:
+    from iimsim.scenarios.schema import MAX_REPLICATIONS
+
+    return check.integer("replications", value, 2, MAX_REPLICATIONS)
+
+
+def _seed(value: Any) -> int | None:
+    return check.integer("seed", value, 0, 2**64 - 1, optional=True)
+
+
+def _workers(value: Any) -> int:
+    return check.integer("workers", value, 1, check.MAX_WORKERS)

@@ -6,15 +6,19 @@ or simpy): each command imports what it needs when it runs.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from iimsim.arguments import MAX_CHUNK_PATIENTS, MAX_DRAWS, MAX_EVALUATIONS, MAX_WORKERS
 from iimsim.scenarios import ScenarioError, builtin_names
-from iimsim.scenarios.names import SUBTYPES
+from iimsim.scenarios.loader import one_line
+from iimsim.scenarios.names import SUBTYPES, folder_name
 
 
 class UserError(click.ClickException):
@@ -23,19 +27,98 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        click.echo(f"error: {one_line(self.format_message())}", err=True)
+
+
+class WriteFailure(UserError):
+    """The output could not be written (a full or read-only disk) or the machine ran out of memory: exit code 1."""
+
+    exit_code = 1
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: raised where the main thread is, so that every `finally` and `with` on the way
+    out runs (worker processes stopped, half-written output removed)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class Interrupted(UserError):
+    """A command stopped by a signal: one message, exit code 128 + the signal (the shell's convention)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}; nothing half-written is left")
+        self.exit_code = 128 + signum
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `Stopped` while a command runs (in the main thread); a second one while the
+    first is being handled is ignored, so that the cleaning up finishes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        for name in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(name, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    previous = {name: signal.signal(name, stop) for name in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(name, handler)
+
+
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            with _stopped_by_signals():
+                return super().invoke(ctx)
+        except Stopped as stopped:
+            raise Interrupted(stopped.signum) from None
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """As click's, but a bad option or argument is one line too, as every bad input is."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as err:
+            hint = f" (see {err.ctx.command_path} --help)" if err.ctx is not None else ""
+            click.echo(f"error: {one_line(err.format_message())}{hint}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @contextmanager
 def _user_errors(*also: type[Exception]) -> Iterator[None]:
-    """Bad input the API refuses (a scenario, an existing folder, and the kinds in `also`) becomes one message
-    and exit code 2."""
-    from iimsim.reports.export import OutputExistsError
+    """Bad input the API refuses (a scenario, an argument, an existing or busy folder, and the kinds in `also`)
+    becomes one message and exit code 2; a failure to write, or to find the memory, one message and exit code 1."""
+    from iimsim.reports.staging import OutputExistsError, OutputWriteError, is_write_failure
 
     try:
         yield
+    except OutputWriteError as err:
+        raise WriteFailure(str(err)) from None
+    except MemoryError:
+        raise WriteFailure("out of memory: simulate fewer patients, or fewer at once (--chunk-size)") from None
     except (ScenarioError, OutputExistsError, *also) as err:
         raise UserError(str(err)) from None
+    except OSError as err:
+        if not is_write_failure(err):
+            raise
+        raise WriteFailure(f"{err.filename or 'output'}: cannot be written ({err.strerror or err})") from None
 
 
 def _load(scenario: str, **overrides):
@@ -52,7 +135,7 @@ Built-in scenarios: {", ".join(builtin_names())}. Run one with
 """
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, help=MAIN_HELP)
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]}, help=MAIN_HELP)
 @click.version_option(package_name="iimsim")
 def main() -> None:
     pass
@@ -67,12 +150,12 @@ def main() -> None:
               help="Independent replications; the summary gives each metric's mean and 95% CI [scenario's value].")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder [runs/SCENARIO-NAME].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True,
               help="Worker processes; results are identical for any number.")
 @click.option("--format", "table_format", type=click.Choice(["parquet", "csv"]), default="parquet",
               show_default=True, help="Format of the patients, events and doses tables.")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=2000, show_default=True,
+@click.option("--chunk-size", type=click.IntRange(min=1, max=MAX_CHUNK_PATIENTS), default=2000, show_default=True,
               help="Patients simulated per batch (bounds memory; does not change results).")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write report.html and figures/ as well.")
@@ -94,7 +177,7 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
     from iimsim.scenarios.schema import guideline_departures
 
     resolved = _load(scenario, patients=patients, seed=seed, years=years, replications=replications)
-    out_dir = out_dir or Path("runs") / resolved.name
+    out_dir = out_dir or Path("runs") / folder_name(resolved.name)
     for departure in guideline_departures(resolved):
         click.echo(f"note: teaching counterfactual, breaks seed 001's guideline on purpose: {departure}", err=True)
     try:
@@ -167,7 +250,8 @@ def patient(scenario, seed, patient_id, subtype, severity, weight_kg, years, out
     tables = simulate_patient(resolved, patient_id, **{k: v for k, v in chosen.items() if v is not None})
     frames = {name: pa.Table.to_pandas(table) for name, table in tables.items()}
     out_dir = out_dir or Path("runs") / f"patient-{resolved.simulation.seed}-{patient_id}"
-    paths = write_story(frames, resolved.name, out_dir, resolved.assessment.remission_activity)
+    with _user_errors():
+        paths = write_story(frames, resolved.name, out_dir, resolved.assessment.remission_activity)
     click.echo(paths["markdown"].read_text("utf-8"))
     click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
 
@@ -178,7 +262,7 @@ def patient(scenario, seed, patient_id, subtype, severity, weight_kg, years, out
 @click.option("--replications", type=click.IntRange(min=2), default=5, show_default=True,
               help="Replications; differences are paired within each.")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed shared by all scenarios [first scenario's].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True, help="Worker processes.")
 @click.option("--independent-seeds", is_flag=True,
               help="Give each scenario its own seed instead of common random numbers (to see the difference).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -198,7 +282,7 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
     if len(scenarios) < 2:
         raise UserError("compare needs at least two scenarios")
     names = [_load(name).name for name in scenarios]
-    out_dir = out_dir or Path("runs") / ("compare-" + "-vs-".join(names))
+    out_dir = out_dir or Path("runs") / folder_name("compare-" + "-vs-".join(names))
     with _user_errors():
         differences = compare(list(scenarios), patients=patients, replications=replications, seed=seed,
                               workers=workers, independent_seeds=independent_seeds, out=out_dir, force=force,
@@ -223,10 +307,10 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
 
 @main.command("psa")
 @click.argument("scenarios", nargs=-1)
-@click.option("--draws", type=click.IntRange(min=2), default=100, show_default=True, help="Parameter draws.")
+@click.option("--draws", type=click.IntRange(min=2, max=MAX_DRAWS), default=100, show_default=True, help="Parameter draws.")
 @click.option("--patients", type=click.IntRange(min=1), help="Patients per draw [each scenario's value].")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed shared by all scenarios [each scenario's].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True, help="Worker processes.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder [runs/psa-SCENARIO, or runs/psa-A-vs-B for several].")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
@@ -246,7 +330,7 @@ def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> No
 
     scenarios = scenarios or ("baseline",)
     names = [_load(name).name for name in scenarios]
-    out_dir = out_dir or Path("runs") / ("psa-" + "-vs-".join(names))
+    out_dir = out_dir or Path("runs") / folder_name("psa-" + "-vs-".join(names))
     with _user_errors(ValueError):
         result = psa(list(scenarios), draws=draws, patients=patients, seed=seed, workers=workers, out=out_dir,
                      force=force)
@@ -277,14 +361,14 @@ def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> No
 @click.option("--outcome", default="mean_pred_cum_mg", show_default=True, help="A summary metric.")
 @click.option("--patients", type=click.IntRange(min=1), help="Patients per run [scenario's value].")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True, help="Worker processes.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="[runs/oneway-SCENARIO]")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 def oneway_command(scenario, parameters, outcome, patients, seed, workers, out_dir, force) -> None:
     """One-way sensitivity: each parameter at its 2.5th and 97.5th percentile; a tornado figure."""
     from iimsim.api import oneway
 
-    out_dir = out_dir or Path("runs") / f"oneway-{_load(scenario).name}"
+    out_dir = out_dir or Path("runs") / folder_name(f"oneway-{_load(scenario).name}")
     with _user_errors(ValueError):
         table = oneway(scenario, outcome=outcome, parameters=list(parameters) or None, patients=patients,
                        seed=seed, workers=workers, out=out_dir, force=force)
@@ -300,7 +384,7 @@ def oneway_command(scenario, parameters, outcome, patients, seed, workers, out_d
 @click.option("--replications", type=click.IntRange(min=2), default=5, show_default=True,
               help="Replications (the 95% CI is across them).")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed [scenario's value].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True, help="Worker processes.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for validation.csv and validation.md [runs/validation-SCENARIO]; a run folder's "
                    "report is rebuilt with the table.")
@@ -312,7 +396,7 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
     """
     from iimsim.api import validate
 
-    out_dir = out_dir or Path("runs") / f"validation-{_load(scenario).name}"
+    out_dir = out_dir or Path("runs") / folder_name(f"validation-{_load(scenario).name}")
     with _user_errors(ValueError):
         table = validate(scenario, patients=patients, replications=replications, seed=seed, workers=workers,
                          out=out_dir, progress=lambda text: click.echo(text, err=True))
@@ -328,10 +412,10 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
 @click.argument("scenario", default="baseline")
 @click.option("--patients", type=click.IntRange(min=50), default=1000, show_default=True,
               help="Patients per arm at each evaluation (the same patients every time).")
-@click.option("--max-evaluations", type=click.IntRange(min=1), default=120, show_default=True,
+@click.option("--max-evaluations", type=click.IntRange(min=1, max=MAX_EVALUATIONS), default=120, show_default=True,
               help="Simulations of the fitted targets the search may run.")
 @click.option("--seed", type=click.IntRange(min=0), default=20261123, show_default=True, help="Random seed.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=1, show_default=True, help="Worker processes.")
 @click.option("--write", "write_to", type=click.Path(dir_okay=False, path_type=Path),
               help="Put the fitted values, with the calibration as their source, into this scenario file "
                    "(e.g. scenarios/builtin/baseline.toml).")
@@ -397,8 +481,11 @@ def diagram(diagram_format: str, run_dir: Path | None, output: Path | None) -> N
     from iimsim.reports.diagram import GraphvizMissing
     from iimsim.reports.diagram import diagram as draw
 
+    from iimsim.reports.export import RunFolderError
+
     try:
-        content = draw(diagram_format, run_dir)
+        with _user_errors(RunFolderError):
+            content = draw(diagram_format, run_dir)
     except GraphvizMissing as err:
         raise UserError(str(err)) from None
     except FileNotFoundError as err:
@@ -408,7 +495,8 @@ def diagram(diagram_format: str, run_dir: Path | None, output: Path | None) -> N
     if output is None:
         click.echo(content.decode(), nl=False)
     else:
-        output.write_bytes(content)
+        with _user_errors():
+            output.write_bytes(content)
         click.echo(f"wrote {output}", err=True)
 
 

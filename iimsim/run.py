@@ -13,7 +13,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from iimsim.reports.export import RunOutput
-from iimsim.reports.manifest import manifest
+from iimsim.reports.manifest import csv_facts, manifest
 from iimsim.reports.patient_outcomes import OutcomeTally
 from iimsim.reports.resources import COSTS_BY_YEAR_FILE, RESOURCES_BY_YEAR_FILE, ResourceYears
 from iimsim.reports.summary import ResourceTally, combine_replications, summarize_replications
@@ -70,11 +70,11 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
         _, by_replication = summarize_replications(patients, tallies)
         by_replication = pd.concat([by_replication, outcomes.by_replication()], ignore_index=True)
         summary = combine_replications(by_replication)
-        summary.to_csv(output.path("summary.csv"), index=False)
-        by_replication.to_csv(output.path("summary_by_replication.csv"), index=False)
         # The cohort's costs and IV resources per year, for the report (summed as the batches went by).
-        outcomes.cost_by_year.to_csv(output.path(COSTS_BY_YEAR_FILE), index=False)
-        resources.total().to_csv(output.path(RESOURCES_BY_YEAR_FILE), index=False)
+        csv_files = {"summary.csv": summary, "summary_by_replication.csv": by_replication,
+                     COSTS_BY_YEAR_FILE: outcomes.cost_by_year, RESOURCES_BY_YEAR_FILE: resources.total()}
+        for filename, frame in csv_files.items():
+            frame.to_csv(output.path(filename), index=False)
         patient_years = float(patients["followup_days"].sum() / YEAR_DAYS)  # all replications
         wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
         output.write_json("manifest.json", manifest(
@@ -82,6 +82,8 @@ def execute_run(scenario: Scenario, out_dir: Path, workers: int = 1, table_forma
             {"wall_seconds": round(wall, 3), "main_process_cpu_seconds": round(cpu, 3), "workers": workers,
              "backend": backend, "scheduler": scheduler,
              "chunk_size": chunk_size, "format": table_format, "rows": dict(output.rows),
+             # what a report checks the CSV files against (the tables are checked against `rows`)
+             "files": {filename: csv_facts(frame) for filename, frame in csv_files.items()},
              "patient_years": patient_years},
         ))
         if report:

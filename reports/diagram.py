@@ -17,7 +17,11 @@ class GraphvizMissing(RuntimeError):
 
 
 def run_notes(run_dir: Path | str) -> tuple[StateNotes, EdgeNotes]:
-    """Patients entering each state, and the share of exits from a state taking each transition."""
+    """Patients entering each state, and the share of exits from a state taking each transition (the folder
+    checked first: `RunFolderError` naming a damaged file)."""
+    from iimsim.reports.run_check import check_run
+
+    check_run(run_dir)
     events = read_table(run_dir, "events", filter=pc.field("is_transition"),
                         columns=["replication", "patient_id", "event", "from_state", "to_state"]).to_pandas()
     patients = events[["replication", "patient_id"]].drop_duplicates()

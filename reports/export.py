@@ -1,16 +1,16 @@
 """Writing a run's output folder atomically, tables streamed batch by batch.
 
 Everything is written into a hidden sibling folder and renamed into place at the
-end, so an interrupted run leaves no half-written output; an existing folder is
-replaced only with `force`.
+end, under a lock on the folder (`iimsim.reports.staging`), so an interrupted run
+leaves no half-written output and two runs never write one folder; an existing
+folder is replaced only with `force`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-from contextlib import contextmanager
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from iimsim.reports.staging import (OutputBusyError, OutputExistsError, OutputWriteError, StagedFolder,  # noqa: F401
+                                    staged_folder)
 from iimsim.simulation.tables import CORE_TABLES, SCHEMAS
 
 FORMATS = ("parquet", "csv")
@@ -33,10 +35,6 @@ def schema_of(name: str) -> pa.Schema:
     from iimsim.reports.patient_outcomes import PATIENT_OUTCOME_SCHEMA
 
     return {"patient_outcomes": PATIENT_OUTCOME_SCHEMA, "patient_costs": PATIENT_COST_SCHEMA}[name]
-
-
-class OutputExistsError(FileExistsError):
-    pass
 
 
 class RunFolderError(OSError):
@@ -57,25 +55,6 @@ def unreadable(path: Path, err: BaseException) -> RunFolderError:
                           f"({_first_line(err)})")
 
 
-@contextmanager
-def staged_folder(out_dir: Path | str, force: bool = False):
-    """Yield a hidden sibling folder to write into; it becomes `out_dir` only if the block succeeds."""
-    target = Path(out_dir)
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target} exists: choose another --out or pass --force to replace it")
-    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
-
-
 class RunOutput:
     """`with RunOutput(dir, "parquet", force) as out: out.write_batch(tables) ...`"""
 
@@ -83,21 +62,20 @@ class RunOutput:
         if table_format not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}, got {table_format!r}")
         self.target = Path(out_dir)
-        if self.target.exists() and not force:
-            raise OutputExistsError(f"{self.target} exists: choose another --out or pass --force to replace it")
-        if self.target.exists() and not self.target.is_dir():
-            raise OutputExistsError(f"{self.target} exists and is not a folder")
+        self._folder = StagedFolder(self.target, force)  # refuses an existing folder now, before any work
+        self.staging = self._folder.staging
         self.format = table_format
-        self.staging = self.target.parent / f".{self.target.name}.partial-{os.getpid()}"
         self._writers: dict[str, Any] = {}
         self.rows = {name: 0 for name in CORE_TABLES}
 
     def __enter__(self) -> RunOutput:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.staging, ignore_errors=True)
-        self.staging.mkdir()
-        for name in CORE_TABLES:
-            self._open_writer(name)
+        self._folder.__enter__()
+        try:
+            for name in CORE_TABLES:
+                self._open_writer(name)
+        except BaseException as err:
+            self.__exit__(type(err), err, err.__traceback__)
+            raise
         return self
 
     def _open_writer(self, name: str) -> None:
@@ -122,25 +100,25 @@ class RunOutput:
 
     def close_tables(self) -> None:
         """Finish the table files (so the run's report can read them before the folder is committed)."""
-        for writer in self._writers.values():
+        writers, self._writers = self._writers, {}
+        for writer in writers.values():
             writer.close()
-        self._writers = {}
 
     def write_json(self, filename: str, data: Any) -> None:
         self.path(filename).write_text(json.dumps(data, indent=2, default=str) + "\n", "utf-8")
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close_tables()
         if exc_type is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)
+            with suppress(Exception):  # a failed run's files are removed anyway (on a full disk they fail to close)
+                self.close_tables()
+            self._folder.__exit__(exc_type, exc, tb)
             return
-        if self.target.exists():
-            old = self.target.parent / f".{self.target.name}.replaced-{os.getpid()}"
-            self.target.rename(old)
-            self.staging.rename(self.target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            self.staging.rename(self.target)
+        try:
+            self.close_tables()
+        except BaseException as err:
+            self._folder.__exit__(type(err), err, err.__traceback__)
+            raise
+        self._folder.__exit__(None, None, None)
 
 
 def table_path(run_dir: Path | str, name: str) -> Path:

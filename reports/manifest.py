@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
@@ -45,3 +46,60 @@ def manifest(scenario_dict: dict, command: list[str], run: dict[str, Any]) -> di
         "run": run,
         "scenario": scenario_dict,
     }
+
+
+# What a report and `load_run` read from a manifest, and its shape. A field a run writes that is not named here is
+# kept as it is; a manifest from an earlier version without `run.files` or `run.format` is read without them.
+MAX_MANIFEST_BYTES = 10_000_000
+TABLE_NAME = r"^[a-z_]+$"
+
+
+@lru_cache(maxsize=1)
+def manifest_model():
+    """The manifest's schema (pydantic, built when first needed: importing this module stays light)."""
+    from typing import Annotated, Literal
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class Part(BaseModel):
+        model_config = ConfigDict(extra="allow", strict=True)
+
+    class RandomNumbers(Part):
+        generator: str
+        seed: Annotated[int, Field(ge=0)]
+
+    class Machine(Part):
+        platform: str
+        cpu: str
+        cpu_count: int | None
+        python: str
+
+    class CsvFacts(Part):
+        rows: Annotated[int, Field(ge=0)]
+        columns: dict[str, Literal["number", "text"]]
+
+    class RunFacts(Part):
+        wall_seconds: float
+        workers: int
+        rows: dict[Annotated[str, Field(pattern=TABLE_NAME)], Annotated[int, Field(ge=0)]]
+        format: Literal["parquet", "csv"] | None = None
+        files: dict[str, CsvFacts] | None = None
+
+    class Manifest(Part):
+        iimsim_version: str
+        command: list[str]
+        random_numbers: RandomNumbers
+        packages: dict[str, str]
+        machine: Machine
+        run: RunFacts
+        scenario: dict
+
+    return Manifest
+
+
+def csv_facts(frame) -> dict[str, Any]:
+    """What the manifest records of a CSV file a run writes: its rows and its columns with their kinds."""
+    from pandas.api.types import is_numeric_dtype
+
+    return {"rows": len(frame), "columns": {str(column): "number" if is_numeric_dtype(frame[column]) else "text"
+                                            for column in frame.columns}}

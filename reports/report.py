@@ -22,8 +22,9 @@ from iimsim.pathway.definition import TREATMENT_LINE_STATES
 from iimsim.reports import figure_data as data
 from iimsim.reports import figures
 from iimsim.reports.costs import CATEGORIES, run_costs
-from iimsim.reports.export import (MissingRunFileError, RunFolderError, check_complete, first_unreadable, has_table,
-                                   read_table, table_dataset, table_path, unreadable)
+from iimsim.reports.export import MissingRunFileError, RunFolderError, first_unreadable, has_table, read_table, table_dataset, unreadable
+from iimsim.reports.run_check import CheckedRun, check_run
+from iimsim.reports.staging import OutputExistsError, OutputWriteError, folder_lock, write_error
 from iimsim.reports.resources import COSTS_BY_YEAR_FILE, IV_DOSE_COLUMNS, RESOURCES_BY_YEAR_FILE, ResourceYears
 from iimsim.reports.summary import first_year_mortality, waits_by_drug
 from iimsim.scenarios.schema import Scenario
@@ -149,31 +150,42 @@ def build_report(run_dir: Path | str) -> Path:
     """Write figures/ and report.html into `run_dir` (and patient_costs.parquet for a run saved without it);
     returns the report's path.
 
-    They are built in a hidden folder inside `run_dir` and moved into place only when all is written, so a
-    failure leaves the folder as it was. A missing or damaged file raises `RunFolderError` naming it (a table
-    cut short, even one the report does not read; one damaged inside, when the report reads it).
+    The folder is checked first (`check_run`: the manifest's shape, every table and CSV file against it), under
+    the folder's lock (`OutputBusyError` while a run writes it). The report is built in a hidden folder inside
+    `run_dir` and moved into place only when all is written, so a failure leaves the folder as it was. A missing
+    or damaged file raises `RunFolderError` naming it; a failure to write, `OutputWriteError` naming the folder.
     """
     run_dir = Path(run_dir)
-    for name in ("manifest.json", "summary.csv"):
-        if not (run_dir / name).is_file():
-            raise MissingRunFileError(f"{run_dir / name}: missing (not a run folder?)")
-    for name in ("patients", "events", "doses"):
-        table_path(run_dir, name)
-    check_complete(run_dir)
-    staging = run_dir / f".report.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    if not run_dir.is_dir():
+        raise MissingRunFileError(f"{run_dir}: missing (not a run folder)")
     try:
-        _write_report(run_dir, staging)
-    except BaseException as err:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(err, (pa.ArrowException, OSError, ValueError)) and not isinstance(err, RunFolderError):
-            culprit = first_unreadable(run_dir)
-            if culprit is not None:
-                raise culprit from err
-        raise
-    _move_into_place(staging, run_dir)
+        with folder_lock(run_dir):
+            checked = check_run(run_dir)  # under the lock: no run replaces the folder meanwhile
+            _remove_leftovers(run_dir)
+            staging = run_dir / f".report.partial-{os.getpid()}"
+            staging.mkdir()
+            try:
+                _write_report(run_dir, staging, checked)
+            except BaseException as err:
+                shutil.rmtree(staging, ignore_errors=True)
+                if isinstance(err, (pa.ArrowException, OSError, ValueError)) and not isinstance(err, RunFolderError):
+                    culprit = first_unreadable(run_dir)
+                    if culprit is not None:
+                        raise culprit from err
+                raise
+            _move_into_place(staging, run_dir)
+    except OSError as err:
+        if isinstance(err, (RunFolderError, OutputExistsError, OutputWriteError)):
+            raise
+        raise write_error(run_dir, err) from None
     return run_dir / "report.html"
+
+
+def _remove_leftovers(run_dir: Path) -> None:
+    """What a report killed while it wrote left (this process holds the folder's lock: no live one is writing)."""
+    for entry in run_dir.iterdir():
+        if entry.is_dir() and (entry.name.startswith(".report.partial-") or entry.name.startswith(".figures.replaced-")):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _move_into_place(staging: Path, run_dir: Path) -> None:
@@ -189,14 +201,13 @@ def _move_into_place(staging: Path, run_dir: Path) -> None:
     staging.rmdir()
 
 
-def _write_report(run_dir: Path, out: Path) -> None:
+def _write_report(run_dir: Path, out: Path, checked: CheckedRun) -> None:
     """Read `run_dir`'s tables, write figures/ and report.html (and, if costed here, patient_costs.parquet) into
     `out`."""
-    manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
-    summary = pd.read_csv(run_dir / "summary.csv")
+    manifest, scenario = checked.manifest, checked.scenario
+    summary = _read_csv(run_dir / "summary.csv")
     # Only what the figures need, strings as categories: a report of a large run stays small in memory.
     patients = _frame(read_table(run_dir, "patients", columns=PATIENT_COLUMNS))
-    scenario = Scenario.model_validate(manifest["scenario"])
     # a region's calendar table counts every patient; regions are small, so nothing is sampled there
     subset = None if scenario.region is not None else _time_course_filter(patients)
     sample = patients if subset is None else patients.iloc[: data.MAX_TIME_COURSE_PATIENTS]
@@ -301,7 +312,7 @@ def _write_report(run_dir: Path, out: Path) -> None:
     report_figures = [ReportFigure(name, title, caption, figures.save_figure(fig, folder, name))
                       for name, title, caption, fig in specs]
     validation_path = run_dir / "validation.csv"
-    validation = pd.read_csv(validation_path).to_dict("records") if validation_path.exists() else None
+    validation = _read_csv(validation_path).to_dict("records") if validation_path.exists() else None
     html = TEMPLATES.get_template("report.html.j2").render(
         validation=validation, costs=cost_summary.to_dict("records"), currency=scenario.costs.currency,
         discount=scenario.costs.discount_rate_per_year,

@@ -29,10 +29,39 @@ DRUGS: tuple[str, ...] = (
 )
 STEROID_SPARING_FIRST_LINE: tuple[str, ...] = ("methotrexate", "azathioprine", "mycophenolate")
 
+# Bounds that keep a run's size and its arithmetic finite (a value beyond them would exhaust the machine or
+# overflow, never model anything real); pydantic's message names the bound.
+MAX_MAGNITUDE = 1e12  # any number: doses, prices, effects, rates
+MIN_POSITIVE = 1e-9  # a positive number: no quotient by it overflows
+MAX_DAYS = 36_525.0  # any duration: 100 years
+MAX_PATIENTS = 5_000_000  # simulated in one run, over all replications: the summary holds a row for each
+MAX_REPLICATIONS = 1000
+MAX_HORIZON_YEARS = 100.0
+MAX_SCHEDULE_STEPS = 1000  # dose steps of one titration, infusion course or glucocorticoid taper
+MAX_RATE_PER_YEAR = 365.0  # events of one kind per patient-year: one a day
+MAX_LIST_ITEMS = 100  # items of a list or table of numbers (ladder rungs, bands, options, parameters)
+MAX_LOG_UNITS = 20.0  # an effect or flare on the log scale of activity: exp(20) is past any real change
+MAX_LOG_SD = 3.0  # a between-patient (lognormal) sd: exp(3 sd) is a factor of 8,000
+MIN_INFUSION_DOSE_PER_DAY = 1e-5  # of the agent's unit: schedules keep 6 decimals, so less would round to nothing
+MAX_CHAIRS = 100  # chairs of one infusion unit (every closing holds each one: work per night)
+MAX_UNIT_PATIENTS = 100_000  # per replication with an infusion unit: they share one simulation in memory
+MAX_NAME_CHARACTERS = 200
+MAX_DESCRIPTION_CHARACTERS = 20_000
+
+MAX_RATIO = 1000.0  # a hazard or rate ratio (their products stay within a rate of one a day, checked in use)
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-PositiveDays = Annotated[float, Field(gt=0.0)]
+Real = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
+NonNegative = Annotated[float, Field(ge=0.0, le=MAX_MAGNITUDE)]
+Positive = Annotated[float, Field(ge=MIN_POSITIVE, le=MAX_MAGNITUDE)]
+# Every interval and duration in days is at least a day (a shorter clinic interval or dose step would multiply a
+# patient's events past counting) and at most MAX_DAYS; a lag that may be 0 ("at once") is NonNegativeDays.
+PositiveDays = Annotated[float, Field(ge=1.0, le=MAX_DAYS)]
+NonNegativeDays = Annotated[float, Field(ge=0.0, le=MAX_DAYS)]
+Count = Annotated[int, Field(ge=0, le=MAX_SCHEDULE_STEPS)]
+LogUnits = Annotated[float, Field(ge=0.0, le=MAX_LOG_UNITS)]
+LogSd = Annotated[float, Field(ge=0.0, le=MAX_LOG_SD)]
+Ratio = Annotated[float, Field(ge=MIN_POSITIVE, le=MAX_RATIO)]
+DeathRatePerYear = Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_YEAR)]
 Drug = Literal[
     "methotrexate", "azathioprine", "mycophenolate", "ciclosporin", "tacrolimus",
     "rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig", "placebo",
@@ -42,7 +71,8 @@ T = TypeVar("T")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan=False: no infinite or NaN number (TOML can write both) reaches the arithmetic
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class Sourced(Strict):
@@ -83,10 +113,10 @@ class BySex(Strict, Generic[T]):
 class Normal(Strict):
     """A normal distribution truncated to [min, max]."""
 
-    mean: float
+    mean: Real
     sd: NonNegative
-    min: float
-    max: float
+    min: Real
+    max: Real
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -125,12 +155,29 @@ class GrowthReference(Strict):
                     raise ValueError(f"{sex}: z_limit {self.z_limit:g} is beyond the reference at age {age:g}")
         return self
 
+    def lightest_kg(self) -> float:
+        """The lightest weight the reference gives (at -z_limit, at any age it lists)."""
+        import math
+
+        weights = []
+        for _, lam, m, s in (*self.female, *self.male):
+            z = -self.z_limit
+            weights.append(m * math.exp(s * z) if lam == 0 else m * max(1.0 + lam * s * z, 1e-12) ** (1.0 / lam))
+        return min(weights)
+
 
 class Simulation(Strict):
-    patients: Annotated[int, Field(gt=0)] = 1000
-    horizon_years: Positive = 5.0
-    seed: Annotated[int, Field(ge=0)] = 20261122
-    replications: Annotated[int, Field(gt=0)] = 1
+    patients: Annotated[int, Field(gt=0, le=MAX_PATIENTS)] = 1000
+    horizon_years: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_YEARS)] = 5.0
+    seed: Annotated[int, Field(ge=0, lt=2**64)] = 20261122
+    replications: Annotated[int, Field(gt=0, le=MAX_REPLICATIONS)] = 1
+
+    @model_validator(mode="after")
+    def _run_fits_the_machine(self):
+        if self.patients * self.replications > MAX_PATIENTS:
+            raise ValueError(f"patients x replications = {self.patients:,} x {self.replications:,}: at most "
+                             f"{MAX_PATIENTS:,} patients in one run")
+        return self
 
 
 class Severity(Sourced):
@@ -194,7 +241,7 @@ class Glucocorticoids(Sourced):
     initial_hold_days: PositiveDays  # the induction dose at least this long before the first step (a good response)
     # ... and at most this long (no response yet: held, then the taper goes on); none: initial_hold_days
     initial_hold_max_days: PositiveDays | None = None
-    taper_ladder_mg_per_day: list[Positive]
+    taper_ladder_mg_per_day: Annotated[list[Positive], Field(max_length=MAX_LIST_ITEMS)]
     ladder_step_days: PositiveDays
     low_dose_decrement_mg: Positive
     low_dose_step_days: PositiveDays
@@ -218,11 +265,11 @@ class Glucocorticoids(Sourced):
     # Clinicians walk the ladder at their own pace, never faster than it: each patient's step intervals are
     # multiplied by 1 + taper_slack * exp(taper_pace_sd * z), z the same standard normal as the clinician's patience
     # with a line (visits.failure_window_sd). taper_slack 0: every patient on seed 001's clock.
-    taper_slack: NonNegative = 0.0
-    taper_pace_sd: NonNegative = 0.0
+    taper_slack: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    taper_pace_sd: LogSd = 0.0
     # While the disease is improving but not yet controlled, the steps take this many times longer (1: no slower).
-    partial_response_pace: Annotated[float, Field(ge=1.0)] = 1.0
-    flare_steps_back: Annotated[int, Field(ge=1)] = 2  # a mild flare: the dose goes back this many steps of the taper
+    partial_response_pace: Annotated[float, Field(ge=1.0, le=10.0)] = 1.0
+    flare_steps_back: Annotated[int, Field(ge=1, le=MAX_LIST_ITEMS)] = 2  # a mild flare: back this many steps
     # False only to re-enact a trial's stable background: escalation holds today's dose escalation_hold_days.
     raise_on_escalation: bool = True
 
@@ -231,6 +278,13 @@ class Glucocorticoids(Sourced):
         ladder = self.taper_ladder_mg_per_day
         if list(ladder) != sorted(ladder, reverse=True) or len(set(ladder)) != len(ladder):
             raise ValueError(f"taper_ladder_mg_per_day must strictly descend, got {list(ladder)}")
+        # below the ladder (or from the highest start dose, without one) the dose falls by the decrement
+        below_ladder_mg = min([max(self.max_mg_per_day, self.jdm_max_mg_per_day), *ladder])
+        steps = below_ladder_mg / self.low_dose_decrement_mg
+        if steps > MAX_SCHEDULE_STEPS:
+            raise ValueError(f"low_dose_decrement_mg = {self.low_dose_decrement_mg:g}: the taper from "
+                             f"{below_ladder_mg:g} mg/day would take {steps:,.0f} steps, more than "
+                             f"{MAX_SCHEDULE_STEPS:,}")
         return self
 
 
@@ -257,16 +311,16 @@ class Agent(Sourced):
     # The weight a per-kg dose is worked out on: "ideal" is the ideal body weight (Devine's formula from height and
     # sex) when it is below the actual weight, for adults at least 152.4 cm tall; children are dosed on actual weight.
     dosing_weight: Literal["actual", "ideal"] = "actual"
-    infusions: Annotated[int, Field(ge=0)] = 0
+    infusions: Count = 0
     infusion_interval_days: PositiveDays = 28.0
-    days_per_infusion: Annotated[int, Field(ge=1)] = 1
-    full_effect_days: NonNegative  # the effect reaches 95% of `effect` by then (time constant a third of it)
+    days_per_infusion: Annotated[int, Field(ge=1, le=MAX_SCHEDULE_STEPS)] = 1
+    full_effect_days: NonNegativeDays  # the effect reaches 95% of `effect` by then (time constant a third of it)
     p_intolerance: Probability
     intolerance_window_days: PositiveDays
     # Disease course: how much the agent suppresses activity (log units, at full effect) and for whom.
-    effect: NonNegative
-    effect_lasts_days: NonNegative = 0.0  # after an infusion course's last dose, before it wanes
-    onset_delay_days: NonNegative = 0.0  # from the first dose until the effect starts to build (a latency)
+    effect: LogUnits
+    effect_lasts_days: NonNegativeDays = 0.0  # after an infusion course's last dose, before it wanes
+    onset_delay_days: NonNegativeDays = 0.0  # from the first dose until the effect starts to build (a latency)
     effect_ratio_by_subtype: dict[str, NonNegative] = Field(default_factory=dict)
     effect_ratio_by_autoantibody: dict[str, NonNegative] = Field(default_factory=dict)
     effect_loss_per_damage: Probability = 0.0  # share of the effect lost per unit of damage (0-1)
@@ -284,6 +338,15 @@ class Agent(Sourced):
             raise ValueError(f"an infusion agent's dose_unit is mg or g per infusion, got {self.dose_unit}")
         if self.kind == "titrated" and self.target_dose < self.start_dose:
             raise ValueError("target_dose must be at least start_dose")
+        if self.kind == "titrated" and self.step_dose > 0:
+            steps = (self.target_dose - self.start_dose) / self.step_dose
+            if steps > MAX_SCHEDULE_STEPS:
+                raise ValueError(f"step_dose = {self.step_dose:g}: titration from {self.start_dose:g} to "
+                                 f"{self.target_dose:g} would take {steps:,.0f} steps, more than "
+                                 f"{MAX_SCHEDULE_STEPS:,}")
+        if self.kind == "infusions" and (self.start_dose <= 0 or self.infusions < 1):
+            raise ValueError(f"an infusion agent gives at least one infusion of a dose above 0, got "
+                             f"infusions = {self.infusions}, start_dose = {self.start_dose:g}")
         return self
 
 
@@ -309,7 +372,7 @@ class Line(Sourced):
     p_ivig_steroid_resistant: Probability = 0.0
     # Days after a later line starts before its agents start (0: at once; a trial's placebo phase, as RIM's
     # rituximab-late arm). The first line's is regimen.steroid_sparing_agent_start_day.
-    agent_start_day: NonNegative = 0.0
+    agent_start_day: NonNegativeDays = 0.0
 
 
 class Lines(Strict):
@@ -325,10 +388,10 @@ class Regimen(Sourced):
 
     first_line_steroid_sparing_agent: bool = True
     induction_glucocorticoid: bool = True  # false only to re-enact a trial of induction without it
-    steroid_sparing_agent_start_day: NonNegative = 0.0
+    steroid_sparing_agent_start_day: NonNegativeDays = 0.0
     # IVIG goes on (up to its course's infusions) until remission, and stops then; False: its whole course
     ivig_until_remission: bool = False
-    sparing_agent_max_delay_days: NonNegative
+    sparing_agent_max_delay_days: NonNegativeDays
 
 
 class Maintenance(Sourced):
@@ -347,23 +410,23 @@ class Disease(Sourced):
     subtype_response: BySubtype[NonNegative]
     p_refractory: BySubtype[Probability]
     refractory_response_ratio: Probability
-    gc_response_sd: NonNegative
-    agent_response_sd: NonNegative
-    drug_response_sd: NonNegative  # each agent's own effect for a patient varies about that patient's response
-    fluctuation_sd: NonNegative  # waxing and waning of activity (log units, its long-run sd)
+    gc_response_sd: LogSd
+    agent_response_sd: LogSd
+    drug_response_sd: LogSd  # each agent's own effect for a patient varies about that patient's response
+    fluctuation_sd: LogSd  # waxing and waning of activity (log units, its long-run sd)
     fluctuation_days: PositiveDays  # how long a swing lasts (time constant of the mean reversion)
-    gc_max_effect: NonNegative
+    gc_max_effect: LogUnits
     gc_half_effect_mg_per_day: Positive
     gc_onset_days: PositiveDays
     # Most the treatments together can suppress (log units; an Emax-like ceiling on their combined suppression);
     # 0, the default, means none (a finite default keeps the scenario's JSON, sent to workers, exact).
-    suppression_ceiling: NonNegative = 0.0
-    suppression_ceiling_sd: NonNegative = 0.0  # per patient, lognormal sd of the ceiling
-    flare_rate_per_year: BySubtype[NonNegative]
-    flare_size: NonNegative
+    suppression_ceiling: LogUnits = 0.0
+    suppression_ceiling_sd: LogSd = 0.0  # per patient, lognormal sd of the ceiling
+    flare_rate_per_year: BySubtype[Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_YEAR)]]
+    flare_size: LogUnits
     flare_resolution_days: PositiveDays
     p_monocyclic: BySubtype[Probability]
-    burnout_effect: NonNegative
+    burnout_effect: LogUnits
     burnout_days: PositiveDays
     damage_per_active_year: NonNegative
     decline_per_year: BySubtype[Probability]
@@ -381,8 +444,8 @@ class Disease(Sourced):
 class CoreSetMeasureSpec(Strict):
     """One core-set measure of the 2016 criteria: its bands, its points, and how the model measures it."""
 
-    cutpoints_percent: list[float]
-    points: list[NonNegative]
+    cutpoints_percent: Annotated[list[Real], Field(max_length=MAX_LIST_ITEMS)]
+    points: Annotated[list[NonNegative], Field(max_length=MAX_LIST_ITEMS + 1)]
     sensitivity: NonNegative  # share of the relative fall in activity that this measure shows
     noise_percent: NonNegative  # sd of its measurement error, in percentage points of improvement
     damage_weight: NonNegative = 0.0  # how much damage holds this measure back
@@ -430,15 +493,15 @@ class Assessment(Sourced):
     adult_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]  # minimal, moderate, major
     juvenile_thresholds: Annotated[list[Score], Field(min_length=3, max_length=3)]
     activity_noise: NonNegative  # sd of the physician's global activity, on the 0-1 activity scale
-    measure_response_sd: NonNegative  # per patient, how closely each other measure follows the disease (lognormal sd)
+    measure_response_sd: LogSd  # per patient, how closely each other measure follows the disease (lognormal sd)
     # Expectation (placebo) effect: when a new line of treatment starts, the measures with an expectation_weight
     # improve by this many percentage points beyond what the disease does, waning with this time constant.
     expectation_percent: NonNegative = 0.0
     expectation_waning_days: PositiveDays = 56.0
     # Recovery: the measures with a recovery_weight follow a falling activity with this time constant (days; 0:
     # at once) and a rising one at once (new inflammation weakens now; regeneration takes months).
-    recovery_days: NonNegative = 0.0
-    remission_activity: Probability
+    recovery_days: NonNegativeDays = 0.0
+    remission_activity: Annotated[float, Field(gt=0.0, le=1.0)]  # a divisor: remission below it
     remission_max_prednisone_mg_per_day: NonNegative
     low_activity: Probability
     improving_fraction: Probability
@@ -449,8 +512,9 @@ class Assessment(Sourced):
     flare_pulse_activity: Probability = 1.0  # ... at or above this: an IV pulse first
     symptomatic_rise: Probability
     early_visit_days: PositiveDays
-    visit_drift_sd: NonNegative
-    failure_window_sd: NonNegative  # clinicians' patience: lognormal sd of the time a line is given
+    # lognormal sd of a visit's drift from its interval: at most 1, so that drifted intervals stay days long
+    visit_drift_sd: Annotated[float, Field(ge=0.0, le=1.0)]
+    failure_window_sd: LogSd  # clinicians' patience: lognormal sd of the time a line is given
     maintenance_interval_days: PositiveDays
     drug_free_interval_days: PositiveDays
     supportive_care_interval_days: PositiveDays
@@ -476,20 +540,23 @@ class Mortality(Sourced):
     active. Deaths from a serious infection come from the adverse events."""
 
     population_death_rate_at_50_per_year: Annotated[float, Field(gt=0.0, lt=1.0)]  # women aged 50
-    population_male_ratio: Positive
-    population_gompertz_per_year: NonNegative  # the population's hazard rises this much a year of age (log)
+    population_male_ratio: Ratio
+    # the population's hazard rises this much a year of age (log scale; 0.5 would double it every 1.4 years)
+    population_gompertz_per_year: Annotated[float, Field(ge=0.0, le=0.5)]
     glucocorticoid_memory_days: PositiveDays  # the weighted recent dose's time constant
-    glucocorticoid_weighted_dose_mg_per_day: list[NonNegative]  # points: weighted dose, from 0, ascending ...
-    glucocorticoid_rate_ratio: list[Positive]  # ... and the ratio on the population's hazard at each
-    myositis_death_rate_per_year: NonNegative  # at activity 1, before the organ and age ratios
-    myositis_hazard_ratio_by_subtype: dict[str, NonNegative] = Field(default_factory=dict)  # (1 if absent)
-    ild_hazard_ratio: Positive
-    myocarditis_hazard_ratio: Positive
-    severe_dysphagia_hazard_ratio: Positive
-    age_50_or_over_hazard_ratio: Positive
-    rp_ild_death_rate_per_year: NonNegative  # anti-MDA5 rapidly progressive ILD, at activity 1
-    cancer_hazard_ratio: Positive  # while the associated cancer is active
-    cancer_active_years: Positive
+    # points: weighted dose, from 0, ascending, and the ratio on the population's hazard at each
+    glucocorticoid_weighted_dose_mg_per_day: Annotated[list[NonNegative], Field(max_length=MAX_LIST_ITEMS)]
+    glucocorticoid_rate_ratio: Annotated[list[Ratio], Field(max_length=MAX_LIST_ITEMS)]
+    myositis_death_rate_per_year: DeathRatePerYear  # at activity 1, before the organ and age ratios
+    myositis_hazard_ratio_by_subtype: dict[str, Annotated[float, Field(ge=0.0, le=MAX_RATIO)]] = Field(
+        default_factory=dict)  # (1 if absent)
+    ild_hazard_ratio: Ratio
+    myocarditis_hazard_ratio: Ratio
+    severe_dysphagia_hazard_ratio: Ratio
+    age_50_or_over_hazard_ratio: Ratio
+    rp_ild_death_rate_per_year: DeathRatePerYear  # anti-MDA5 rapidly progressive ILD, at activity 1
+    cancer_hazard_ratio: Ratio  # while the associated cancer is active
+    cancer_active_years: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_YEARS)]
 
     @model_validator(mode="after")
     def _points(self):
@@ -509,16 +576,24 @@ def _check_points(x_name: str, xs: list[float], y_name: str, ys: list[float]) ->
         raise ValueError(f"{y_name} needs one value per point of {x_name} ({len(xs)}), got {len(ys)}")
 
 
+RatePer100PatientYears = Annotated[float, Field(ge=0.0, le=100 * MAX_RATE_PER_YEAR)]
+
+
 class Harm(Sourced):
     """One glucocorticoid adverse event: its rate by the band today's prednisone-equivalent dose falls in, or by
     the weighted recent dose (`memory_days`: how much and how long, as weighted-cumulative-dose studies define it)."""
 
-    rate_off_glucocorticoid_per_100_patient_years: NonNegative
-    dose_band_from_mg_per_day: list[NonNegative] = Field(default_factory=list)  # each band's lowest dose, from 0
-    rate_per_100_patient_years: list[NonNegative] = Field(default_factory=list)  # one per band
-    memory_days: PositiveDays | None = None  # the weighted recent dose's time constant (instead of bands)
-    weighted_dose_mg_per_day: list[NonNegative] = Field(default_factory=list)  # points: weighted dose, from 0 ...
-    rate_ratio: list[Positive] = Field(default_factory=list)  # ... and the ratio on the rate off glucocorticoid
+    rate_off_glucocorticoid_per_100_patient_years: RatePer100PatientYears
+    # on glucocorticoid, by today's dose: each band's lowest dose, ascending, from 0, and each band's rate ...
+    dose_band_from_mg_per_day: Annotated[list[NonNegative], Field(max_length=MAX_LIST_ITEMS)] = Field(
+        default_factory=list)
+    rate_per_100_patient_years: Annotated[list[RatePer100PatientYears], Field(max_length=MAX_LIST_ITEMS)] = Field(
+        default_factory=list)
+    # ... or by the weighted recent dose: its time constant, and points of the ratio on the rate off glucocorticoid
+    memory_days: PositiveDays | None = None
+    weighted_dose_mg_per_day: Annotated[list[NonNegative], Field(max_length=MAX_LIST_ITEMS)] = Field(
+        default_factory=list)
+    rate_ratio: Annotated[list[Positive], Field(max_length=MAX_LIST_ITEMS)] = Field(default_factory=list)
     recurrent: bool  # False: counted once (a new diagnosis)
     case_fatality: Probability = 0.0
     rate_ratio_on_pjp_prophylaxis: Positive = 1.0
@@ -529,7 +604,16 @@ class Harm(Sourced):
     def _bands(self):
         if self.memory_days is not None:
             _check_points("weighted_dose_mg_per_day", self.weighted_dose_mg_per_day, "rate_ratio", self.rate_ratio)
-            return self
+            rates = [self.rate_off_glucocorticoid_per_100_patient_years * max(self.rate_ratio)]
+        else:
+            rates = self._band_rates()
+        highest = max(rates) * max(1.0, self.rate_ratio_on_pjp_prophylaxis, self.rate_ratio_on_bone_protection)
+        if highest > 100 * MAX_RATE_PER_YEAR:
+            raise ValueError(f"the highest rate times its rate ratio is {highest:,.6g} per 100 patient-years, more "
+                             f"than {100 * MAX_RATE_PER_YEAR:,.0f} (one a day)")
+        return self
+
+    def _band_rates(self) -> list[float]:
         bands = self.dose_band_from_mg_per_day
         if not bands or bands[0] != 0.0 or bands != sorted(set(bands)):
             raise ValueError(f"dose_band_from_mg_per_day must start at 0 and ascend, got {bands} (or give "
@@ -537,7 +621,7 @@ class Harm(Sourced):
         if len(self.rate_per_100_patient_years) != len(bands):
             raise ValueError(f"rate_per_100_patient_years needs one rate per dose band ({len(bands)}), got "
                              f"{len(self.rate_per_100_patient_years)}")
-        return self
+        return [self.rate_off_glucocorticoid_per_100_patient_years, *self.rate_per_100_patient_years]
 
 
 class Care(Sourced):
@@ -572,10 +656,10 @@ class AdverseEvents(Sourced):
 class Region(Sourced):
     """An open cohort: patients diagnosed over the horizon in a population, plus those already treated."""
 
-    population: Annotated[int, Field(gt=0)]
-    incidence_per_100k_person_years: Positive
-    prevalent_patients: Annotated[int, Field(ge=0)] = 0
-    prevalent_max_years_since_diagnosis: Positive = 10.0
+    population: Annotated[int, Field(gt=0, le=10_000_000_000)]
+    incidence_per_100k_person_years: Annotated[float, Field(gt=0.0, le=100_000.0)]
+    prevalent_patients: Annotated[int, Field(ge=0, le=MAX_PATIENTS)] = 0
+    prevalent_max_years_since_diagnosis: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_YEARS)] = 10.0
 
 
 class InfusionUnit(Sourced):
@@ -583,7 +667,7 @@ class InfusionUnit(Sourced):
     first `days_per_week` days of each week (calendar day 0 is a Monday). Every IV visit's whole-day sessions
     queue for a chair, first come first served; a session starts only if it ends by closing time."""
 
-    chairs: Annotated[int, Field(ge=1)]
+    chairs: Annotated[int, Field(ge=1, le=MAX_CHAIRS)]
     opens_at_hour: Annotated[float, Field(ge=0.0, lt=24.0)] = 8.0
     hours_per_day: Annotated[float, Field(gt=0.0, le=24.0)]
     days_per_week: Annotated[int, Field(ge=1, le=7)]
@@ -699,10 +783,10 @@ class Distribution(Strict):
     beta: Positive | None = None
     shape: Positive | None = None
     scale: Positive | None = None
-    mu: float | None = None
+    mu: Real | None = None
     sigma: Positive | None = None
-    low: float | None = None
-    high: float | None = None
+    low: Real | None = None
+    high: Real | None = None
 
     @model_validator(mode="after")
     def _parameters_of_the_kind(self):
@@ -721,12 +805,12 @@ class Distribution(Strict):
 class Uncertainty(Sourced):
     """Parameters given as distributions, by path (agents.ivig.effect), for iimsim psa and oneway."""
 
-    parameters: dict[str, Distribution]
+    parameters: Annotated[dict[str, Distribution], Field(max_length=MAX_LIST_ITEMS)]
 
 
 class Scenario(Strict):
-    name: Annotated[str, Field(min_length=1)]
-    description: str
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARACTERS)]  # a label: output folders are
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARACTERS)]  # named from it, safely
     teaching_counterfactual: bool = False
     simulation: Simulation = Field(default_factory=Simulation)
     cohort: Cohort
@@ -745,6 +829,50 @@ class Scenario(Strict):
     infusion_unit: InfusionUnit | None = None
     uncertainty: Uncertainty | None = None
     utilities: Utilities | None = None
+
+    @model_validator(mode="after")
+    def _name_is_one_line(self):
+        if not self.name.isprintable():
+            raise ValueError(f"name = {self.name[:40]!r}: a name is one line of printable text")
+        return self
+
+    @model_validator(mode="after")
+    def _run_fits_the_machine(self):
+        """A region's size is the patients it diagnoses: bounded like a closed cohort's."""
+        region, sim = self.region, self.simulation
+        if region is None:
+            return self
+        expected = (region.population * region.incidence_per_100k_person_years / 100_000 * sim.horizon_years
+                    + region.prevalent_patients)
+        if expected * sim.replications > MAX_PATIENTS:
+            raise ValueError(f"region: about {expected:,.0f} patients per replication x {sim.replications:,}: at "
+                             f"most {MAX_PATIENTS:,} patients in one run")
+        if self.infusion_unit is not None and expected > MAX_UNIT_PATIENTS:
+            raise ValueError(f"infusion_unit: about {expected:,.0f} patients per replication share the unit: at "
+                             f"most {MAX_UNIT_PATIENTS:,} (a replication with a unit is simulated at once)")
+        return self
+
+    @model_validator(mode="after")
+    def _infusions_give_a_dose(self):
+        """An infusion course gives even the lightest patient a dose that does not round to nothing."""
+        from iimsim.pathway.agents import body_surface_m2
+
+        lightest_child_kg = self.cohort.child_weight_for_age.lightest_kg()
+        lightest_kg = min(self.cohort.adult_weight_kg.min, lightest_child_kg)
+        for drug, agent in self.agents.items():
+            if agent.kind != "infusions":
+                continue
+            dose = agent.start_dose * (lightest_kg if agent.per_kg else 1.0)
+            if agent.max_mg_per_kg is not None:
+                dose = min(dose, agent.max_mg_per_kg * lightest_kg)
+            if agent.juvenile_dose_per_m2 is not None:
+                child = agent.juvenile_dose_per_m2 * body_surface_m2(lightest_child_kg)
+                dose = min(dose, max(child, agent.round_to or 0.0))
+            if dose / agent.days_per_infusion < MIN_INFUSION_DOSE_PER_DAY:
+                raise ValueError(f"agents.{drug}: a patient of {lightest_kg:g} kg would be given {dose:.3g} "
+                                 f"{agent.dose_unit} per infusion over {agent.days_per_infusion} day(s), less than "
+                                 f"{MIN_INFUSION_DOSE_PER_DAY:g} a day")
+        return self
 
     @model_validator(mode="after")
     def _infusion_unit_serves_a_region(self):

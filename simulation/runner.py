@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+import signal
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -152,6 +153,10 @@ _worker_engine: Engine | None = None
 
 def _init_worker(scenario_json: str) -> None:
     global _worker_engine
+    # A terminal's Ctrl-C reaches every process of the group: the main process decides and stops the workers.
+    # SIGTERM ends a worker at once (a forked worker would otherwise inherit the main process's handler).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _worker_engine = Engine(RunModel.compile(Scenario.model_validate_json(scenario_json)))
 
 
@@ -212,6 +217,20 @@ def run_cohort(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAULT_C
             yield chunk, simulate_chunk(engine, chunk)
         return
     workers = min(workers, len(work), os.cpu_count() or 1) or 1
-    with ProcessPoolExecutor(workers, initializer=_init_worker,
-                             initargs=(scenario.model_dump_json(),)) as pool:
+    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(scenario.model_dump_json(),))
+    try:
         yield from zip(work, pool.map(_simulate_in_worker, work))
+    except BaseException:  # stopped (a signal, an error, the consumer gone): free the workers now, not after
+        _terminate_workers(pool)  # their chunks
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's worker processes at once (Python 3.14's `terminate_workers`; before it, each process)."""
+    if hasattr(pool, "terminate_workers"):
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()

@@ -71,4 +71,4 @@ def test_run_annotations_count_patients_and_shares(run_dir):
 
 def test_bad_run_folder_exits_2(tmp_path):
     result = diagram("--format", "json", "--run", tmp_path)
-    assert result.exit_code == 2 and "events" in result.output
+    assert result.exit_code == 2 and "manifest.json: missing" in result.output  # the first file a run needs

@@ -10,9 +10,11 @@ FORMATS = ("csv", "parquet")
 
 
 def table_names(folder: Path) -> list[str]:
-    """The tables a run folder holds (patients, events, doses, assessments, ...)."""
-    return sorted({path.stem for path in Path(folder).iterdir()
-                   if path.suffix in (".parquet", ".csv") and not path.stem.startswith("summary")})
+    """The tables a run folder holds (patients, events, doses, assessments, ...; not its CSV summaries, which have
+    no table schema to write them as Parquet with)."""
+    from iimsim.reports.export import RUN_TABLES, has_table
+
+    return sorted(name for name in RUN_TABLES if has_table(folder, name))
 
 
 def table_bytes(folder: Path, name: str, table_format: str) -> bytes:

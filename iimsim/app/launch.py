@@ -22,6 +22,7 @@ def streamlit_command(port: int, address: str, browser: bool) -> list[str]:
             "--server.port", str(port), "--server.address", address,
             "--server.headless", "false" if browser else "true",
             "--server.maxUploadSize", "1",  # megabytes: scenario files only
+            "--client.showErrorDetails", "none",  # an unforeseen error shows no traceback (no server paths)
             "--server.fileWatcherType", "none", "--server.runOnSave", "false",
             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
 

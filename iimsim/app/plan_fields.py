@@ -24,6 +24,14 @@ IVIG_COLUMNS = {"p_ivig_severe": "severe", "p_ivig_non_severe": "non_severe"}
 # A room's run: small enough to finish in seconds, replicated for 95% intervals.
 ROOM_PATIENTS = 200
 ROOM_REPLICATIONS = 3
+# The app's own caps, lower than a scenario's: any run started from the page (and one left running when its
+# browser closes) ends within a few minutes on a shared laptop. `iimsim run` runs larger scenarios.
+APP_MAX_PATIENT_YEARS = 100_000  # patients (a region's expected patients) x replications x years
+APP_MAX_REPLICATIONS = 20
+APP_MAX_YEARS = 20.0
+APP_CAPS = (f"The app runs at most {APP_MAX_PATIENT_YEARS:,} patient-years (patients x replications x "
+            f"years), {APP_MAX_REPLICATIONS} replications and {APP_MAX_YEARS:g} years; `iimsim run` runs larger "
+            "scenarios.")
 
 
 def size_path(scenario: Scenario) -> str:
@@ -36,6 +44,30 @@ def room_sized(scenario: Scenario) -> Scenario:
     population: its size is the patients it diagnoses)."""
     patients = min(scenario.simulation.patients, ROOM_PATIENTS)
     return iimsim.resolve(scenario, patients=patients, replications=ROOM_REPLICATIONS)
+
+
+def check_app_caps(scenario: Scenario, label: str) -> None:
+    """`ScenarioError` naming the field, its value and the cap, if the scenario is larger than the app runs;
+    `label` names the scenario (as the planner chose it, before edits)."""
+    sim, region = scenario.simulation, scenario.region
+    if sim.replications > APP_MAX_REPLICATIONS:
+        raise ScenarioError(f"{label}: simulation.replications = {sim.replications:,}: the app runs at most "
+                            f"{APP_MAX_REPLICATIONS} (`iimsim run` runs more)")
+    if sim.horizon_years > APP_MAX_YEARS:
+        raise ScenarioError(f"{label}: simulation.horizon_years = {sim.horizon_years:g}: the app runs at most "
+                            f"{APP_MAX_YEARS:g} years (`iimsim run` runs more)")
+    if region is None:
+        patients = sim.patients
+    else:
+        patients = (region.population * region.incidence_per_100k_person_years / 100_000 * sim.horizon_years
+                    + region.prevalent_patients)
+    patient_years = patients * sim.replications * sim.horizon_years
+    if patient_years > APP_MAX_PATIENT_YEARS:
+        path = size_path(scenario)
+        value = region.population if region is not None else sim.patients
+        raise ScenarioError(f"{label}: {path} = {value:,}: about {patient_years:,.0f} patient-years, and the "
+                            f"app runs at most {APP_MAX_PATIENT_YEARS:,} (patients x replications x years; "
+                            "`iimsim run` runs more)")
 
 
 def planner_values(scenario: Scenario) -> dict[str, Any]:

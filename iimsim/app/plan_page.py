@@ -15,11 +15,15 @@ import iimsim
 from iimsim.app import downloads
 from iimsim.app.comparison import compare_runs
 from iimsim.app.figure_lock import FIGURE_LOCK
-from iimsim.app.plan_fields import (LINES, PRICE_FIELDS, UNIT_FIELDS, edited_scenario, edits, ivig_table,
-                                    ivig_values, keyed_table, keyed_values, planner_values, room_sized, size_path)
+from iimsim.app.plan_fields import (APP_CAPS, LINES, PRICE_FIELDS, UNIT_FIELDS, check_app_caps, edited_scenario, edits,
+                                    ivig_table, ivig_values, keyed_table, keyed_values, planner_values, room_sized,
+                                    size_path)
+from iimsim.app.shown_text import as_text
 from iimsim.app.uploads import scenario_from_upload
 from iimsim.reports.report import format_number
+from iimsim.reports.staging import OutputWriteError
 from iimsim.scenarios import Scenario, ScenarioError, builtin_names, load_scenario, to_toml
+from iimsim.scenarios.names import folder_name
 
 RUN = "plan_run"
 COMPARISON = "plan_comparison"
@@ -71,10 +75,10 @@ def _choose_scenario() -> tuple[Scenario | None, str]:
         try:
             original = scenario_from_upload(upload.name, upload.getvalue())
         except ScenarioError as err:
-            st.error(f"error: {err}")
+            _show_error(err)
             return None, ""
         key = f"upload-{upload.file_id}"
-    st.caption(f"**{original.name}**: {original.description}")
+    st.caption(f"**{as_text(original.name)}**: {as_text(original.description)}")
     scenario = room_sized(original)
     sim, said = scenario.simulation, original.simulation
     if scenario.region is not None and sim.replications != said.replications:
@@ -98,6 +102,7 @@ def _form(scenario: Scenario, key: str) -> tuple[dict, str, bool, bool]:
     new: dict = {}
     with st.form("plan-form"):
         st.subheader("Size and time")
+        st.caption(APP_CAPS)
         columns = st.columns(4)
         size = size_path(scenario)
         if scenario.region is not None:
@@ -129,7 +134,7 @@ def _form(scenario: Scenario, key: str) -> tuple[dict, str, bool, bool]:
                 path = f"infusion_unit.{field}"
                 new[path] = _number(column, labels[field], values, path, key, 1)
         currency = scenario.costs.currency
-        st.subheader(f"Prices (in {currency})")
+        st.subheader(f"Prices (in {as_text(currency)})")
         labels = {"ivig_price_per_g": "IVIG per g", "infusion_chair_day": "Infusion chair-day",
                   "clinic_visit": "Clinic visit"}
         for column, field in zip(st.columns(len(PRICE_FIELDS)), PRICE_FIELDS):
@@ -168,7 +173,7 @@ def _run(scenario: Scenario, bar, result) -> None:
 
 
 def _show_run_metrics(run: iimsim.Run) -> None:
-    st.header(f"Run: {run.scenario_name}")
+    st.header(f"Run: {as_text(run.scenario_name)}")
     _show_metrics(run)
 
 
@@ -207,7 +212,8 @@ def _show_downloads(run: iimsim.Run) -> None:
                                file_name=f"{name}.{table_format}", on_click="ignore")
     columns[2].download_button("summary.csv", (run.folder / "summary.csv").read_bytes(), file_name="summary.csv",
                                mime="text/csv", on_click="ignore")
-    columns[3].download_button(f"{run.scenario_name}.toml", to_toml(run.scenario), file_name=f"{run.scenario_name}.toml",
+    file_name = f"{folder_name(run.scenario_name)}.toml"
+    columns[3].download_button(as_text(file_name), to_toml(run.scenario), file_name=file_name,
                                mime="application/toml", on_click="ignore")
     if (run.folder / "report.html").is_file():
         columns[4].download_button("report.html", (run.folder / "report.html").read_bytes(), file_name="report.html",
@@ -226,7 +232,7 @@ def _compare(scenario: Scenario, other: Scenario) -> None:
 def _show_comparison(comparison: dict) -> None:
     differences, folder = comparison["differences"], Path(comparison["folder"].name) / "comparison"
     row = differences.iloc[0]
-    st.header(f"Comparison: {row['scenario']} minus {row['reference']}")
+    st.header(f"Comparison: {as_text(row['scenario'])} minus {as_text(row['reference'])}")
     st.caption(f"Paired on the same patients and chance events over {int(row['replications'])} replications; "
                f"{row['interval_method']}.")
     key = differences[differences["metric"].isin(METRIC_LABELS)]
@@ -247,6 +253,12 @@ def _show_comparison(comparison: dict) -> None:
                                file_name="comparison.html", mime="text/html", on_click="ignore")
 
 
+def _show_error(err: BaseException) -> None:
+    """One line, as text (a message may quote the scenario's values)."""
+    st.error(as_text(f"error: {err}" if not isinstance(err, MemoryError) else "error: out of memory: simulate fewer "
+                     "patients"))
+
+
 def page() -> None:
     st.title("Plan: run and compare scenarios")
     scenario, key = _choose_scenario()
@@ -258,17 +270,18 @@ def page() -> None:
     if run_clicked or compare_clicked:
         try:
             edited = edited_scenario(scenario, edits(scenario, values))
-        except ScenarioError as err:
-            st.error(f"error: {err}")
+            check_app_caps(edited, scenario.name)
+            if run_clicked:
+                _run(edited, progress.progress(0.0, text="Simulating"), result)
+            else:
+                other = scenario if other_name.endswith("(unedited)") else load_scenario(other_name)
+                if other == edited:
+                    st.warning("Nothing was edited: both sides are the same scenario, so every difference is 0.")
+                # the same patients, horizon and seed on both sides: the edited scenario's
+                _compare(edited, other.model_copy(update={"simulation": edited.simulation}))
+        except (ScenarioError, OutputWriteError, MemoryError) as err:
+            _show_error(err)
             return
-        if run_clicked:
-            _run(edited, progress.progress(0.0, text="Simulating"), result)
-        else:
-            other = scenario if other_name.endswith("(unedited)") else load_scenario(other_name)
-            if other == edited:
-                st.warning("Nothing was edited: both sides are the same scenario, so every difference is 0.")
-            # the same patients, horizon and seed on both sides: the edited scenario's
-            _compare(edited, other.model_copy(update={"simulation": edited.simulation}))
     if RUN in st.session_state and not run_clicked:
         with result:
             _show_run_metrics(st.session_state[RUN])

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from iimsim.scenarios.loader import resolve
+from iimsim.scenarios.names import folder_name
 from iimsim.reports.comparison import by_replication, paired_differences, unique_names, write_comparison
 from iimsim.reports.export import staged_folder
 from iimsim.run import execute_run
@@ -41,7 +42,8 @@ def compare(scenarios: Sequence[str | Path | Scenario], out_dir: Path | str | No
     resolved = [resolve(scenario, patients=patients, replications=replications,
                         seed=base_seed + index * INDEPENDENT_SEED_STRIDE if independent_seeds else base_seed)
                 for index, scenario in enumerate(scenarios)]
-    named = dict(zip(unique_names([scenario.name for scenario in resolved]), resolved))
+    # each run's folder (and the comparison's label for it) is named from the scenario's name, safely
+    named = dict(zip(unique_names([folder_name(scenario.name) for scenario in resolved]), resolved))
     if out_dir is None:
         with tempfile.TemporaryDirectory(prefix="iimsim-compare-") as folder:
             for name, scenario in named.items():
