@@ -96,21 +96,27 @@ class Courses:
         elif answer in (PULSE, HIGH_DOSE):  # (IBM's pathway has no pulse: a high dose instead)
             self.raise_gc(p, now, mg_per_kg, hold_days)
         else:
-            current = self.gc_dose(p, now)
+            # (the dose given up to today: a flare seen on the day a step falls is not met with the step)
+            current = self.level_before(p, now)[0]
             back = steps_up_mg_per_day(gc, current, gc.flare_steps_back, self.induction_mg(p))
-            if back > current:
-                self.start_gc(p, now, back, hold_days, pulse=False)
-            else:
-                self.resume_taper(p, now)
+            self._at_least(p, now, back, hold_days)
 
     def raise_gc(self, p: Patient, now: float, mg_per_kg: float, hold_days: float) -> None:
         """A flare or escalation raises the dose (never lowers it) and restarts the taper."""
         gc = self.model.gc
         raised = oral_dose_mg_per_day(gc, mg_per_kg, p.weight_kg, p.juvenile)
-        if raised > self.gc_dose(p, now):
-            self.start_gc(p, now, min(raised, cap_mg_per_day(gc, p.juvenile)), hold_days, pulse=False)
-        else:  # already at or above it: today's dose carries on down the ladder (not held afresh)
-            self.resume_taper(p, now)
+        self._at_least(p, now, min(raised, cap_mg_per_day(gc, p.juvenile)), hold_days)
+
+    def _at_least(self, p: Patient, now: float, mg: float, hold_days: float) -> None:
+        """`mg` held `hold_days`, then the taper; never lower than the dose given up to today, which is kept as long
+        instead (a high dose is not held afresh: its taper goes on)."""
+        current = self.level_before(p, now)[0]
+        if mg > current:
+            self.start_gc(p, now, mg, hold_days, pulse=False)
+        elif current > self.model.gc.high_dose_mg_per_day:
+            self.resume_taper(p, now, before=True)
+        elif current > 0:
+            self.start_gc(p, now, current, hold_days, pulse=False)
 
     def hold_allowed(self, level: tuple[float, float, bool], now: float) -> bool:
         """Whether the dose of `level` (`level_before`) may be held today (pathway/glucocorticoids.py: not a high
@@ -137,10 +143,11 @@ class Courses:
             # held to its longest, after which the taper goes on by itself
             self.start_gc(p, now, dose, since + longest - now, pulse=False, since=since, induction=True)
 
-    def resume_taper(self, p: Patient, now: float, floor: float | None = None) -> None:
-        """Improving again (or tapering to a floor): the taper goes on down seed 001's ladder from today's dose,
-        its next step when this dose has been given its full interval (now, if it has)."""
-        dose, since, induction = self.gc_level(p, now)
+    def resume_taper(self, p: Patient, now: float, floor: float | None = None, before: bool = False) -> None:
+        """Improving again (or tapering to a floor): the taper goes on down seed 001's ladder from today's dose
+        (`before`: the dose given up to today, a step falling today not taken), its next step when this dose has
+        been given its full interval (now, if it has)."""
+        dose, since, induction = self.level_before(p, now) if before else self.gc_level(p, now)
         if dose > 0:
             gc = self.model.gc
             left = max(0.0, since + step_interval_days(gc, dose, p.gc_pace, induction) - now)
