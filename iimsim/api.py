@@ -289,11 +289,12 @@ def validate(scenario: str | Path = "baseline", *, patients: int = 2000, replica
 
 def calibrate(scenario: str | Path = "baseline", *, parameters: Sequence[str] | None = None, patients: int = 1000,
               seed: int = 20261123, max_evaluations: int = 120, workers: int = 1, write: Path | str | None = None,
-              progress: Callable[[str], None] | None = None) -> Calibration:
+              progress: Callable[[str], None] | None = None, targets: Sequence[str] | None = None) -> Calibration:
     """Fit the disease model's free parameters to the published targets marked fitted (Nelder-Mead on the log
     scale, the same patients at every evaluation).
 
-    `parameters` are scenario paths [the core ones, and the optional mechanisms the scenario switches on].
+    `parameters` are scenario paths [the core ones, and the optional mechanisms the scenario switches on];
+    `targets` are keys of targets marked fitted [all of them].
     Returns a `Calibration`: fitted and starting values, objective at the fit and at the start, evaluations,
     the fitted targets' simulated and published values. With `write`, puts the fitted values into that
     scenario file with the calibration as their source. `progress` is told each evaluation's objective.
@@ -302,12 +303,13 @@ def calibrate(scenario: str | Path = "baseline", *, parameters: Sequence[str] | 
 
     check.scenario("scenario", scenario, objects=False)
     parameters = check.texts("parameters", parameters)
+    targets = check.texts("targets", targets)
     patients = check.integer("patients", patients, 50, _max_patients())
     max_evaluations = check.integer("max_evaluations", max_evaluations, 1, check.MAX_EVALUATIONS)
     seed = check.integer("seed", seed, 0, 2**64 - 1)
     write, progress = check.folder("write", write), check.callback("progress", progress, flags_too=False)
     return run_calibration(str(scenario), parameters, patients, 1, seed, max_evaluations, _workers(workers), write,
-                           progress)
+                           progress, targets)
 
 
 def _max_patients() -> int:

@@ -423,7 +423,11 @@ def validate_command(scenario, patients, replications, seed, workers, out_dir) -
               help="Fit only these scenario paths (comma-separated, e.g. "
                    "mortality.myositis_death_rate_per_year,mortality.rp_ild_death_rate_per_year) [the model's "
                    "free parameters].")
-def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_to, parameter_list) -> None:
+@click.option("--targets", "target_list", default=None, metavar="KEY,KEY,...",
+              help="Fit to only these of the targets marked fitted (comma-separated keys, as listed on the "
+                   "'targets:' line this command prints, e.g. rp_ild_combined) [all of them].")
+def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_to, parameter_list,
+                      target_list) -> None:
     """Fit the disease model's free parameters to the published targets marked fitted.
 
     Names the parameters and the targets, searches (Nelder-Mead on the log scale, the same patients
@@ -435,9 +439,10 @@ def calibrate_command(scenario, patients, max_evaluations, seed, workers, write_
     _load(scenario)
     with _user_errors(ValueError):
         parameters = [path.strip() for path in parameter_list.split(",") if path.strip()] if parameter_list else None
+        targets = [key.strip() for key in target_list.split(",") if key.strip()] if target_list else None
         result = calibrate(scenario, parameters=parameters, patients=patients, seed=seed,
                            max_evaluations=max_evaluations, workers=workers, write=write_to,
-                           progress=lambda text: click.echo(text, err=True))
+                           progress=lambda text: click.echo(text, err=True), targets=targets)
     for path, value in result.parameters.items():
         click.echo(f"{path} = {value:.4g}  (was {result.start[path]:.4g})")
     for key, value in result.targets.items():

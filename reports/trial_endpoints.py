@@ -215,3 +215,33 @@ def share_in_drug_free_remission_at(years: float) -> Callable[[Tables], float]:
         free = state[state == "drug_free_remission"].index
         return float(alive.isin(free).mean()) if len(alive) else math.nan
     return measure
+
+
+def share_off_glucocorticoid_for_good_by(years: float) -> Callable[[Tables], float]:
+    """Among patients alive `years` after diagnosis, the share whose glucocorticoid stopped by then and never
+    restarted while followed: a registry's "final discontinuation" (the tables' horizon says how long after)."""
+    def measure(t: Tables) -> float:
+        day = years * YEAR_DAYS - 0.5
+        alive = _alive_at(t, day + 0.5)
+        d = t["doses"]
+        on = d[d["prednisone_eq_mg_per_day"].notna() & (d["prednisone_eq_mg_per_day"] > 0) & (d["end_day"] > day)]
+        return float(1 - alive.isin(on["patient_id"]).mean()) if len(alive) else math.nan
+    return measure
+
+
+def share_reaching_drug_free_remission_by(years: float, lasting_days: float) -> Callable[[Tables], float]:
+    """The share who by `years` have been in drug-free remission for `lasting_days` without a break (a registry's
+    "remission": inactive off all treatment for months), among those alive then or reaching it before death."""
+    def measure(t: Tables) -> float:
+        by_day = years * YEAR_DAYS
+        p = t["patients"].set_index("patient_id")
+        e = t["events"]
+        moves = e[e["is_transition"]].sort_values(["patient_id", "day"], kind="stable")
+        left_day = moves.groupby("patient_id")["day"].shift(-1)
+        left_day = left_day.fillna(moves["patient_id"].map(p["followup_days"]))
+        stays = moves[(moves["to_state"] == "drug_free_remission")]
+        lasted = stays[(left_day[stays.index] - stays["day"] >= lasting_days)
+                       & (stays["day"] + lasting_days <= by_day)]["patient_id"].unique()
+        counted = p.index[(p["followup_days"] >= by_day - 1e-9) | p.index.isin(lasted)]
+        return float(counted.isin(lasted).mean()) if len(counted) else math.nan
+    return measure

@@ -40,7 +40,7 @@ class HazardClock:
         self.day = 0.0
         self.counts = [0] * len(HARMS)
         self.memory = memory
-        self.death_parts = (0.0, 0.0, 1.0)  # (other: population x glucocorticoid, myositis, cancer ratio)
+        self.death_parts = (0.0, 0.0, 0.0, 1.0)  # (other: population x glucocorticoid, myositis, RP-ILD, cancer ratio)
 
 
 class Hazards:
@@ -108,11 +108,12 @@ class Hazards:
         other = (m.population_rate_per_day(p.age_years + mid / YEAR_DAYS, p.sex == "male")
                  * m.glucocorticoid_ratio(weighted[self._gc_memory]))
         activity = p.disease.activity(mid)
-        myositis = activity * (m.myositis_rate_per_day * p.myositis_ratio
-                               + (m.rp_ild_rate_per_day if p.rp_ild else 0.0))
+        myositis = activity * m.myositis_rate_per_day * p.myositis_ratio
+        # RP-ILD's own rate is fitted to a cohort dying of the lungs: an associated cancer does not multiply it
+        rp_ild = activity * m.rp_ild_rate_per_day if p.rp_ild else 0.0
         cancer = m.cancer_ratio if p.cancer_associated and mid < m.cancer_active_days else 1.0
-        clock.death_parts = (other, myositis, cancer)
-        rates.append((other + myositis) * cancer)
+        clock.death_parts = (other, myositis, rp_ild, cancer)
+        rates.append((other + myositis) * cancer + rp_ild)
         clock.rates = rates
         best_day, best = INF, -1
         for k, (left, rate) in enumerate(zip(clock.left, rates)):
@@ -158,9 +159,9 @@ class Hazards:
     def _cause(clock: HazardClock, u: float) -> str:
         """What the death came from, drawn in proportion to its hazard's parts at the time: active myositis (its
         lungs, heart, swallowing), the associated cancer, or everything else (age, and glucocorticoid's share)."""
-        other, myositis, cancer = clock.death_parts
-        total = (other + myositis) * cancer
-        shares = (myositis, (other + myositis) * (cancer - 1.0), other)
+        other, myositis, rp_ild, cancer = clock.death_parts
+        total = (other + myositis) * cancer + rp_ild
+        shares = (myositis + rp_ild, (other + myositis) * (cancer - 1.0), other)
         threshold, cumulative = u * total, 0.0
         for cause, share in zip(DEATH_CAUSES, shares):
             cumulative += share

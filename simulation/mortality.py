@@ -3,9 +3,9 @@
 The hazard of death on a day is
 
     (population(age, sex) x glucocorticoid ratio(weighted recent dose)
-     + myositis rate x activity x organ ratios x age ratio
-     + rapidly progressive ILD rate x activity, for anti-MDA5 rapidly progressive ILD)
+     + myositis rate x activity x organ ratios x age ratio)
     x cancer ratio, while an associated cancer is active
+    + rapidly progressive ILD rate x activity, for anti-MDA5 rapidly progressive ILD
 
 so controlling the disease sooner saves lives (less activity-years), and more glucocorticoid costs some (the
 weighted recent dose raises the background's cardiovascular and other deaths). Deaths from a serious infection

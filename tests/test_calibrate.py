@@ -50,3 +50,14 @@ def test_optional_mechanisms_are_fitted_only_where_a_scenario_switches_them_on(t
     text = BASELINE.read_text("utf-8").replace("\ngc_onset_days = ", "\nsuppression_ceiling = 3.0\ngc_onset_days = ", 1)
     path.write_text(text, "utf-8")
     assert parameters_for(str(path)) == (*PARAMETERS, OPTIONAL_PARAMETERS[0], "assessment.recovery_days")
+
+
+def test_a_fit_to_named_targets_sees_only_those_and_refuses_held_out_ones():
+    result = calibrate("baseline", ("mortality.rp_ild_death_rate_per_year",), patients=60, max_evaluations=2,
+                       targets=["rp_ild_combined"])
+    assert set(result.targets) == {"rp_ild_combined"}
+    from iimsim.experiments.calibrate import fitted_targets
+    with pytest.raises(ValueError, match="'rp_ild_step_up' is held out, not fitted"):
+        fitted_targets(["rp_ild_step_up"])
+    with pytest.raises(ValueError, match="did you mean 'rp_ild_combined'"):
+        fitted_targets(["rp_ild_combine"])

@@ -10,6 +10,7 @@ with the calibration as their source.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import textwrap
@@ -74,9 +75,11 @@ def parameters_for(scenario: str) -> tuple[str, ...]:
 
 def calibrate(scenario: str = "baseline", parameters: tuple[str, ...] = PARAMETERS, patients: int = 1000,
               replications: int = 1, seed: int = 20261123, max_evaluations: int = 120, workers: int = 1,
-              progress: Callable[[str], None] | None = None) -> Calibration:
-    """Nelder-Mead on the log of each parameter, from the scenario's values."""
-    fitted = tuple(t for t in TARGETS if t.fitted)
+              progress: Callable[[str], None] | None = None,
+              targets: Sequence[str] | None = None) -> Calibration:
+    """Nelder-Mead on the log of each parameter, from the scenario's values, against the fitted targets (or
+    those of them named in `targets`)."""
+    fitted = fitted_targets(targets)
     base = load_scenario(scenario)
     start = np.log([max(_get(base, path), 1e-6) for path in parameters])
     seen: dict[tuple, tuple[float, dict[str, float]]] = {}
@@ -102,6 +105,22 @@ def calibrate(scenario: str = "baseline", parameters: tuple[str, ...] = PARAMETE
                        {p: float(v) for p, v in zip(parameters, np.exp(start))},
                        seen[best][0], start_objective, len(seen), seen[best][1],
                        {t.key: t.published_value for t in fitted})
+
+
+def fitted_targets(keys: Sequence[str] | None = None) -> tuple[Target, ...]:
+    """The targets marked fitted, or those named: a held-out or unknown key is an error naming it."""
+    fitted = tuple(t for t in TARGETS if t.fitted)
+    if not keys:
+        return fitted
+    by_key = {t.key: t for t in TARGETS}
+    for key in keys:
+        if key not in by_key:
+            near = difflib.get_close_matches(key, list(by_key), n=1)
+            raise ValueError(f"targets: {key!r} is no validation target" + (f" (did you mean {near[0]!r}?)" if near else ""))
+        if not by_key[key].fitted:
+            raise ValueError(f"targets: {key!r} is {by_key[key].role.replace('_', ' ')}, not fitted: fitting to it "
+                             "would leave it no check")
+    return tuple(t for t in fitted if t.key in keys)
 
 
 def _miss(target: Target, value: float) -> float:
@@ -168,12 +187,15 @@ def write_values(path: Path, values: dict[str, float], command: str) -> None:
 def run_calibration(scenario: str = "baseline", parameters: Sequence[str] | None = None, patients: int = 1000,
                     replications: int = 1, seed: int = 20261123, max_evaluations: int = 120, workers: int = 1,
                     write_to: Path | str | None = None,
-                    progress: Callable[[str], None] | None = None) -> Calibration:
+                    progress: Callable[[str], None] | None = None,
+                    targets: Sequence[str] | None = None) -> Calibration:
     """`calibrate` the scenario's free parameters (`parameters_for` unless named), telling `progress` which
     parameters and targets it fits; with `write_to`, puts the fitted values into that scenario file (with the
     calibration as their source) and checks it still loads."""
     base = load_scenario(scenario)  # a bad scenario fails here, before any simulation
-    parameters = tuple(parameters) if parameters else parameters_for(scenario)
+    named = tuple(parameters) if parameters else ()
+    parameters = named or parameters_for(scenario)
+    fitted = fitted_targets(targets)
     for path in parameters:
         try:
             _get(base, path)
@@ -181,11 +203,13 @@ def run_calibration(scenario: str = "baseline", parameters: Sequence[str] | None
             raise ValueError(f"parameters: {path!r} names no numeric scenario parameter") from None
     if progress:
         progress("parameters: " + ", ".join(parameters))
-        progress("targets: " + ", ".join(t.key for t in TARGETS if t.fitted))
-    result = calibrate(scenario, parameters, patients, replications, seed, max_evaluations, workers, progress)
+        progress("targets: " + ", ".join(t.key for t in fitted))
+    result = calibrate(scenario, parameters, patients, replications, seed, max_evaluations, workers, progress,
+                       targets)
     if write_to is not None:
-        command = (f"iimsim calibrate {scenario} --patients {patients} --max-evaluations {max_evaluations} "
-                   f"--seed {seed}")
+        command = (f"iimsim calibrate {scenario}" + (f" --parameters {','.join(named)}" if named else "")
+                   + (f" --targets {','.join(targets)}" if targets else "")
+                   + f" --patients {patients} --max-evaluations {max_evaluations} --seed {seed}")
         write_values(Path(write_to), result.parameters, command)
         load_scenario(str(write_to))  # still a valid scenario
     return result
