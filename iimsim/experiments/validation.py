@@ -313,8 +313,7 @@ TARGETS: tuple[Target, ...] = (
            "among those improving by week 44, both groups pooled", RIM_ARMS,
            _pooled_median_weeks_to("third_line", 44, "imacs_improvement"),
            tolerance=6.0, note="RIM's groups started rituximab at week 0 or week 8 and both took a median of 20 "
-                               "weeks from randomisation; re-enacted the same way (until this revision the model "
-                               "counted from the first infusion, with every patient treated at entry)."),
+                               "weeks from randomisation; re-enacted the same way."),
     Target("printo_prednisone", "PRINTO: PRINTO20 at 6 months, prednisone alone", 0.51, "share",
            "PRINTO20 at 6 months", PRINTO[0], PRINTO[1], PRINTO[2], PRINTO_ARMS,
            _arm("prednisone", at_week("first_line", 26, "printo20")), tolerance=0.10, role=FITTED),
