@@ -154,6 +154,8 @@ class Clinic:
         else:  # after a stable time off glucocorticoid, the remaining treatment separately
             withdrawal_due = (in_remission and withdrawing and dose == 0.0 and p.withdrawal_u < m.p_withdrawal
                               and now - p.gc_withdrawn_day >= m.withdrawal_after_days)
+        # (a course of infusions under way is completed first: no one stops cyclophosphamide half-way)
+        withdrawal_due = withdrawal_due and not self.courses.infusions_ahead(p, now)
         gc_stop_due = (in_remission and not withdrawing and not p.gc_dependent
                        and 0.0 < dose <= m.gc.maintenance_mg_per_day
                        and now - p.episode_day >= m.glucocorticoid_withdrawal_after_days)

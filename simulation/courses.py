@@ -298,6 +298,10 @@ class Courses:
             if given:  # a new course no sooner than a dosing interval after the last infusion given
                 p.ivig_due = course.start_day + offsets[given - 1] + self.model.agents["ivig"].infusion_interval_days
 
+    def infusions_ahead(self, p: Patient, now: float) -> bool:
+        """Whether an infusion course still has infusions to give (or one being given) after `now`."""
+        return any(course.infusion and course.start_day + course.schedule.row_ends[-1] > now for course in p.agents)
+
     def ivig_running(self, p: Patient, now: float) -> Course | None:
         """The patient's IVIG course if it still has infusions to give after `now`."""
         for course in p.agents:
