@@ -53,6 +53,31 @@ class Interrupted(UserError):
         self.exit_code = 128 + signum
 
 
+STOP_DEADLINE_S = 8.0  # a stopped command's clean-up takes well under a second; past this it is stuck
+
+
+def _end_if_still_running(after_s: float, signum: int) -> None:
+    """A signal's promise kept even if the clean-up hangs (a worker pool's threads can wait for good on pipes
+    of killed workers): past `after_s`, say so with every thread's stack, kill the child processes and end
+    the process with 128 + the signal."""
+
+    def end() -> None:
+        import faulthandler
+        import multiprocessing
+        import os
+
+        sys.stderr.write(f"error: stopped by {signal.Signals(signum).name}; the clean-up did not finish within "
+                         f"{after_s:g} s, so the process ends now (its threads' stacks follow)\n")
+        faulthandler.dump_traceback(sys.stderr, all_threads=True)
+        for child in multiprocessing.active_children():
+            child.kill()
+        os._exit(128 + signum)
+
+    timer = threading.Timer(after_s, end)
+    timer.daemon = True
+    timer.start()
+
+
 @contextmanager
 def _stopped_by_signals() -> Iterator[None]:
     """SIGINT and SIGTERM raise `Stopped` while a command runs (in the main thread); a second one while the
@@ -64,6 +89,7 @@ def _stopped_by_signals() -> Iterator[None]:
     def stop(signum, frame):
         for name in (signal.SIGINT, signal.SIGTERM):
             signal.signal(name, signal.SIG_IGN)
+        _end_if_still_running(STOP_DEADLINE_S, signum)
         raise Stopped(signum)
 
     previous = {name: signal.signal(name, stop) for name in (signal.SIGINT, signal.SIGTERM)}

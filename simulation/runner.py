@@ -174,6 +174,20 @@ def simulate_chunk_of(scenario_json: str, chunk: Chunk) -> dict[str, pa.Table]:
     return simulate_chunk(_engine_for(scenario_json), chunk)
 
 
+def _in_order(work: list[Chunk], submit, window: int) -> Iterator[tuple[Chunk, dict[str, pa.Table]]]:
+    """Each chunk's tables in the order of `work`, from futures `submit(chunk)` returns; at most `window` are in
+    flight, so results never pile up in memory (and none is ever cancelled: a stop ends the workers instead)."""
+    pending = deque()
+    for chunk in work:
+        pending.append((chunk, submit(chunk)))
+        if len(pending) >= window:
+            done, future = pending.popleft()
+            yield done, future.result()
+    while pending:
+        done, future = pending.popleft()
+        yield done, future.result()
+
+
 def _run_on_dask(scenario: Scenario, work: list[Chunk], workers: int, scheduler: str | None
                  ) -> Iterator[tuple[Chunk, dict[str, pa.Table]]]:
     """Chunks on Dask distributed (a local cluster without a scheduler address), in patient order.
@@ -188,15 +202,8 @@ def _run_on_dask(scenario: Scenario, work: list[Chunk], workers: int, scheduler:
     try:
         scenario_json = client.scatter(scenario.model_dump_json(), broadcast=True)
         window = max(2, 2 * len(client.scheduler_info()["workers"]))
-        pending = deque()
-        for chunk in work:
-            pending.append((chunk, client.submit(simulate_chunk_of, scenario_json, chunk, pure=False)))
-            if len(pending) >= window:
-                done, future = pending.popleft()
-                yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+        yield from _in_order(work, lambda chunk: client.submit(simulate_chunk_of, scenario_json, chunk, pure=False),
+                             window)
     finally:
         client.close()
         if cluster is not None:
@@ -219,18 +226,35 @@ def run_cohort(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAULT_C
     workers = min(workers, len(work), os.cpu_count() or 1) or 1
     pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(scenario.model_dump_json(),))
     try:
-        yield from zip(work, pool.map(_simulate_in_worker, work))
+        yield from _in_order(work, lambda chunk: pool.submit(_simulate_in_worker, chunk), 2 * workers)
     except BaseException:  # stopped (a signal, an error, the consumer gone): free the workers now, not after
-        _terminate_workers(pool)  # their chunks
+        _stop_workers_now(pool)  # their chunks
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=True)
 
 
-def _terminate_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool's worker processes at once (Python 3.14's `terminate_workers`; before it, each process)."""
-    if hasattr(pool, "terminate_workers"):
-        pool.terminate_workers()
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+WORKER_STOP_GRACE_S = 5.0  # how long a terminated worker may take to go before it is killed
+
+
+def _stop_workers_now(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's worker processes at once, and let the caller go on even if the pool cannot follow.
+
+    The processes are terminated, and killed if they outlive the grace. The pool's own thread then fails the
+    work left; it is waited for only as long as the grace, since on Python up to 3.11 it can block for good
+    on a pipe a killed worker was writing to (the command line ends such a process past its deadline).
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
         process.terminate()
+    for process in processes:
+        process.join(WORKER_STOP_GRACE_S)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    call_queue = getattr(pool, "_call_queue", None)
+    if call_queue is not None:  # what it still buffers was for the workers just stopped: do not wait to send it
+        call_queue.cancel_join_thread()
+    pool.shutdown(wait=False)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(WORKER_STOP_GRACE_S)
