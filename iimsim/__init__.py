@@ -6,8 +6,6 @@ reads a saved run back; `iimsim.compare(...)` returns paired differences between
 Importing iimsim is light: the heavy libraries load when a function first runs.
 """
 
-__version__ = "0.1.0"
-
 from pathlib import Path as _Path
 
 # Installed, pathway/simulation/scenarios/reports are sub-packages of iimsim (pyproject's package-dir). In a
@@ -17,6 +15,7 @@ _checkout = _Path(__file__).resolve().parent.parent
 if (_checkout / "pyproject.toml").is_file() and (_checkout / "pathway" / "__init__.py").is_file():
     __path__.append(str(_checkout))
 
+from iimsim.version import __version__  # noqa: E402
 from iimsim.api import (  # noqa: E402  (light: heavy imports are inside the functions)
     ArgumentError,
     Run,

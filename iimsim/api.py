@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the heavy libraries load when a run is made, not on `import
     from iimsim.experiments.sensitivity import PsaResult
     from iimsim.scenarios.schema import Scenario
 
-from iimsim import arguments as check  # noqa: E402
+import iimsim.arguments as check  # noqa: E402
 from iimsim.arguments import ArgumentError  # noqa: E402, F401  (re-exported: `iimsim.ArgumentError`)
 # Scenario resolution lives with the scenarios (the experiments use it too); the API re-exports it.
 from iimsim.scenarios.loader import resolve  # noqa: E402

@@ -18,7 +18,7 @@ from iimsim.reports.patient_outcomes import OutcomeTally
 from iimsim.reports.resources import COSTS_BY_YEAR_FILE, RESOURCES_BY_YEAR_FILE, ResourceYears
 from iimsim.reports.summary import ResourceTally, combine_replications, summarize_replications
 from iimsim.scenarios.schema import Scenario
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 from iimsim.simulation.runner import DEFAULT_CHUNK_SIZE, cohort_size, run_cohort
 
 

@@ -24,7 +24,7 @@ from iimsim.reports.figures import save_figure  # noqa: E402
 from iimsim.reports.report import TEMPLATES  # noqa: E402
 from iimsim.reports.summary import INTERVAL_METHOD, combine_replications  # noqa: E402
 from iimsim.scenarios.schema import Scenario  # noqa: E402
-from iimsim.simulation.model import YEAR_DAYS  # noqa: E402
+from iimsim.simulation.tables import YEAR_DAYS  # noqa: E402
 
 KEY_METRICS = ("share_reached_remission", "median_time_to_remission_days", "mean_pred_cum_mg",
                "mean_pred_cum_mg_first_year", "mean_days_pred_ge_20mg", "share_reached_line_3", "share_died",

@@ -16,36 +16,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
 from iimsim.reports.resources import add_by_year
 from iimsim.scenarios.schema import Costs
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.reports.discounting import daily_discount, discounted_days  # noqa: F401  (re-exported)
+from iimsim.simulation.tables import COST_CATEGORIES, SCHEMAS, YEAR_DAYS
 
-CATEGORIES = ("drugs", "ivig", "infusion_chair", "monitoring", "prophylaxis", "states", "clinic_visits",
-              "transitions", "adverse_events", "care")
+CATEGORIES = COST_CATEGORIES
 # Units of a dose rate per day of treatment.
 PER_DAY = {"mg/day": 1.0, "mg/week": 1 / 7, "mg/48h": 1 / 2, "g/day": 1.0}
 CLINIC_TRIGGERS = ("triage", "respond", "fail", "intolerance", "flare", "relapse", "withdraw")
 INFUSED_OR_GC = set(GLUCOCORTICOIDS) | {"ivig"}
-COST_COLUMNS = [f"{c}_cost" for c in CATEGORIES] + ["total_cost"]
-PATIENT_COST_SCHEMA = pa.schema(
-    [pa.field("replication", pa.int32()), pa.field("patient_id", pa.int64())]
-    + [pa.field(name, pa.float64()) for name in COST_COLUMNS]
-    + [pa.field(f"{name}_discounted", pa.float64()) for name in COST_COLUMNS])
-
-
-def daily_discount(rate_per_year: float) -> float:
-    """The continuous discount rate per day equivalent to `rate_per_year`."""
-    return math.log1p(rate_per_year) / YEAR_DAYS
-
-
-def discounted_days(start: np.ndarray, end: np.ndarray, delta: float) -> np.ndarray:
-    """Integral of exp(-delta * t) dt over [start, end]: days worth at diagnosis."""
-    if delta == 0:
-        return end - start
-    return (np.exp(-delta * start) - np.exp(-delta * end)) / delta
+PATIENT_COST_SCHEMA = SCHEMAS["patient_costs"]
 
 
 def _patient_rows(patients: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:

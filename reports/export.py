@@ -29,12 +29,7 @@ FORMATS = ("parquet", "csv")
 
 def schema_of(name: str) -> pa.Schema:
     """A table's schema: the simulation's tables, or those the reports add to a run (patient outcomes, costs)."""
-    if name in SCHEMAS:
-        return SCHEMAS[name]
-    from iimsim.reports.costs import PATIENT_COST_SCHEMA
-    from iimsim.reports.patient_outcomes import PATIENT_OUTCOME_SCHEMA
-
-    return {"patient_outcomes": PATIENT_OUTCOME_SCHEMA, "patient_costs": PATIENT_COST_SCHEMA}[name]
+    return SCHEMAS[name]
 
 
 class RunFolderError(OSError):

@@ -17,7 +17,7 @@ import pandas as pd
 from iimsim.pathway.audit import AUDIT_COLUMNS
 from iimsim.pathway.definition import LINE_OF_STATE, STATE_NAMES, TREATMENT_LINE_STATES
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 
 GRID_STEP_DAYS = 7.0
 # Figures of time courses use at most this many patients (the first ones of each run).

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from iimsim.pathway.definition import STATE_NAMES  # noqa: E402
 from iimsim.reports.figure_data import TIME_TO_EVENT  # noqa: E402
-from iimsim.simulation.model import YEAR_DAYS  # noqa: E402
+from iimsim.simulation.tables import YEAR_DAYS  # noqa: E402
 
 STATE_COLOURS = {
     "diagnosis": "#bbbbbb", "iv_pulse": "#6baed6", "first_line": "#9ecae1", "second_line": "#fdae6b",

@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
-import iimsim
+from iimsim.version import __version__
 
 PACKAGES = ("transitions", "simpy", "numpy", "pandas", "pyarrow", "matplotlib", "pydantic", "click")
 
@@ -34,7 +34,7 @@ def machine() -> dict[str, Any]:
 
 def manifest(scenario_dict: dict, command: list[str], run: dict[str, Any]) -> dict[str, Any]:
     return {
-        "iimsim_version": iimsim.__version__,
+        "iimsim_version": __version__,
         "command": command,
         "random_numbers": {
             "generator": "numpy PCG64, one stream per patient from SeedSequence(seed, spawn_key=(replication, "

@@ -12,30 +12,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from iimsim.reports.costs import (COST_COLUMNS_READ, PATIENT_COST_SCHEMA, compute_costs, daily_discount,
-                                  discounted_days)
+from iimsim.reports.costs import COST_COLUMNS_READ, PATIENT_COST_SCHEMA, compute_costs
+from iimsim.reports.discounting import daily_discount, discounted_days
 from iimsim.reports.qalys import QALY_PATIENT_COLUMNS, compute_qalys
 from iimsim.reports.resources import add_by_year
 from iimsim.scenarios.schema import Scenario
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import PATIENT_OUTCOME_COLUMNS, SCHEMAS, YEAR_DAYS
 
-OUTCOME_COLUMNS: list[tuple[str, pa.DataType, str]] = [
-    ("replication", pa.int32(), "replication number, from 0"),
-    ("patient_id", pa.int64(), "patient number within the replication, from 0"),
-    ("total_cost", pa.float64(), "cost over follow-up, in the scenario's currency (as patient_costs.parquet)"),
-    ("total_cost_discounted", pa.float64(), "the same, discounted to diagnosis at the scenario's rate"),
-    ("life_years", pa.float64(), "years from diagnosis to death or the end of follow-up"),
-    ("life_years_discounted", pa.float64(), "the same, discounted to diagnosis"),
-    ("qalys", pa.float64(), "quality-adjusted life-years over follow-up: health-state utility (from activity "
-                            "and damage) minus adverse-event losses; empty without [utilities]"),
-    ("qalys_discounted", pa.float64(), "the same, discounted to diagnosis"),
-    ("ae_qaly_loss", pa.float64(), "QALYs lost to adverse events (already taken off qalys)"),
-    ("ae_qaly_loss_discounted", pa.float64(), "the same, discounted to diagnosis"),
-    ("glucocorticoid_qaly_loss", pa.float64(), "QALYs lost to being on glucocorticoid, beyond its named adverse "
-                                               "events (already taken off qalys)"),
-    ("glucocorticoid_qaly_loss_discounted", pa.float64(), "the same, discounted to diagnosis"),
-]
-PATIENT_OUTCOME_SCHEMA = pa.schema([pa.field(name, kind) for name, kind, _ in OUTCOME_COLUMNS])
+OUTCOME_COLUMNS = PATIENT_OUTCOME_COLUMNS
+PATIENT_OUTCOME_SCHEMA = SCHEMAS["patient_outcomes"]
 VALUE_COLUMNS = [name for name, _, _ in OUTCOME_COLUMNS[2:]]
 ASSESSMENT_COLUMNS = ["replication", "patient_id", "day", "activity", "damage"]
 

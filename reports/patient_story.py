@@ -23,7 +23,7 @@ from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS  # noqa: E402
 from iimsim.reports.figures import STATE_COLOURS, save_figure  # noqa: E402
 from iimsim.reports.report import TEMPLATES  # noqa: E402
 from iimsim.scenarios.schema import SUBTYPE_NAMES  # noqa: E402
-from iimsim.simulation.model import YEAR_DAYS  # noqa: E402
+from iimsim.simulation.tables import YEAR_DAYS  # noqa: E402
 
 INFUSED = ("rituximab", "cyclophosphamide", "tocilizumab")
 STATE_WORDS = {

@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from iimsim.reports.costs import daily_discount, discounted_days
+from iimsim.reports.discounting import daily_discount, discounted_days
 from iimsim.scenarios.schema import Utilities
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 
 KEY = ["replication", "patient_id"]
 QALY_COLUMNS = ["life_years", "life_years_discounted", "qalys", "qalys_discounted", "ae_qaly_loss",

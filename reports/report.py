@@ -28,7 +28,7 @@ from iimsim.reports.staging import OutputExistsError, OutputWriteError, folder_l
 from iimsim.reports.resources import COSTS_BY_YEAR_FILE, IV_DOSE_COLUMNS, RESOURCES_BY_YEAR_FILE, ResourceYears
 from iimsim.reports.summary import first_year_mortality, waits_by_drug
 from iimsim.scenarios.schema import Scenario
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 
 
 def format_number(value: float, unit: str = "") -> str:

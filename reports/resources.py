@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 
 COSTS_BY_YEAR_FILE = "costs_by_year.csv"
 RESOURCES_BY_YEAR_FILE = "resources_by_year.csv"

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from iimsim.pathway.audit import AUDIT_COLUMNS
 from iimsim.pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 
 
 STATUS_YEARS = (1, 2, 3, 4, 5, 10)  # years since diagnosis at which the glucocorticoid and remission are read

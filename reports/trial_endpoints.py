@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 
 Tables = dict[str, pd.DataFrame]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from iimsim.scenarios.schema import Scenario
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 
 # Spawn key of the arrivals stream: beyond any patient id, so never a patient's stream.
 ARRIVALS_STREAM = 2**62

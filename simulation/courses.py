@@ -42,7 +42,7 @@ class Courses:
         self.model = model
         self.harms = harms  # the hazards: their weighted doses follow each glucocorticoid course
         self.recorder = None  # set with the engine's recorder
-        self.visits = UnitVisits(self)  # gives infusion courses' IV rows at the unit, if any
+        self.visits = UnitVisits(model.disease, harms, self.write_agent_rows)  # IV rows at the unit, if any
 
     # -- glucocorticoid courses -------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 from iimsim.simulation.tables import PRED_ABOVE_LOW_MG_PER_DAY, PRED_HIGH_DOSE_MG_PER_DAY, PRED_HIGH_MG_PER_DAY
 
 

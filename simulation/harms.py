@@ -19,7 +19,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from iimsim.scenarios.schema import AdverseEvents, Harm
-from iimsim.simulation.mortality import YEAR_DAYS, interpolate
+from iimsim.simulation.mortality import interpolate
+from iimsim.simulation.tables import YEAR_DAYS
 
 HARMS = ("new_diabetes", "serious_infection", "pjp", "fracture", "cataract")
 # The events table's names: PJP is a serious infection (its detail names it).

@@ -18,7 +18,8 @@ import math
 
 from iimsim.simulation.disease import Effect
 from iimsim.simulation.harms import DETAIL_OF, EVENT_OF, HARMS, HarmRule
-from iimsim.simulation.mortality import YEAR_DAYS, MortalityRules
+from iimsim.simulation.mortality import MortalityRules
+from iimsim.simulation.tables import YEAR_DAYS
 
 INF = math.inf
 DEATH = len(HARMS)  # the clock's last hazard

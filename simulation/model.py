@@ -15,7 +15,8 @@ from iimsim.pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
 from iimsim.pathway.glucocorticoids import GlucocorticoidRules, PulseRules
 from iimsim.scenarios.schema import SUBTYPES, Normal, Scenario
 from iimsim.simulation.harms import HarmRule, compile_harms
-from iimsim.simulation.mortality import YEAR_DAYS, MortalityRules, compile_mortality
+from iimsim.simulation.mortality import MortalityRules, compile_mortality
+from iimsim.simulation.tables import YEAR_DAYS
 
 
 

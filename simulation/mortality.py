@@ -24,8 +24,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from iimsim.scenarios.schema import Scenario
+from iimsim.simulation.tables import YEAR_DAYS
 
-YEAR_DAYS = 365.25
 OLDER_YEARS = 50.0
 
 

@@ -25,8 +25,7 @@ from iimsim.simulation.assessment import score_rows
 from iimsim.simulation.exposure import dose_metrics
 from iimsim.simulation.harms import EVENT_OF as HARM_EVENTS
 from iimsim.simulation.harms import HARMS
-from iimsim.simulation.model import YEAR_DAYS
-from iimsim.simulation.tables import SCHEMAS, arrow_column, arrow_strings, build_table
+from iimsim.simulation.tables import SCHEMAS, YEAR_DAYS, arrow_column, arrow_strings, build_table
 
 CLINICAL_EVENTS = ("bone_protection_start", "pjp_prophylaxis_start", "pjp_prophylaxis_stop", "infusion",
                    *dict.fromkeys(HARM_EVENTS.values()), *CARE_STEPS)

@@ -1,8 +1,9 @@
 """The tidy tables: the contract between `simulation/` and `reports/`.
 
-One place lists every column with its type and meaning; units are in the names
-(`_days`, `_mg`, `_kg`, `_g`). The README's table reference is generated from here
-(`python -m simulation.tables`).
+One place lists every column of every table a run writes (the simulation's, and the costs and outcomes
+per patient the reports derive from them), with its type and meaning; units are in the names (`_days`,
+`_mg`, `_kg`, `_g`), and time is in days since diagnosis (a year is `YEAR_DAYS` days). The table
+reference is generated from here (`python -m simulation.tables`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from iimsim.pathway.audit import AUDIT_COLUMNS
 from iimsim.pathway.definition import STATE_NAMES
 from iimsim.pathway.dosing import LOW_DOSE_MG_PER_DAY
 from iimsim.pathway.rules import SEVERE_FEATURES
+
+YEAR_DAYS = 365.25  # days in a year, for every rate per year and every column in years
 
 # Thresholds that define columns of the patients table (not clinical parameters).
 PRED_HIGH_MG_PER_DAY = 20.0
@@ -181,12 +184,43 @@ INFUSION_UNIT_DAY_COLUMNS: list[Column] = [
                                           "hours; empty on closed days"),
 ]
 
+# Cost categories of the patient_costs table (reports/costs.py prices each).
+COST_CATEGORIES = ("drugs", "ivig", "infusion_chair", "monitoring", "prophylaxis", "states", "clinic_visits",
+                   "transitions", "adverse_events", "care")
+COST_COLUMNS = [f"{c}_cost" for c in COST_CATEGORIES] + ["total_cost"]
+
+PATIENT_COST_COLUMNS: list[Column] = [
+    *_ID,
+    *[(f"{c}_cost", pa.float64(), f"cost of {c.replace('_', ' ')} over follow-up, in the scenario's currency")
+      for c in COST_CATEGORIES],
+    ("total_cost", pa.float64(), "cost over follow-up, in the scenario's currency: the categories' sum"),
+    *[(f"{name}_discounted", pa.float64(), "the same, discounted to diagnosis at the scenario's rate")
+      for name in COST_COLUMNS],
+]
+
+PATIENT_OUTCOME_COLUMNS: list[Column] = [
+    *_ID,
+    ("total_cost", pa.float64(), "cost over follow-up, in the scenario's currency (as patient_costs.parquet)"),
+    ("total_cost_discounted", pa.float64(), "the same, discounted to diagnosis at the scenario's rate"),
+    ("life_years", pa.float64(), "years from diagnosis to death or the end of follow-up"),
+    ("life_years_discounted", pa.float64(), "the same, discounted to diagnosis"),
+    ("qalys", pa.float64(), "quality-adjusted life-years over follow-up: health-state utility (from activity "
+                            "and damage) minus adverse-event losses; empty without [utilities]"),
+    ("qalys_discounted", pa.float64(), "the same, discounted to diagnosis"),
+    ("ae_qaly_loss", pa.float64(), "QALYs lost to adverse events (already taken off qalys)"),
+    ("ae_qaly_loss_discounted", pa.float64(), "the same, discounted to diagnosis"),
+    ("glucocorticoid_qaly_loss", pa.float64(), "QALYs lost to being on glucocorticoid, beyond its named adverse "
+                                               "events (already taken off qalys)"),
+    ("glucocorticoid_qaly_loss_discounted", pa.float64(), "the same, discounted to diagnosis"),
+]
+
 CORE_TABLES = ("patients", "events", "doses", "assessments")
 UNIT_TABLES = ("infusion_visits", "infusion_unit_days")
 TABLES: dict[str, list[Column]] = {"patients": PATIENT_COLUMNS, "events": EVENT_COLUMNS, "doses": DOSE_COLUMNS,
                                    "assessments": ASSESSMENT_COLUMNS,
                                    "infusion_visits": INFUSION_VISIT_COLUMNS,
-                                   "infusion_unit_days": INFUSION_UNIT_DAY_COLUMNS}
+                                   "infusion_unit_days": INFUSION_UNIT_DAY_COLUMNS,
+                                   "patient_outcomes": PATIENT_OUTCOME_COLUMNS, "patient_costs": PATIENT_COST_COLUMNS}
 
 
 def build_table(name: str, columns: dict) -> pa.Table:

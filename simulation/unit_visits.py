@@ -9,17 +9,13 @@ episode that began it.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import simpy
 
 from iimsim.simulation.patient import INF, Course, Patient
 from iimsim.simulation.treatment_effects import plan_agent, plan_glucocorticoid
 from iimsim.simulation.unit import InfusionUnit, Visit
-
-if TYPE_CHECKING:
-    from iimsim.simulation.courses import Courses
-
 
 
 def cancel_visits(course: Course, now: float) -> float:
@@ -32,8 +28,10 @@ def cancel_visits(course: Course, now: float) -> float:
 class UnitVisits:
     """Gives courses' IV visits at `unit` (None: no infusion unit, rows are given as planned)."""
 
-    def __init__(self, courses: Courses) -> None:
-        self.courses = courses  # writes the rows of a course cut where a late visit moves the rest
+    def __init__(self, disease, harms, write_agent_rows: Callable[[Patient, Course, float], None]) -> None:
+        self.disease = disease  # the scenario's disease rules (a late first dose moves the response)
+        self.harms = harms  # the hazards: a glucocorticoid course's weighted doses move with it
+        self.write_agent_rows = write_agent_rows  # writes the rows of a course cut where a late visit moves the rest
         self.unit: InfusionUnit | None = None  # set with the engine's unit
 
     def book_chairs(self, p: Patient, course: Course) -> None:
@@ -109,7 +107,7 @@ class UnitVisits:
         """A visit started `wait_days` late: the course's remaining rows move with it. A course's
         first visit also puts off the decision of the episode it began (the response starts later)."""
         p.today = self.unit.env.now - p.clock_offset
-        disease = self.courses.model.disease
+        disease = self.disease
         if first_visit:
             course.start_day += wait_days
             if course is p.gc:
@@ -119,8 +117,8 @@ class UnitVisits:
             if course is p.gc and p.pjp_on:
                 p.pjp_stop_day += wait_days
             if course is p.gc:
-                self.courses.harms.follow(p, course, p.today)
-                self.courses.harms.replan(p, p.today)
+                self.harms.follow(p, course, p.today)
+                self.harms.replan(p, p.today)
             if course.episode_day != p.episode_day:
                 return course
             if course is p.gc and p.state == "iv_pulse":
@@ -135,7 +133,7 @@ class UnitVisits:
                     p.next_day += extra
             return course
         planned = course.start_day + course.schedule.row_offsets[row]
-        self.courses.write_agent_rows(p, course, planned)
+        self.write_agent_rows(p, course, planned)
         rest = Course(course.drug, planned + wait_days, course.schedule.tail(row), course.started_in,
                       course.infusion, course.episode_day, course.visits)
         p.agents[p.agents.index(course)] = rest

@@ -21,7 +21,7 @@ from iimsim.cli import main
 from iimsim.pathway.machine import HIGHLIGHT, to_dot
 from iimsim.reports.patient_story import timeline, up_to
 from iimsim.scenarios import ScenarioError, load_scenario, to_toml
-from iimsim.simulation.model import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from conftest import simulate
 from iimsim.scenarios import load_scenario
 from iimsim.simulation.model import RunModel
-from iimsim.simulation.mortality import YEAR_DAYS
+from iimsim.simulation.tables import YEAR_DAYS
 
 HARM_COLUMNS = ["ae_new_diabetes", "ae_serious_infection", "ae_fracture", "ae_cataract"]
 
