@@ -24,7 +24,7 @@ from iimsim.scenarios.loader import resolve
 from iimsim.simulation.clinic_visits import Clinic
 from iimsim.simulation.engine import Engine
 from iimsim.simulation.harms import Harms
-from iimsim.simulation.model import RunModel
+from iimsim.simulation.model import CompiledScenario
 from iimsim.simulation.recorder import BatchRecorder
 from iimsim.simulation.runner import Chunk, simulate_chunk
 
@@ -95,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
 
     scenario = resolve(args.scenario, years=args.years)
-    engine = Engine(RunModel.compile(scenario))
+    engine = Engine(CompiledScenario.compile(scenario))
     chunk = Chunk(0, 0, args.patients)
     simulation_seconds(engine, Chunk(0, 10**9, 50))  # warm the caches (schedules, effects) as a run's first chunk does
 

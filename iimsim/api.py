@@ -145,7 +145,7 @@ def simulate(scenario: str | Path | Scenario = "baseline", *, out: Path | str | 
     whatever `workers`, `backend` or `chunk_size` (patients per batch, which bounds memory).
     """
     from iimsim.reports.export import FORMATS
-    from iimsim.run import execute_run
+    from iimsim.experiments.run import execute_run
     from iimsim.simulation.runner import DEFAULT_CHUNK_SIZE
 
     check.scenario("scenario", scenario)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from iimsim.scenarios.schema import DRUGS
+from iimsim.pathway.vocabulary import DRUGS
 
 # Drugs that suppress the immune system (IVIG modulates it; placebo is a trial's control).
 IMMUNOSUPPRESSANTS = frozenset(DRUGS) - {"ivig", "placebo"}

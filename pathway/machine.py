@@ -5,7 +5,7 @@ it (`add_model` per patient is quadratic in cohort size); the engine fires
 `fire(patient, trigger)` on any object with a `state` attribute.
 
 The pathway's transitions carry guards but no callbacks (what a state starts is
-pathway/treatment_plan.py's job), and it never queues events, so the machine
+simulation/treatment_plan.py's job), and it never queues events, so the machine
 uses transitions' own extension points, its event and transition classes, for
 a direct path: find the transitions from the patient's state, check the guards,
 set the state. That path skips the library's callback and logging machinery
@@ -72,7 +72,7 @@ def _refuse_callbacks(machine: Machine) -> Machine:
               for t in transitions for hook in (t.prepare, t.before, t.after)]
     if any(hooks):
         raise TypeError("the pathway machine fires transitions directly and runs no callbacks; "
-                        "put what a transition does in pathway/treatment_plan.py")
+                        "put what a transition does in simulation/treatment_plan.py")
     return machine
 
 

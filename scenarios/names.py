@@ -1,6 +1,6 @@
 """Names the scenarios use, importable without the schema (so the command line starts without pydantic)."""
 
-SUBTYPES: tuple[str, ...] = ("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS", "IBM", "JDM")
+from iimsim.pathway.vocabulary import SUBTYPES  # noqa: F401  (re-exported)
 
 
 def folder_name(label: str) -> str:

@@ -12,22 +12,9 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from iimsim.scenarios.names import SUBTYPES  # defined apart so that the command line starts without pydantic
+from iimsim.pathway.vocabulary import (DRUGS, STEROID_SPARING_FIRST_LINE, SUBTYPE_NAMES,  # noqa: F401  (re-exported)
+                                       SUBTYPES)
 
-SUBTYPE_NAMES: dict[str, str] = {
-    "DM": "dermatomyositis",
-    "PM": "polymyositis",
-    "IMNM_HMGCR": "immune-mediated necrotising myopathy (anti-HMGCR)",
-    "IMNM_SRP": "immune-mediated necrotising myopathy (anti-SRP)",
-    "ASS": "antisynthetase syndrome",
-    "IBM": "inclusion body myositis",
-    "JDM": "juvenile dermatomyositis",
-}
-DRUGS: tuple[str, ...] = (
-    "methotrexate", "azathioprine", "mycophenolate", "ciclosporin", "tacrolimus",
-    "rituximab", "cyclophosphamide", "abatacept", "tocilizumab", "ivig", "placebo",
-)
-STEROID_SPARING_FIRST_LINE: tuple[str, ...] = ("methotrexate", "azathioprine", "mycophenolate")
 
 # Bounds that keep a run's size and its arithmetic finite (a value beyond them would exhaust the machine or
 # overflow, never model anything real); pydantic's message names the bound.

@@ -17,7 +17,7 @@ from iimsim.simulation.assessment import (Baseline, first_rise, measured_activit
                                           tis)
 from iimsim.simulation.cohort import TruncatedNormal
 from iimsim.simulation.disease import DiseaseCourse, unsaturated
-from iimsim.simulation.model import RunModel, exponential_days
+from iimsim.simulation.model import CompiledScenario, exponential_days
 from iimsim.simulation.patient import Patient
 from iimsim.simulation.streams import DISEASE_SLOTS, normal_quantile
 from iimsim.simulation.treatment_effects import agent_target
@@ -30,7 +30,7 @@ GC_ANSWERED = frozenset(("flare", "fail", "relapse"))  # decisions the glucocort
 class Clinic:
     """Draws each patient's disease, runs their visits and sets the next; `recorder` takes the rows."""
 
-    def __init__(self, model: RunModel, courses) -> None:
+    def __init__(self, model: CompiledScenario, courses) -> None:
         self.model = model
         self.rules = model.disease
         self.visits = model.visits

@@ -28,17 +28,17 @@ from iimsim.pathway.glucocorticoids import (
     steps_up_mg_per_day,
 )
 from iimsim.pathway.rules import bone_protection, pulse_indicated, steroid_risk
-from iimsim.simulation.model import RunModel
+from iimsim.simulation.model import CompiledScenario
 from iimsim.simulation.patient import INF, Course, Patient
 from iimsim.simulation.treatment_effects import plan_agent, plan_glucocorticoid, stop_agent, stop_glucocorticoid
-from iimsim.simulation.unit_visits import UnitVisits, cancel_visits
+from iimsim.simulation.infusion_visits import UnitVisits, cancel_visits
 
 
 
 class Courses:
     """Starts and ends courses for the engine, writing their rows to `recorder`."""
 
-    def __init__(self, model: RunModel, harms) -> None:
+    def __init__(self, model: CompiledScenario, harms) -> None:
         self.model = model
         self.harms = harms  # the hazards: their weighted doses follow each glucocorticoid course
         self.recorder = None  # set with the engine's recorder

@@ -9,10 +9,10 @@ constant-rate rows when the course ends, and the disease between events is a
 closed-form sum, so nothing ticks day by day.
 
 The engine composes the pieces: the treatment plan says what each state entered
-starts (pathway/treatment_plan.py), the courses start and end drug schedules
+starts (simulation/treatment_plan.py), the courses start and end drug schedules
 (courses.py) and re-plan their effects on the disease (treatment_effects.py),
 the clinic measures and decides (clinic_visits.py), and with an infusion unit
-IV rows are given as visits that queue for a chair (unit_visits.py).
+IV rows are given as visits that queue for a chair (infusion_visits.py).
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from iimsim.pathway.clinic import ADD_IVIG, HOLD, OBSERVE, STOP_GLUCOCORTICOID, 
 from iimsim.pathway.glucocorticoids import paced_for
 from iimsim.pathway.machine import Firer
 from iimsim.pathway.rules import agents_failed, contraindicated, is_juvenile
-from iimsim.pathway.treatment_plan import TreatmentPlan
+from iimsim.simulation.treatment_plan import TreatmentPlan
 from iimsim.simulation.clinic_visits import Clinic
 from iimsim.simulation.cohort import CohortSampler
 from iimsim.simulation.courses import Courses
 from iimsim.simulation.hazards import Hazards
 from iimsim.simulation.cohort import SLOT
-from iimsim.simulation.model import RunModel
+from iimsim.simulation.model import CompiledScenario
 from iimsim.simulation.patient import STATE_INDEX, Course, Patient
 from iimsim.simulation.streams import SWITCH_CHOICE, PatientStream
 
@@ -40,7 +40,7 @@ __all__ = ["Course", "Engine", "Patient"]
 class Engine:
     """Simulates patients of one scenario and appends their rows to a recorder."""
 
-    def __init__(self, model: RunModel) -> None:
+    def __init__(self, model: CompiledScenario) -> None:
         self.model = model
         self.sampler = CohortSampler(model.scenario.cohort)
         self.fire_machine = Firer()

@@ -214,7 +214,7 @@ def _definition(spec, measures, strength_measure: str) -> ImprovementDefinition:
 
 
 @dataclass(frozen=True)
-class RunModel:
+class CompiledScenario:
     scenario: Scenario
     horizon_days: float
     gc: GlucocorticoidRules
@@ -237,7 +237,7 @@ class RunModel:
     pulse: PulseRules | None = None
 
     @classmethod
-    def compile(cls, scenario: Scenario, horizon_years: float | None = None) -> RunModel:
+    def compile(cls, scenario: Scenario, horizon_years: float | None = None) -> CompiledScenario:
         years = scenario.simulation.horizon_years if horizon_years is None else horizon_years
         lines = {}
         for state in TREATMENT_LINE_STATES:

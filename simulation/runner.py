@@ -27,9 +27,9 @@ import simpy
 from iimsim.scenarios.schema import Scenario
 from iimsim.simulation.arrivals import diagnosis_days
 from iimsim.simulation.engine import Engine
-from iimsim.simulation.model import RunModel
+from iimsim.simulation.model import CompiledScenario
 from iimsim.simulation.recorder import BatchRecorder
-from iimsim.simulation.unit import InfusionUnit
+from iimsim.simulation.infusion_unit import InfusionUnit
 
 DEFAULT_CHUNK_SIZE = 2000
 
@@ -141,7 +141,7 @@ def collect_tables(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAU
 def simulate_patient(scenario: Scenario, patient_id: int = 0, **chosen) -> dict[str, pa.Table]:
     """One patient of the scenario's cohort (replication 0), optionally with a chosen subtype,
     severity (`severe`) or `weight_kg`; the rest is drawn from the patient's own stream."""
-    engine = Engine(RunModel.compile(scenario))
+    engine = Engine(CompiledScenario.compile(scenario))
     recorder = BatchRecorder(0, patient_id)
     engine.recorder = recorder
     run_alone(engine, engine.new_patient(0, patient_id, **chosen))
@@ -157,7 +157,7 @@ def _init_worker(scenario_json: str) -> None:
     # SIGTERM ends a worker at once (a forked worker would otherwise inherit the main process's handler).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _worker_engine = Engine(RunModel.compile(Scenario.model_validate_json(scenario_json)))
+    _worker_engine = Engine(CompiledScenario.compile(Scenario.model_validate_json(scenario_json)))
 
 
 def _simulate_in_worker(chunk: Chunk) -> dict[str, pa.Table]:
@@ -166,7 +166,7 @@ def _simulate_in_worker(chunk: Chunk) -> dict[str, pa.Table]:
 
 @lru_cache(maxsize=4)
 def _engine_for(scenario_json: str) -> Engine:
-    return Engine(RunModel.compile(Scenario.model_validate_json(scenario_json)))
+    return Engine(CompiledScenario.compile(Scenario.model_validate_json(scenario_json)))
 
 
 def simulate_chunk_of(scenario_json: str, chunk: Chunk) -> dict[str, pa.Table]:
@@ -219,7 +219,7 @@ def run_cohort(scenario: Scenario, workers: int = 1, chunk_size: int = DEFAULT_C
         yield from _run_on_dask(scenario, work, workers, scheduler)
         return
     if workers <= 1 or len(work) == 1:
-        engine = Engine(RunModel.compile(scenario))
+        engine = Engine(CompiledScenario.compile(scenario))
         for chunk in work:
             yield chunk, simulate_chunk(engine, chunk)
         return

@@ -66,15 +66,15 @@ def test_existing_output_is_kept_without_force_and_replaced_with_it(tmp_path):
 
 
 def test_an_interrupted_run_leaves_nothing_behind(tmp_path, monkeypatch):
-    import iimsim.run
+    import iimsim.experiments.run
 
-    real_run_cohort = iimsim.run.run_cohort
+    real_run_cohort = iimsim.experiments.run.run_cohort
 
     def crashes_after_one_chunk(*args, **kwargs):
         yield next(real_run_cohort(*args, **kwargs))
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(iimsim.run, "run_cohort", crashes_after_one_chunk)
+    monkeypatch.setattr(iimsim.experiments.run, "run_cohort", crashes_after_one_chunk)
     with pytest.raises(RuntimeError, match="simulated crash"):
         invoke("run", "--patients", 50, "--chunk-size", 10, "--out", tmp_path / "run")
     assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
 from iimsim.scenarios import load_scenario
 from iimsim.simulation.engine import Engine
-from iimsim.simulation.model import RunModel
+from iimsim.simulation.model import CompiledScenario
 from iimsim.simulation.recorder import BatchRecorder
 from tests.conftest import simulate
 
@@ -93,7 +93,7 @@ def test_the_taper_holds_while_improvement_stalls(baseline_run):
 
 def test_remission_is_recognised_only_at_low_activity_on_a_low_dose(baseline_run):
     a = baseline_run["assessments"]
-    model = RunModel.compile(load_scenario("baseline"))
+    model = CompiledScenario.compile(load_scenario("baseline"))
     responded = a[a.decision == "respond"]
     assert len(responded) > 100
     assert (responded.activity_measured <= model.visits.clinic.remission_activity).all()
@@ -154,7 +154,7 @@ def one_patient(**disease) -> tuple[dict[str, pd.DataFrame], object]:
     """One non-severe DM patient of the baseline with chosen disease attributes, simulated to 2 years."""
     scenario = load_scenario("baseline", {"simulation": {"horizon_years": 2.0},
                                           "disease": {"flare_rate_per_year": {"DM": 0.0}}})
-    engine = Engine(RunModel.compile(scenario))
+    engine = Engine(CompiledScenario.compile(scenario))
     engine.recorder = BatchRecorder(0, 0)
     p = engine.new_patient(0, 0, subtype="DM", severe=False, weight_kg=70.0)
     p.stream.drug_response[:] = [0.5] * len(p.stream.drug_response)  # each agent at the patient's usual response
@@ -226,7 +226,7 @@ def test_the_glucocorticoid_comes_off_in_stable_remission_and_the_agent_a_year_l
     steroid-sparing agent going on; the remaining treatment is withdrawn only a year after that, in remission."""
     e, a, doses = baseline_run["events"], baseline_run["assessments"], baseline_run["doses"]
     maintenance = load_scenario("baseline").maintenance
-    remission = RunModel.compile(load_scenario("baseline")).visits.clinic.remission_activity
+    remission = CompiledScenario.compile(load_scenario("baseline")).visits.clinic.remission_activity
     t = e[e.is_transition]
     entered = t[t.to_state == "maintenance"]
     stopped = a[a.decision == "stop_glucocorticoid"]

@@ -14,13 +14,13 @@ from iimsim.pathway.response_criteria import improvement_category, total_improve
 from iimsim.scenarios import load_scenario
 from iimsim.simulation.assessment import first_rise
 from iimsim.simulation.disease import DiseaseCourse, Effect
-from iimsim.simulation.model import RunModel
+from iimsim.simulation.model import CompiledScenario
 
-MODEL = RunModel.compile(load_scenario("baseline"))
+MODEL = CompiledScenario.compile(load_scenario("baseline"))
 # The expectation effect switched on (the baseline may leave it off): 20 points on the patient-reported measures.
 EXPECTATION = {"assessment": {"expectation_percent": 20.0, "measures": {"patient_global": {"expectation_weight": 1.0},
                                                                         "haq": {"expectation_weight": 1.0}}}}
-EXPECTING = RunModel.compile(load_scenario("baseline", EXPECTATION))
+EXPECTING = CompiledScenario.compile(load_scenario("baseline", EXPECTATION))
 
 
 def euler_level(tau: float, plan: list[tuple[float, float]], day: float, step: float = 0.01) -> float:
@@ -320,7 +320,7 @@ def test_strength_lags_the_disease_while_the_globals_do_not():
     fall, manual muscle testing and HAQ (recovery_weight 1) show none of it; once recovered, they show it all."""
     from iimsim.simulation.assessment import Baseline, improvements_percent
 
-    visits = RunModel.compile(load_scenario("baseline", {"assessment": {
+    visits = CompiledScenario.compile(load_scenario("baseline", {"assessment": {
         "recovery_days": 120.0, "measures": {"manual_muscle_testing": {"recovery_weight": 1.0},
                                              "haq": {"recovery_weight": 1.0}}}})).visits
     names = list(load_scenario("baseline").assessment.measures)

@@ -8,7 +8,7 @@ from iimsim.pathway.agents import OptionTable, choose_option
 from iimsim.pathway.definition import TREATMENT_LINE_STATES
 from iimsim.pathway.rules import JOINS_BACKGROUND
 from iimsim.scenarios.loader import load_scenario
-from iimsim.simulation.model import RunModel
+from iimsim.simulation.model import CompiledScenario
 
 from tests.conftest import simulate
 
@@ -26,7 +26,7 @@ def escalating_run():
 
 @pytest.fixture(scope="module")
 def escalating_model():
-    return RunModel.compile(load_scenario("baseline"))
+    return CompiledScenario.compile(load_scenario("baseline"))
 
 
 def _line_starts(run):

@@ -1,9 +1,12 @@
-"""The layers import downwards only: scenarios -> pathway/simulation -> tables -> reports, with the experiments
-and the front ends (command line, app, Python API) on top. Checked on the sources, so it cannot regress."""
+"""The layers import downwards only, as docs/architecture.md draws them: pathway (the clinical vocabulary and
+rules) -> scenarios -> simulation -> reports (which read only the table contract) -> experiments -> Python API
+-> front ends (command line, app); and no module reaches itself through others. Checked on the sources, so it
+cannot regress."""
 
 from __future__ import annotations
 
 import ast
+import graphlib
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +14,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LOWER_LAYERS = ("reports", "simulation", "pathway", "scenarios")
-UPPER_MODULES = ("iimsim.run", "iimsim.api", "iimsim.experiments", "iimsim.cli", "iimsim.app")
+# Bottom to top: a module imports from its own layer or those below. iimsim (the package) is the Python API.
+LAYERS = (("pathway", ("iimsim.pathway",)), ("scenarios", ("iimsim.scenarios",)),
+          ("simulation", ("iimsim.simulation",)), ("reports", ("iimsim.reports",)),
+          ("experiments", ("iimsim.experiments",)), ("Python API", ("iimsim.api", "iimsim.arguments", "iimsim")),
+          ("front ends", ("iimsim.cli", "iimsim.app")))
+ANY_LAYER = ("iimsim.version",)  # what every layer may read
+TABLE_CONTRACT = "iimsim.simulation.tables"  # all the reports read of the simulation
+FOLDERS = {"iimsim": "iimsim", "pathway": "iimsim.pathway", "simulation": "iimsim.simulation",
+           "scenarios": "iimsim.scenarios", "reports": "iimsim.reports"}
 
 
 def imported_modules(source: str) -> set[str]:
@@ -27,39 +37,65 @@ def imported_modules(source: str) -> set[str]:
     return names
 
 
-def upward(modules: set[str]) -> set[str]:
-    """The upper layers' modules among `modules` (or that `modules` reach into)."""
-    return {up for up in UPPER_MODULES for m in modules if m == up or m.startswith(up + ".")}
-
-
-def test_the_check_sees_an_upward_import_wherever_it_is():
-    source = "import os\ndef f():\n    from iimsim.run import execute_run\n    from iimsim import api\n"
-    assert upward(imported_modules(source)) == {"iimsim.run", "iimsim.api"}
-    assert upward(imported_modules("from iimsim.reports.export import read_table\nimport iimsim\n")) == set()
-
-
-@pytest.mark.parametrize("layer", LOWER_LAYERS)
-def test_lower_layers_never_import_the_experiments_or_the_front_ends(layer):
-    files = sorted((ROOT / layer).rglob("*.py"))
-    assert files
-    offending = {str(path.relative_to(ROOT)): sorted(upward(imported_modules(path.read_text("utf-8"))))
-                 for path in files}
-    assert {path: names for path, names in offending.items() if names} == {}
-
-
-def test_the_experiments_never_import_the_front_ends():
-    """compare, sensitivity, validation and calibration sit under the API, the command line and the app."""
-    front_ends = ("iimsim.api", "iimsim.cli", "iimsim.app")
-    files = sorted((ROOT / "iimsim" / "experiments").rglob("*.py"))
-    assert files
-    offending = {str(path.relative_to(ROOT)): sorted(up for up in upward(imported_modules(path.read_text("utf-8")))
-                                                     if up in front_ends) for path in files}
-    assert {path: names for path, names in offending.items() if names} == {}
-
-
 def test_importing_iimsim_and_its_command_line_loads_no_heavy_library():
     heavy = ["pandas", "numpy", "pyarrow", "matplotlib", "scipy", "pydantic", "transitions", "simpy"]
     code = ("import sys, iimsim, iimsim.cli; "
             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == ""
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Each module of the package (by its installed name) and the package's modules it imports."""
+    files = {}
+    for folder, package in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = [part for part in path.relative_to(ROOT / folder).with_suffix("").parts if part != "__init__"]
+            files[".".join([package, *parts])] = path
+    graph = {}
+    for name, path in files.items():
+        named = imported_modules(path.read_text("utf-8"))
+        graph[name] = {module for module in named if module in files and module != name}
+    return graph
+
+
+def layer_of(module: str) -> int | None:
+    for rank, (_, prefixes) in enumerate(LAYERS):
+        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes if prefix != "iimsim"):
+            return rank
+    return len(LAYERS) - 2 if module == "iimsim" else None
+
+
+def test_every_module_has_a_layer_and_imports_only_its_own_or_those_below():
+    graph = module_graph()
+    assert len(graph) > 50
+    unplaced = sorted(m for m in graph if m not in ANY_LAYER and layer_of(m) is None)
+    assert unplaced == []
+    upward_arrows = sorted(f"{m} -> {d}" for m, deps in graph.items() if m not in ANY_LAYER for d in deps
+                           if d not in ANY_LAYER and layer_of(d) > layer_of(m))
+    assert upward_arrows == []
+    assert "iimsim.scenarios.schema -> iimsim.pathway.vocabulary" in {f"{m} -> {d}" for m, deps in graph.items()
+                                                                      for d in deps}  # the check sees arrows
+
+
+def test_the_pathway_never_imports_the_simulation_and_the_reports_read_only_its_table_contract():
+    graph = module_graph()
+    into_simulation = {m: sorted(d for d in deps if d.startswith("iimsim.simulation"))
+                       for m, deps in graph.items()}
+    assert {m: d for m, d in into_simulation.items() if d and m.startswith("iimsim.pathway")} == {}
+    assert {m: [x for x in d if x != TABLE_CONTRACT] for m, d in into_simulation.items()
+            if m.startswith("iimsim.reports") and any(x != TABLE_CONTRACT for x in d)} == {}
+
+
+def test_no_module_imports_itself_through_others():
+    try:
+        list(graphlib.TopologicalSorter(module_graph()).static_order())
+    except graphlib.CycleError as circle:
+        pytest.fail(f"an import circle: {' -> '.join(circle.args[1])}")
+
+
+def test_the_checks_see_a_circle_and_an_upward_arrow():
+    with pytest.raises(graphlib.CycleError):
+        list(graphlib.TopologicalSorter({"a": {"b"}, "b": {"c"}, "c": {"a"}}).static_order())
+    assert layer_of("iimsim.reports.costs") > layer_of("iimsim.simulation.tables") > layer_of("iimsim.pathway.rules")
+    assert layer_of("iimsim") == layer_of("iimsim.api") < layer_of("iimsim.cli")

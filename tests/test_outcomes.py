@@ -7,7 +7,7 @@ import pytest
 
 from conftest import simulate
 from iimsim.scenarios import load_scenario
-from iimsim.simulation.model import RunModel
+from iimsim.simulation.model import CompiledScenario
 from iimsim.simulation.tables import YEAR_DAYS
 
 HARM_COLUMNS = ["ae_new_diabetes", "ae_serious_infection", "ae_fracture", "ae_cataract"]
@@ -26,7 +26,7 @@ def test_a_harms_ratio_follows_how_much_and_how_long_as_its_source_says():
     """Diabetes: 5 mg/day for 1, 3 and 6 months, HR 1.20, 1.43, 1.48 (Movahedi et al. 2016); serious infection:
     5 mg/day over 3 months, 6 months and 3 years, +30%, +46%, +100% (Dixon et al. 2012): the weighted recent dose
     and the ratio's points reproduce them."""
-    rules = {rule.name: rule for rule in RunModel.compile(load_scenario("baseline")).harms}
+    rules = {rule.name: rule for rule in CompiledScenario.compile(load_scenario("baseline")).harms}
     for name, published in (("new_diabetes", {30.44: 1.20, 91.3: 1.43, 182.6: 1.48}),
                             ("serious_infection", {91.3: 1.30, 182.6: 1.46, 1095.75: 2.00})):
         rule = rules[name]
@@ -106,12 +106,12 @@ def test_the_death_hazard_rises_with_activity_and_the_organs_involved():
     assert untreated[untreated.death_cause == "myositis"].shape[0] > 1.5 * treated[treated.death_cause == "myositis"].shape[0]
     adults = treated[treated.subtype.isin(["DM", "PM"])]
     assert adults[adults.has_ild].died.mean() > adults[~adults.has_ild].died.mean()
-    rules = RunModel.compile(load_scenario("baseline")).mortality
+    rules = CompiledScenario.compile(load_scenario("baseline")).mortality
     assert rules.myositis_ratio("DM", True, False, False, 40.0) > rules.myositis_ratio("DM", False, False, False, 40.0)
 
 
 def test_the_population_expected_deaths_follow_age_and_sex():
-    rules = RunModel.compile(load_scenario("baseline")).mortality
+    rules = CompiledScenario.compile(load_scenario("baseline")).mortality
     young, old = rules.population_expected_deaths(30, False, 365.25), rules.population_expected_deaths(70, False, 365.25)
     assert old > 5 * young and rules.population_expected_deaths(70, True, 365.25) > old
     assert rules.population_expected_deaths(50, False, 365.25) == pytest.approx(0.0026, rel=0.05)

@@ -19,7 +19,7 @@ from iimsim.scenarios.loader import resolve
 from iimsim.scenarios.names import folder_name
 from iimsim.reports.comparison import by_replication, paired_differences, unique_names, write_comparison
 from iimsim.reports.export import staged_folder
-from iimsim.run import execute_run
+from iimsim.experiments.run import execute_run
 from iimsim.scenarios.schema import Scenario
 
 # Seeds of independent runs (for contrast with common random numbers) are spread this far apart.

@@ -15,7 +15,7 @@ import simpy
 
 from iimsim.simulation.patient import INF, Course, Patient
 from iimsim.simulation.treatment_effects import plan_agent, plan_glucocorticoid
-from iimsim.simulation.unit import InfusionUnit, Visit
+from iimsim.simulation.infusion_unit import InfusionUnit, Visit
 
 
 def cancel_visits(course: Course, now: float) -> float:

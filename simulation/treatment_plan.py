@@ -13,9 +13,10 @@ On entering a state (`TreatmentPlan.enter`):
 
 Response, failure, flares, withdrawal and relapse are not drawn here: they follow from the
 disease course as the clinic assesses it (pathway/clinic.py, simulation/clinic_visits.py).
-No SimPy and no random number generation here: each episode takes the next row of uniforms
-from the patient's stream (simulation/streams.py). Courses are started and ended through the
-`courses` object the engine passes in.
+The engine's side of a state change: what to start comes from the pathway's rules (pathway/rules.py,
+pathway/agents.py, pathway/glucocorticoids.py); this carries it out. No SimPy and no random number
+generation here: each episode takes the next row of uniforms from the patient's stream
+(simulation/streams.py). Courses are started and ended through the `courses` object the engine passes in.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from iimsim.pathway.clinic import STEP_BACK
 from iimsim.pathway.glucocorticoids import GlucocorticoidRules
 from iimsim.pathway.rules import (escalation_allowed, ivig_allowed, ivig_from_outset, keeps_background_agent,
                                   supportive_care_floor_mg_per_day)
-from iimsim.simulation.model import RunModel
+from iimsim.simulation.model import CompiledScenario
 from iimsim.simulation.streams import CHOICE, FOLLOW_ON, INTOLERANCE_TIME, INTOLERANT, IVIG, RESISTANT_IVIG
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def induction_reviews(gc: GlucocorticoidRules) -> tuple[float, ...]:
 class TreatmentPlan:
     """Starts the treatment of each state a patient enters, through `courses`."""
 
-    def __init__(self, model: RunModel, courses: Courses) -> None:
+    def __init__(self, model: CompiledScenario, courses: Courses) -> None:
         self.model = model
         self.courses = courses
 
