@@ -36,6 +36,9 @@ TREATMENT_LINE_STATES: tuple[str, ...] = (
     "first_line", "second_line", "third_line", "refractory_combination", "refractory_alternative",
 )
 LIVING_STATES: tuple[str, ...] = tuple(s for s in STATE_NAMES if s != "dead")
+# Where a patient spends time under care, as the reports count it: a line of therapy, remission, all treatment
+# withdrawn, supportive care (not the day of diagnosis or the pulse's days, which belong to the first line's start).
+CARE_STATES: tuple[str, ...] = (*TREATMENT_LINE_STATES, "maintenance", "drug_free_remission", "supportive_care")
 TERMINAL_STATES: tuple[str, ...] = ("dead",)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from iimsim.pathway.audit import AUDIT_COLUMNS
-from iimsim.pathway.definition import LINE_OF_STATE, STATE_NAMES, TREATMENT_LINE_STATES
+from iimsim.pathway.definition import CARE_STATES, LINE_OF_STATE, STATE_NAMES, TREATMENT_LINE_STATES
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
 from iimsim.simulation.tables import YEAR_DAYS
 
@@ -350,7 +350,7 @@ def calendar_years(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.D
                / replications,
                "patients_alive_at_start": ((patients["diagnosis_day"] <= low) & (followup_end > low)).sum()
                / replications}
-        for state in (*TREATMENT_LINE_STATES, "maintenance", "drug_free_remission", "supportive_care"):
+        for state in CARE_STATES:
             in_state = (t["to_state"] == state).to_numpy() & (overlap > 0)
             treated = t[in_state][["replication", "patient_id"]].drop_duplicates()
             row[f"patients_in_{state}"] = len(treated) / replications

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from iimsim.pathway.audit import AUDIT_COLUMNS
-from iimsim.pathway.definition import STATE_NAMES, TREATMENT_LINE_STATES
+from iimsim.pathway.definition import CARE_STATES
 from iimsim.simulation.tables import YEAR_DAYS
 
 
@@ -161,10 +161,9 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
     for line in range(1, 6):
         rows.append(_row(f"share_reached_line_{line}", (patients["highest_line"] >= line).mean(), "share",
                          f"share reaching line of therapy {line} or beyond"))
-    for state in STATE_NAMES:
-        if state in TREATMENT_LINE_STATES or state in ("maintenance", "drug_free_remission", "supportive_care"):
-            rows.append(_row(f"mean_days_in_{state}", patients[f"days_in_{state}"].mean(), "days",
-                             f"mean days per patient in {state}"))
+    for state in CARE_STATES:
+        rows.append(_row(f"mean_days_in_{state}", patients[f"days_in_{state}"].mean(), "days",
+                         f"mean days per patient in {state}"))
     for flag in AUDIT_COLUMNS:
         rows.append(_row(f"share_{flag}", patients[flag].mean(), "share", f"share flagged: {flag}"))
     drugs = sorted(tally.chair_days) if drugs is None else drugs

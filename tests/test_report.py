@@ -276,3 +276,11 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
 
     pixels = matplotlib.image.imread(shot)
     assert pixels.std() > 0.05  # not a blank page
+
+
+def test_every_state_of_the_pathway_has_its_own_colour_in_the_figures():
+    from iimsim.pathway.definition import STATE_NAMES
+    from iimsim.reports.figures import STATE_COLOURS
+
+    assert set(STATE_COLOURS) == set(STATE_NAMES)
+    assert len(set(STATE_COLOURS.values())) == len(STATE_NAMES)
