@@ -215,3 +215,12 @@ def test_validate_command_writes_the_table_and_the_report_shows_it(tmp_path):
     assert (run / "validation.md").read_text().startswith("Produced by `iimsim validate baseline --patients 60")
     assert "Validation against published results" in (run / "report.html").read_text()
     assert runner.invoke(main, ["validate", "--replications", "1"]).exit_code == 2
+
+
+def test_the_targets_file_and_the_simulations_must_match_key_for_key(tmp_path):
+    text = v.TARGETS_FILE.read_text("utf-8")
+    assert [t.key for t in v.load_targets()] == [t.key for t in v.TARGETS]
+    dropped = text.replace('key = "rim_time"', 'key = "rim_time_typo"')
+    (tmp_path / "targets.toml").write_text(dropped, "utf-8")
+    with pytest.raises(ValueError, match="rim_time_typo"):
+        v.load_targets(tmp_path / "targets.toml")

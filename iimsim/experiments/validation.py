@@ -10,6 +10,7 @@ replications with a 95% t-interval.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,13 +137,6 @@ PRODERM_ARMS = {"ivig": merged(only("DM"), added_at("second_line", "placebo", iv
                                trial_protocol("second_line", 16)),
                 "placebo": merged(only("DM"), added_at("second_line", "placebo", ivig=False), years(2.0),
                                   trial_protocol("second_line", 16))}
-PRODERM = ("adults with active DM despite background therapy", "Aggarwal et al., ProDERM, NEJM 2022",
-           "DM patients failing first line enter second line with IVIG (or placebo) added to their agent and "
-           "glucocorticoid dose, if not in a flare at entry (ProDERM enrolled active disease on therapy stable for "
-           "4 weeks); TIS from entry at the visit nearest week 16; rescue for worsening counts as non-response")
-PRODERM_NOTE = ("The placebo arm improves because background therapy keeps acting (the agent still building, "
-                "the taper held while not improving) and because a line starts when the disease is at its "
-                "worst: entry at a failing visit regresses to the mean (measurement error and flares subside).")
 RIM_ARM = {"rituximab": merged(only("DM", "PM", "JDM"), third_line_with("rituximab"), STABLE_BACKGROUND,
                                ivig_at("third_line", 0.0),
                                    {"simulation": {"horizon_years": 4.0}}, trial_protocol("third_line", 44))}
@@ -187,11 +181,6 @@ PRINTO_ARMS = {"prednisone": merged(only("JDM"), COUNTERFACTUAL_MONOTHERAPY, PRI
                                      years(1.0)),
                "methotrexate": merged(only("JDM"), first_line_for("JDM", {"methotrexate": 1.0}), PRINTO_PROTOCOL,
                                       years(1.0), TRIAL_ARM_WITH_ILD)}
-PRINTO = ("new-onset JDM", "Ruperto et al., Lancet 2016",
-          "JDM patients from diagnosis, first line with the arm's agent (none: the monotherapy counterfactual) "
-          "and the trial's protocol taper (2 mg/kg/day to 1 by month 2, 0.5 by month 4, 0.2 by month 6: "
-          "Giancane et al. 2019); PRINTO20 against diagnosis at the visit nearest week 26; escalation counts as "
-          "non-response")
 # Anti-MDA5 rapidly progressive ILD (Tsuji et al. 2020): every DM patient anti-MDA5 with RP-ILD; the combined
 # regimen is the pathway's, the historical step-up arm glucocorticoid alone at first (immunosuppressants only as
 # the pathway escalates), on the same patients.
@@ -264,180 +253,72 @@ class Target:
         return (value - self.published_value) / self.tolerance
 
 
-def _proderm(key: str, arm: str, threshold: float, value: float, tolerance: float, role: str,
-             note: str = PRODERM_NOTE) -> Target:
-    population, source, simulated_as = PRODERM
-    return Target(key, f"ProDERM: TIS >= {threshold:g} at week 16, {arm} arm", value, "share",
-                  f"TIS >= {threshold:g} at week 16; IVIG 2 g/kg every 4 weeks", population, source, simulated_as,
-                  PRODERM_ARMS, _arm(arm, not_entering_in_a_flare("second_line", at_week("second_line", 16,
-                                                                                       "tis_from_line_start",
-                                                                                       threshold))),
-                  tolerance=tolerance, role=role, note=note)
+def _proderm_simulation(arm: str, threshold: float) -> tuple[dict, Callable[[dict[str, Tables]], float]]:
+    return PRODERM_ARMS, _arm(arm, not_entering_in_a_flare("second_line", at_week("second_line", 16,
+                                                                                "tis_from_line_start", threshold)))
 
 
-TARGETS: tuple[Target, ...] = (
-    Target("non_response", "Patients not responding to treatment", 0.25, "share",
-           "about 25% do not respond and need alternative or experimental therapy (review figure)",
-           "all IIM", "seed 000", "share never reaching remission over 5 years",
-           {"cohort": {}}, _arm("cohort", share_never_in_remission), tolerance=0.10, role=FITTED),
-    _proderm("proderm_ivig_20", "ivig", 20, 0.787, 0.10, FITTED),
-    _proderm("proderm_placebo_20", "placebo", 20, 0.438, 0.10, FITTED),
-    Target("proderm_difference", "ProDERM: IVIG minus placebo, TIS >= 20 at week 16", 0.35, "share",
-           "difference in TIS >= 20 responders (78.7% - 43.8%)", PRODERM[0], PRODERM[1], PRODERM[2],
-           PRODERM_ARMS, _difference("ivig", "placebo", not_entering_in_a_flare("second_line", at_week(
-               "second_line", 16, "tis_from_line_start", 20))),
-           tolerance=0.10, role=FITTED),
-    _proderm("proderm_ivig_40", "ivig", 40, 0.68, 0.10, FITTED),
-    _proderm("proderm_ivig_60", "ivig", 60, 0.32, 0.10, FITTED),
-    _proderm("proderm_placebo_40", "placebo", 40, 0.23, 0.10, HELD_OUT,
-             "evidence.md: placebo values derived from reported differences (uncertain)"),
-    _proderm("proderm_placebo_60", "placebo", 60, 0.08, 0.10, HELD_OUT,
-             "evidence.md: placebo values derived from reported differences (uncertain)"),
-    Target("proderm_mean_tis", "ProDERM: mean TIS at week 16, IVIG arm", 48.4, "points",
-           "mean TIS at week 16 (secondary report; uncertain)", PRODERM[0], PRODERM[1],
-           "as above: mean TIS among patients still on the trial's treatment at week 16", PRODERM_ARMS,
-           _arm("ivig", not_entering_in_a_flare("second_line", mean_at_week("second_line", 16,
-                                                                            "tis_from_line_start"))),
-           tolerance=10.0),
-    Target("rim_rituximab", "RIM: IMACS improvement by week 44", 0.83, "share",
-           "met the IMACS definition of improvement by week 44", "refractory adult PM and DM, and JDM",
-           "Oddis et al., RIM trial, Arthritis Rheum 2013",
-           "PM, DM and JDM patients entering third line, randomised as RIM was: rituximab (added to background "
-           "therapy) at entry or after 8 weeks of placebo; IMACS improvement against entry at any visit by week "
-           "44, both groups pooled", RIM_ARMS,
-           _pooled_share(by_week("third_line", 44, "imacs_improvement")), tolerance=0.10, role=FITTED),
-    Target("rim_time", "RIM: median time to IMACS improvement", 20.0, "weeks",
-           "median 20.2 weeks (rituximab late) vs 20.0 (early)", "refractory adult PM and DM, and JDM",
-           "Oddis et al., RIM trial, Arthritis Rheum 2013",
-           "the same patients and groups: median weeks from randomisation (entry) to first IMACS improvement, "
-           "among those improving by week 44, both groups pooled", RIM_ARMS,
-           _pooled_median_weeks_to("third_line", 44, "imacs_improvement"),
-           tolerance=6.0, note="RIM's groups started rituximab at week 0 or week 8 and both took a median of 20 "
-                               "weeks from randomisation; re-enacted the same way."),
-    Target("printo_prednisone", "PRINTO: PRINTO20 at 6 months, prednisone alone", 0.51, "share",
-           "PRINTO20 at 6 months", PRINTO[0], PRINTO[1], PRINTO[2], PRINTO_ARMS,
-           _arm("prednisone", at_week("first_line", 26, "printo20")), tolerance=0.10, role=FITTED),
-    Target("printo_ciclosporin", "PRINTO: PRINTO20 at 6 months, prednisone + ciclosporin", 0.70, "share",
-           "PRINTO20 at 6 months", PRINTO[0], PRINTO[1], PRINTO[2], PRINTO_ARMS,
-           _arm("ciclosporin", at_week("first_line", 26, "printo20")), tolerance=0.10, role=FITTED),
-    Target("printo_methotrexate", "PRINTO: PRINTO20 at 6 months, prednisone + methotrexate", 0.72, "share",
-           "PRINTO20 at 6 months", PRINTO[0], PRINTO[1], PRINTO[2], PRINTO_ARMS,
-           _arm("methotrexate", at_week("first_line", 26, "printo20")), tolerance=0.10, role=FITTED),
-    Target("abatacept", "Abatacept: IMACS improvement at week 24", 0.56, "share",
-           "IMACS definition of improvement at week 24: 56.0% abatacept", "refractory IIM (adults)",
-           "Aggarwal et al., Arthritis Rheumatol 2024", "adult DM and PM entering third line with abatacept "
-           "added to background therapy; IMACS improvement against entry at the visit nearest week 24",
-           ABATACEPT_ARMS, _arm("abatacept", at_week("third_line", 24, "imacs_improvement")), tolerance=0.10),
-    Target("abatacept_placebo", "Abatacept trial: IMACS improvement at week 24, placebo", 0.425, "share",
-           "IMACS definition of improvement at week 24: 42.5% placebo", "refractory IIM (adults)",
-           "Aggarwal et al., Arthritis Rheumatol 2024", "the same patients with placebo added instead",
-           ABATACEPT_ARMS, _arm("placebo", at_week("third_line", 24, "imacs_improvement")), tolerance=0.10,
-           note=PRODERM_NOTE),
-    Target("tocilizumab", "Tocilizumab minus placebo: mean TIS at week 24", 0.0, "points",
-           "TIS from week 4 to 24 no different from placebo", "refractory DM/PM",
-           "Oddis et al., ACR Open Rheumatol 2022", "adult DM and PM entering third line with tocilizumab or "
-           "placebo added to background therapy: difference in mean TIS from entry at week 24",
-           TOCILIZUMAB_ARMS, _difference("tocilizumab", "placebo", mean_at_week("third_line", 24,
-                                                                               "tis_from_line_start")),
-           tolerance=10.0),
-    Target("lim_ivig_first_line", "First-line IVIG: at least moderate improvement by week 9", 0.42, "share",
-           "8 of 19 at least moderate improvement (TIS >= 40) by week 9", "new-onset IIM, IVIG without "
-           "glucocorticoid", "Lim et al., Rheumatology 2021", "non-severe DM, PM, IMNM and ASS from diagnosis "
-           "with IVIG alone (no glucocorticoid, a research counterfactual): TIS >= 40 at any visit by week 9",
-           LIM_ARM, _arm("ivig", by_week("first_line", 9, "tis_from_line_start", 40.0)), tolerance=0.15,
-           note="19 patients: a wide tolerance."),
-    Target("treatment_duration", "Average treatment duration", 27.0, "months",
-           "mean duration of treatment", "polymyositis, 107 patients (1982)", "seed 002",
-           "PM patients over 10 years: mean months from diagnosis to withdrawal of all treatment, among those "
-           "withdrawn", {"cohort": deep_merge(only("PM"), {"simulation": {"horizon_years": 10.0}})},
-           _arm("cohort", mean_months_to_withdrawal), tolerance=6.0, role=FITTED,
-           note="fitted by hand: maintenance.withdrawal_after_days was set against it."),
-    Target("residual_weakness", "Residual weakness despite treatment", 0.33, "share",
-           "about one third keep muscle weakness", "treated PM", "seed 002",
-           "PM patients alive at 5 years with damage at or above the weakness threshold",
-           {"cohort": only("PM")}, _arm("cohort", share_weak_among_survivors), tolerance=0.10, role=FITTED),
-    Target("survival_pm_dm_5y", "PM and DM: 5-year survival", 0.77, "share",
-           "5-year survival 77% (95% CI 66-85), polymyositis and dermatomyositis alike",
-           "160 PM and DM patients, Michigan 1997-2003", "Arthritis Res Ther 2012;14:R22",
-           "DM and PM patients: share alive at 5 years", {"cohort": only(*ADULT_DM_PM)},
-           _arm("cohort", survival_at(5.0)), tolerance=0.08, role=FITTED,
-           note="the published range is wide (63% DM in Finland, Airio 2006, to 92% in Hungary, Danko); the "
-                "fit takes the Michigan cohort's, whose 22% cancer is nearest the model's."),
-    Target("survival_pm_dm_10y", "PM and DM: 10-year survival", 0.62, "share",
-           "10-year survival 62% (95% CI 48-73)", "160 PM and DM patients, Michigan 1997-2003",
-           "Arthritis Res Ther 2012;14:R22", "DM and PM patients over 10 years: share alive at 10 years",
-           {"cohort": merged(only(*ADULT_DM_PM), years(10.0))}, _arm("cohort", survival_at(10.0)), tolerance=0.10),
-    Target("survival_ass_5y", "Anti-Jo1 antisynthetase syndrome: 5-year survival", 0.877, "share",
-           "5-year survival 87.7%", "anti-Jo1 positive patients", "Semin Arthritis Rheum 2016",
-           "ASS patients: share alive at 5 years", {"cohort": only("ASS")}, _arm("cohort", survival_at(5.0)),
-           tolerance=0.06, role=FITTED),
-    Target("smr_dm_pm", "DM and PM: standardised mortality ratio", 2.5, "ratio",
-           "SMR DM 2.6, PM 2.4 against the general population", "Norwegian IIM cohort",
-           "Dobloug et al., Semin Arthritis Rheum 2015;45:301-8", "DM and PM patients over 10 years: deaths over "
-           "those the general population of their ages and sexes would have had (the model's life table)",
-           {"cohort": merged(only(*ADULT_DM_PM), years(10.0))}, _arm("cohort", standardised_mortality_ratio),
-           tolerance=1.0),
-    Target("smr_ibm", "IBM: standardised mortality ratio", 1.7, "ratio", "SMR 1.7 against the general population",
-           "Norwegian IIM cohort", "Dobloug et al., Semin Arthritis Rheum 2015;45:301-8",
-           "IBM patients over 10 years: deaths over those the general population would have had",
-           {"cohort": merged(only("IBM"), years(10.0))}, _arm("cohort", standardised_mortality_ratio),
-           tolerance=0.7, role=FITTED, note="mortality.myositis_hazard_ratio_by_subtype.IBM is fitted to it."),
-    Target("ild_hazard_ratio", "ILD: hazard ratio of death", 2.13, "ratio",
-           "HR 2.13 for death with ILD (1/5/10-year survival 97/91/81% with ILD, 99/95/90% without)", "IIM",
-           "Lung 2016 (doi 10.1007/s00408-016-9896-x)", "DM and PM patients: the ratio of the 5-year cumulative "
-           "hazards of death (-log survival) with ILD to without", {"cohort": only(*ADULT_DM_PM)},
-           _arm("cohort", cumulative_hazard_ratio("has_ild", 5.0)), tolerance=0.8,
-           note="the model applies the published HR to active myositis's hazard only; the crude ratio it gives "
-                "is what is checked."),
-    Target("rp_ild_combined", "Anti-MDA5 ILD: 6-month survival with early combined immunosuppression", 0.89,
-           "share", "6-month survival 89% with high-dose glucocorticoid, tacrolimus and IV cyclophosphamide from "
-           "the start", "29 new-onset anti-MDA5 DM with ILD", "Tsuji et al., Arthritis Rheumatol 2020;72:488-98",
-           "anti-MDA5 DM patients with rapidly progressive ILD, on the pathway (a pulse, then tacrolimus and "
-           "cyclophosphamide from the start): share alive at 26 weeks", RP_ILD_ARMS,
-           _arm("combined", survival_within(26 * 7.0)), tolerance=0.10, role=FITTED),
-    Target("rp_ild_step_up", "Anti-MDA5 ILD: 6-month survival with step-up treatment", 0.33, "share",
-           "6-month survival 33% with high-dose glucocorticoid and immunosuppressants added step by step "
-           "(historical control)", "15 anti-MDA5 DM with ILD", "Tsuji et al., Arthritis Rheumatol 2020;72:488-98",
-           "the same patients given glucocorticoid alone at first (a pulse, then oral), immunosuppressants only "
-           "as the pathway escalates: share alive at 26 weeks", RP_ILD_ARMS,
-           _arm("step_up", survival_within(26 * 7.0)), tolerance=0.15, note="15 patients: a wide tolerance."),
-    Target("jdm_off_glucocorticoid_5y", "JDM: final glucocorticoid discontinuation by 5 years", 0.56, "share",
-           "probability of final corticosteroid discontinuation 56% by 60 months", "North American JDM registry",
-           "Kishi et al., Childhood Myositis Heterogeneity Study Group (corticosteroid discontinuation, complete "
-           "clinical response and remission in JDM)", "JDM patients alive at 5 years, followed to 8: share whose "
-           "glucocorticoid stopped by 5 years and never restarted", JDM_REGISTRY,
-           _arm("registry", share_off_glucocorticoid_for_good_by(5.0)),
-           tolerance=0.15, note="a registry of the 1990s and 2000s, with slower tapers than today's"),
-    Target("jdm_drug_free_5y", "JDM: remission off all treatment by 5 years", 0.30, "share",
-           "probability of remission (off all treatment) 30% by 60 months", "North American JDM registry",
-           "Kishi et al., Childhood Myositis Heterogeneity Study Group", "JDM patients: share who by 5 years have "
-           "been in drug-free remission for 6 months without a break (the registry's remission: inactive disease "
-           "off all treatment for at least 6 months)", JDM_REGISTRY,
-           _arm("registry", share_reaching_drug_free_remission_by(5.0, 182.6)), tolerance=0.15),
-    Target("gc_monotherapy_failure", "Glucocorticoid monotherapy failure", 0.86, "share",
-           "glucocorticoid alone fails in 86% (unverified: no primary source traced)", "IIM",
-           "seed 001 (unverified)", "the matching counterfactual (no steroid-sparing agent at first line): share "
-           "whose first-line induction ends without remission",
-           {"counterfactual": COUNTERFACTUAL_MONOTHERAPY},
-           _arm("counterfactual", share_failing_first_line), tolerance=0.10, role=FITTED),
-    Target("ibm_no_response", "IBM: no response to prednisone", 0.43, "share",
-           "43% no response, no complete response", "IBM", "Joffe et al., Am J Med 1993",
-           "IBM patients: TIS from diagnosis below 20 at 6 months", {"cohort": only("IBM")},
-           _arm("cohort", share_without_improvement_at_6_months), tolerance=0.15, role=INPUT_CHECK,
-           note="the share of IBM patients who respond to nothing (p_refractory 0.43) is this figure; what the "
-                "row checks is that noise and partial responders do not move it far."),
-    Target("hmgcr_relapse", "Statin anti-HMGCR: relapse on taper", 0.65, "share",
-           "65% relapsed as treatment was tapered", "statin-associated autoimmune myopathy",
-           "Wu et al., Can J Neurol Sci 2014", "anti-HMGCR IMNM patients with at least one flare or relapse "
-           "within 3 years", {"cohort": deep_merge(only("IMNM_HMGCR"), {"simulation": {"horizon_years": 3.0}})},
-           _arm("cohort", share_with_a_flare), tolerance=0.15, role=INPUT_CHECK,
-           note="anti-HMGCR's flare rate was derived from this figure."),
-    Target("hmgcr_without_gc", "Statin anti-HMGCR: remission without glucocorticoids", 0.25, "share",
-           "remission without glucocorticoid; 10% failed triple induction", "statin-associated anti-HMGCR IMNM",
-           "Arthritis Res Ther 2019 (doi 10.1186/s13075-019-2093-6)", "not simulated",
-           note="not reproducible: the pathway always gives anti-HMGCR IMNM glucocorticoid with combination "
-                "therapy from the outset (seed 001)."),
-)
+# How each target is re-enacted: its arms (scenario overrides, run on the same patients) and what is measured of
+# them; None: not simulated. What was published, by whom, the tolerance and the role are data, in TARGETS_FILE.
+SIMULATIONS: dict[str, tuple[dict, Callable[[dict[str, Tables]], float]] | None] = {
+    'non_response': ({"cohort": {}}, _arm("cohort", share_never_in_remission)),
+    'proderm_ivig_20': _proderm_simulation('ivig', 20),
+    'proderm_placebo_20': _proderm_simulation('placebo', 20),
+    'proderm_difference': (PRODERM_ARMS, _difference("ivig", "placebo", not_entering_in_a_flare("second_line", at_week(
+               "second_line", 16, "tis_from_line_start", 20)))),
+    'proderm_ivig_40': _proderm_simulation('ivig', 40),
+    'proderm_ivig_60': _proderm_simulation('ivig', 60),
+    'proderm_placebo_40': _proderm_simulation('placebo', 40),
+    'proderm_placebo_60': _proderm_simulation('placebo', 60),
+    'proderm_mean_tis': (PRODERM_ARMS, _arm("ivig", not_entering_in_a_flare("second_line", mean_at_week("second_line", 16,
+                                                                            "tis_from_line_start")))),
+    'rim_rituximab': (RIM_ARMS, _pooled_share(by_week("third_line", 44, "imacs_improvement"))),
+    'rim_time': (RIM_ARMS, _pooled_median_weeks_to("third_line", 44, "imacs_improvement")),
+    'printo_prednisone': (PRINTO_ARMS, _arm("prednisone", at_week("first_line", 26, "printo20"))),
+    'printo_ciclosporin': (PRINTO_ARMS, _arm("ciclosporin", at_week("first_line", 26, "printo20"))),
+    'printo_methotrexate': (PRINTO_ARMS, _arm("methotrexate", at_week("first_line", 26, "printo20"))),
+    'abatacept': (ABATACEPT_ARMS, _arm("abatacept", at_week("third_line", 24, "imacs_improvement"))),
+    'abatacept_placebo': (ABATACEPT_ARMS, _arm("placebo", at_week("third_line", 24, "imacs_improvement"))),
+    'tocilizumab': (TOCILIZUMAB_ARMS, _difference("tocilizumab", "placebo", mean_at_week("third_line", 24,
+                                                                               "tis_from_line_start"))),
+    'lim_ivig_first_line': (LIM_ARM, _arm("ivig", by_week("first_line", 9, "tis_from_line_start", 40.0))),
+    'treatment_duration': ({"cohort": deep_merge(only("PM"), {"simulation": {"horizon_years": 10.0}})}, _arm("cohort", mean_months_to_withdrawal)),
+    'residual_weakness': ({"cohort": only("PM")}, _arm("cohort", share_weak_among_survivors)),
+    'survival_pm_dm_5y': ({"cohort": only(*ADULT_DM_PM)}, _arm("cohort", survival_at(5.0))),
+    'survival_pm_dm_10y': ({"cohort": merged(only(*ADULT_DM_PM), years(10.0))}, _arm("cohort", survival_at(10.0))),
+    'survival_ass_5y': ({"cohort": only("ASS")}, _arm("cohort", survival_at(5.0))),
+    'smr_dm_pm': ({"cohort": merged(only(*ADULT_DM_PM), years(10.0))}, _arm("cohort", standardised_mortality_ratio)),
+    'smr_ibm': ({"cohort": merged(only("IBM"), years(10.0))}, _arm("cohort", standardised_mortality_ratio)),
+    'ild_hazard_ratio': ({"cohort": only(*ADULT_DM_PM)}, _arm("cohort", cumulative_hazard_ratio("has_ild", 5.0))),
+    'rp_ild_combined': (RP_ILD_ARMS, _arm("combined", survival_within(26 * 7.0))),
+    'rp_ild_step_up': (RP_ILD_ARMS, _arm("step_up", survival_within(26 * 7.0))),
+    'jdm_off_glucocorticoid_5y': (JDM_REGISTRY, _arm("registry", share_off_glucocorticoid_for_good_by(5.0))),
+    'jdm_drug_free_5y': (JDM_REGISTRY, _arm("registry", share_reaching_drug_free_remission_by(5.0, 182.6))),
+    'gc_monotherapy_failure': ({"counterfactual": COUNTERFACTUAL_MONOTHERAPY}, _arm("counterfactual", share_failing_first_line)),
+    'ibm_no_response': ({"cohort": only("IBM")}, _arm("cohort", share_without_improvement_at_6_months)),
+    'hmgcr_relapse': ({"cohort": deep_merge(only("IMNM_HMGCR"), {"simulation": {"horizon_years": 3.0}})}, _arm("cohort", share_with_a_flare)),
+    'hmgcr_without_gc': None,  # not simulated
+}
+TARGETS_FILE = Path(__file__).with_name("validation_targets.toml")
+
+
+def load_targets(path: Path = TARGETS_FILE) -> tuple[Target, ...]:
+    """The published targets, in the file's order, each with the simulation that re-enacts it."""
+    with path.open("rb") as file:
+        rows = tomllib.load(file)["target"]
+    keys = [row["key"] for row in rows]
+    if len(set(keys)) != len(keys) or set(keys) != set(SIMULATIONS):
+        raise ValueError(f"{path.name}: its targets {sorted(keys)} are not the simulated ones {sorted(SIMULATIONS)}")
+    targets = []
+    for row in rows:
+        arms, measure = SIMULATIONS[row["key"]] or ({}, None)
+        if "published_range" in row:
+            row = {**row, "published_range": tuple(row["published_range"])}
+        targets.append(Target(**row, arms=arms, measure=measure))
+    return tuple(targets)
+
+
+TARGETS: tuple[Target, ...] = load_targets()
 
 
 def _replications(tables: dict[str, pd.DataFrame], replications: int) -> list[Tables]:
