@@ -45,12 +45,19 @@ def _wait_until_healthy(url: str, process: subprocess.Popen) -> None:
     pytest.fail(f"iimsim app did not answer {url}/_stcore/health within {TIMEOUT_S} s")
 
 
-@pytest.fixture(scope="module")
-def app_url():
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _skip_without_streamlit() -> None:
     if not streamlit_installed():
         if os.environ.get("CI"):
             pytest.fail('CI must have Streamlit: tests/setup.sh installs iimsim with its app extra')
         pytest.skip('Streamlit not installed (pip install -e ".[app]")')
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    _skip_without_streamlit()
     url = f"http://127.0.0.1:{_free_port()}"
     process = subprocess.Popen([sys.executable, "-m", "iimsim.cli", "app", "--port", url.rsplit(":", 1)[1],
                                 "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -60,6 +67,44 @@ def app_url():
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.mark.parametrize("display", [False, True], ids=["no display", "a display"])
+def test_iimsim_app_serves_on_a_fresh_machine_with_stdin_closed(display, tmp_path):
+    # `iimsim app` as the README says, for a user who never ran Streamlit (an empty home) and with no terminal to
+    # answer a prompt: it must serve, write nothing into the home and, with a display, open the browser on it.
+    _skip_without_streamlit()
+    home, tools = tmp_path / "home", tmp_path / "bin"
+    home.mkdir()
+    tools.mkdir()
+    opener = tools / "xdg-open"  # stands for the desktop's browser: records the address it was asked to open
+    opener.write_text(f'#!/bin/sh\necho "$1" > {tmp_path / "opened"}\n')
+    opener.chmod(0o755)
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("DISPLAY", "WAYLAND_DISPLAY", "PYTHONPATH")}
+    environment.update(HOME=str(home), PATH=f"{tools}{os.pathsep}{environment['PATH']}",
+                       **({"DISPLAY": ":0"} if display else {}))
+    port = _free_port()  # the README's default port, 8501, may be taken on a shared machine
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([sys.executable, "-m", "iimsim.cli", "app", "--port", str(port)], cwd=REPOSITORY,
+                               env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_until_healthy(url, process)
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            assert answer.status == 200 and b"<html" in answer.read().lower()
+        if display:
+            deadline = time.monotonic() + 10  # Streamlit opens the browser just after it starts serving
+            while not (tmp_path / "opened").exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert (tmp_path / "opened").read_text().strip() == url
+        else:
+            assert not (tmp_path / "opened").exists()
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0]
+    assert "Email" not in output
+    assert list(home.iterdir()) == []
 
 
 @pytest.fixture()

@@ -272,6 +272,9 @@ def test_iimsim_app_serves_localhost_by_default(monkeypatch):
     assert command[4] == str(launch.ENTRY) and launch.ENTRY.is_file()
     assert settings["--server.address"] == "127.0.0.1" and settings["--server.port"] == "8600"
     assert settings["--server.headless"] == "true" and settings["--browser.gatherUsageStats"] == "false"
+    opening = launch.streamlit_command(8600, "127.0.0.1", browser=True)
+    opening_settings = dict(zip(opening[5::2], opening[6::2]))
+    assert opening_settings["--server.headless"] == "false" and opening_settings["--server.showEmailPrompt"] == "false"
 
 
 def test_iimsim_app_without_streamlit_says_how_to_install_it(monkeypatch):
