@@ -132,9 +132,12 @@ def _user_errors(*also: type[Exception]) -> Iterator[None]:
     """Bad input the API refuses (a scenario, an argument, an existing or busy folder, and the kinds in `also`)
     becomes one message and exit code 2; a failure to write, or to find the memory, one message and exit code 1."""
     from iimsim.reports.staging import OutputExistsError, OutputWriteError, is_write_failure
+    from iimsim.scenarios.loader import PatientsNotForRegion
 
     try:
         yield
+    except PatientsNotForRegion as err:  # every command's patients are its --patients
+        raise UserError(err.naming("--patients")) from None
     except OutputWriteError as err:
         raise WriteFailure(str(err)) from None
     except MemoryError:
@@ -193,7 +196,7 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
     """Simulate SCENARIO (a built-in name or a .toml file) and write its tables.
 
     A scenario with a [region] simulates an open cohort (patients arriving over the
-    horizon); --patients does not apply to it.
+    horizon) and refuses --patients: its size is region.population.
 
     Writes patients, events and doses tables, summary.csv, manifest.json, and
     report.html with figures/ into the output folder, atomically: an interrupted

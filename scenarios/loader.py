@@ -112,9 +112,23 @@ def _read_file(path: Path, label: str) -> str:
         raise ScenarioError(f"{label}: not UTF-8 text") from None
 
 
-def _unknown(name_or_path: str) -> str:
-    return (f"unknown scenario {shown(name_or_path)}: not a built-in ({', '.join(builtin_names())}) "
-            "nor a .toml file")
+def _unknown(name_or_path: str, path: Path) -> str:
+    """Why `name_or_path` names no scenario; `path` is where it would be as a file. A .toml name that is no file
+    is a file not found; another name is no built-in, with the nearest built-in suggested."""
+    import difflib
+
+    builtins = builtin_names()
+    if path.suffix == ".toml":
+        if path.exists():
+            return f"{path}: not a file"
+        builtin = f" (the built-in scenario is named {path.stem!r}, without .toml)" if path.stem in builtins else ""
+        return f"file not found: {path}{builtin}"
+    typed = name_or_path.lower()
+    nearest = ([name for name in builtins if typed and name.startswith(typed)]
+               or difflib.get_close_matches(typed, builtins, n=1))
+    hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+    return (f"unknown scenario {shown(name_or_path)}: not a built-in ({', '.join(builtins)}) "
+            f"nor a .toml file{hint}")
 
 
 def _builtin_text(name: str) -> str:
@@ -152,7 +166,7 @@ def _layers(data: dict[str, Any], label: str, key: str, folder: Path | None, all
                                     f"({', '.join(builtin_names())})")
             path = _file(folder / parent)
             if path is None:
-                raise ScenarioError(f"{where}: {_unknown(parent)}")
+                raise ScenarioError(f"{where}: {_unknown(parent, folder / parent)}")
             if not path.is_relative_to(allowed):
                 raise ScenarioError(f"{where}: outside the scenario's folder; a scenario may extend a built-in "
                                     "scenario or a .toml file in its own folder or below")
@@ -198,7 +212,7 @@ def resolve_scenario_dict(name_or_path: str) -> tuple[dict[str, Any], str]:
         return _merged(_layers(data, label, name_or_path, None, None, False)), label
     path = _file(Path(name_or_path))
     if path is None:
-        raise ScenarioError(_unknown(name_or_path))
+        raise ScenarioError(_unknown(name_or_path, Path(name_or_path)))
     label = str(name_or_path)
     data = parse_toml(_read_file(path, label), label)
     return _merged(_layers(data, label, str(path), path.parent, path.parent, False)), label
@@ -259,6 +273,24 @@ SIMULATION_KEYWORDS = {"patients": "patients", "seed": "seed", "years": "horizon
                        "replications": "replications"}
 
 
+class PatientsNotForRegion(ScenarioError):
+    """A number of patients given for a scenario with a [region], whose patients are those its region diagnoses:
+    refused rather than ignored. `naming(option)` is the message with the option as the caller spells it."""
+
+    def __init__(self, label: str, option: str, value: Any, region: dict[str, Any]):
+        self.label, self.value, self.region = label, value, region
+        super().__init__(self.naming(option))
+
+    def naming(self, option: str) -> str:
+        region = self.region
+        return one_line(
+            f"{self.label}: {option} = {shown(self.value)} does not apply: a [region] scenario simulates the "
+            f"patients its region diagnoses (region.population = {shown(region.get('population'))} at "
+            f"region.incidence_per_100k_person_years = {shown(region.get('incidence_per_100k_person_years'))}, "
+            f"plus region.prevalent_patients = {shown(region.get('prevalent_patients', 0))}); to change its "
+            "size, change region.population in a .toml file that extends it")
+
+
 def resolve(scenario: str | Path | Scenario = "baseline", **overrides: Any) -> Scenario:
     """A validated scenario: a built-in name, a .toml path or a `Scenario`, with overrides applied.
 
@@ -269,6 +301,7 @@ def resolve(scenario: str | Path | Scenario = "baseline", **overrides: Any) -> S
     from iimsim.scenarios.schema import Scenario
 
     nested: dict[str, Any] = {}
+    patients_key = None  # the override that sets the patients simulated, as the caller spelled it
     for key, value in overrides.items():
         if value is None:
             continue
@@ -276,11 +309,18 @@ def resolve(scenario: str | Path | Scenario = "baseline", **overrides: Any) -> S
         if "." not in path:
             raise ScenarioError(f"unknown override {key}={shown(value)}: use patients, seed, years, replications "
                                 "or a dotted scenario path such as cohort.p_ild.DM")
+        if path == "simulation.patients":
+            patients_key = key
         nested = deep_merge(nested, override(path, value))
     deep = too_deep(nested)
     if deep is not None:
         raise ScenarioError(f"overrides: {deep}: values nested deeper than {MAX_NESTING_DEPTH} levels")
     if isinstance(scenario, Scenario):
-        data = scenario.model_dump()
-        return validate(deep_merge(data, nested), scenario.name) if nested else scenario
-    return load_scenario(str(scenario), nested or None)
+        data, label = scenario.model_dump(), scenario.name
+    else:
+        data, label = resolve_scenario_dict(str(scenario))
+    if patients_key is not None and isinstance(data.get("region"), dict):
+        raise PatientsNotForRegion(label, patients_key, overrides[patients_key], data["region"])
+    if isinstance(scenario, Scenario) and not nested:
+        return scenario
+    return validate(deep_merge(data, nested), label)

@@ -171,6 +171,7 @@ def test_bad_scenario_file_exits_2_naming_file_field_and_value(tmp_path, label, 
 
 @pytest.mark.parametrize("args, expected", [
     (["run", "nosuch"], "unknown scenario 'nosuch'"),
+    (["run", "nosuch.toml"], "file not found: nosuch.toml"),
     (["run", "--patients", "0"], "--patients"),
     (["run", "--patients", "-5"], "--patients"),
     (["run", "--years", "0"], "--years"),
@@ -182,6 +183,54 @@ def test_bad_command_line_values_exit_2(tmp_path, args, expected):
     result = invoke(*args, "--out", tmp_path / "o") if args[0] == "run" else invoke(*args)
     assert result.exit_code == 2
     assert expected in result.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("typed, suggested", [("baselin", "baseline"), ("Severe_IVIG", "severe_ivig"),
+                                               ("region", "region_1m"), ("steroid", "steroid_monotherapy")])
+def test_a_mistyped_built_in_name_suggests_the_nearest_built_in(tmp_path, typed, suggested):
+    result = invoke("run", typed, "--patients", 5, "--out", tmp_path / "o")
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: unknown scenario {typed!r}: ")
+    assert result.output.rstrip().endswith(f"did you mean {suggested!r}?")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("given", ["mine.toml", "folder/mine.toml", "baseline.toml"])
+def test_a_missing_scenario_file_is_a_file_not_found(tmp_path, monkeypatch, given):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("run", given, "--patients", 5, "--out", "o")
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: file not found: {given}")
+    assert ("without .toml" in result.output) == (given == "baseline.toml")
+    assert list(tmp_path.iterdir()) == []
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "base.toml"\n')
+    result = invoke("run", mine, "--out", "o")
+    assert result.output.strip() == f"error: {mine}: extends = 'base.toml': file not found: {tmp_path / 'base.toml'}"
+
+
+@pytest.mark.parametrize("command", [["run", "region_1m"], ["run", "infusion_unit"],
+                                     ["compare", "baseline", "region_1m", "--replications", 2]])
+def test_patients_given_for_a_region_are_refused_naming_its_population(tmp_path, command):
+    # A region's patients are the people its population diagnoses: --patients would be silently ignored.
+    result = invoke(*command, "--patients", 50, "--out", tmp_path / "o")
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert line.startswith("error: built-in scenario ") and "--patients = 50 does not apply" in line
+    assert "region.population = 1000000" in line and "\n" not in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_api_refuses_patients_for_a_region_naming_the_argument(tmp_path):
+    import iimsim
+    from iimsim.scenarios import ScenarioError
+
+    with pytest.raises(ScenarioError, match=r"'region_1m': patients = 50 does not apply.*region\.population"):
+        iimsim.simulate("region_1m", patients=50, out=tmp_path / "o")
+    with pytest.raises(ScenarioError, match=r"simulation\.patients = 50 does not apply"):
+        iimsim.resolve("region_1m", **{"simulation.patients": 50})
+    assert iimsim.resolve("region_1m", replications=2).region.population == 1_000_000
     assert not (tmp_path / "o").exists()
 
 

@@ -26,6 +26,7 @@ FUZZ_EXAMPLES = int(os.environ.get("IIMSIM_FUZZ_EXAMPLES", "30"))
 TIME_BOUND_S = 60.0  # a run of a few patients takes about a second; a value that makes it hang takes forever
 PATIENTS, YEARS = 6, 1.5
 BASES = ("baseline",) * 5 + ("infusion_unit",)  # a run with the unit takes a few seconds: one in six
+REGION_BASES = {"infusion_unit"}  # sized by their population: they refuse --patients
 # The command line fixes the run's size (the size fields' bounds have tests of their own): fuzzing them would only
 # make runs long.
 SIZE_FIELDS = ("simulation", "region.population", "region.incidence_per_100k_person_years",
@@ -120,8 +121,8 @@ EXTENDS = ["baseline", "infusion_unit", "nosuch", "../outside.toml", "/etc/hostn
 
 
 @st.composite
-def scenario_files(draw) -> tuple[bytes, dict[str, bytes]]:
-    """A scenario file's bytes, and other files beside it (that it may extend)."""
+def scenario_files(draw) -> tuple[bytes, dict[str, bytes], str]:
+    """A scenario file's bytes, other files beside it (that it may extend), and the built-in it starts from."""
     base = draw(st.sampled_from(BASES))
     data: dict = {"extends": base}
     for path, original in draw(st.lists(st.sampled_from(LEAVES[base]), min_size=1, max_size=3)):
@@ -139,7 +140,7 @@ def scenario_files(draw) -> tuple[bytes, dict[str, bytes]]:
         at = draw(st.integers(0, len(text)))
         text = text[:at] + draw(st.binary(min_size=1, max_size=8)) + text[at:]
     beside = {"sub/child.toml": b'extends = "../fuzzed.toml"\n'} if draw(st.booleans()) else {}
-    return text, beside
+    return text, beside, base
 
 
 class RanPastTimeBound(BaseException):
@@ -163,7 +164,7 @@ def time_bound(seconds: float):
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(scenario_files(), st.integers(0, 14))
 def test_every_scenario_file_runs_or_gets_one_message_naming_it(tmp_path_factory, file, report_draw):
-    text, beside = file
+    text, beside, base = file
     folder = tmp_path_factory.mktemp("fuzz")
     path = folder / "fuzzed.toml"
     path.write_bytes(text)
@@ -173,8 +174,10 @@ def test_every_scenario_file_runs_or_gets_one_message_naming_it(tmp_path_factory
     before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
     out = folder / "out"
     report = report_draw == 0  # one run in fifteen also draws its report (most of a run's time)
+    # a region's size is its population (it refuses --patients): the region scenario is run at its own size
+    size = [] if base in REGION_BASES else ["--patients", str(PATIENTS)]
     with time_bound(TIME_BOUND_S):
-        result = CliRunner().invoke(main, ["run", str(path), "--patients", str(PATIENTS), "--years", str(YEARS),
+        result = CliRunner().invoke(main, ["run", str(path), *size, "--years", str(YEARS),
                                            "--seed", "1", "--out", str(out), "--report" if report else "--no-report"],
                                     catch_exceptions=False)
     assert result.exit_code in (0, 2), result.output

@@ -42,7 +42,7 @@ def size_path(scenario: Scenario) -> str:
 def room_sized(scenario: Scenario) -> Scenario:
     """The scenario with at most ROOM_PATIENTS patients and ROOM_REPLICATIONS replications (a region keeps its
     population: its size is the patients it diagnoses)."""
-    patients = min(scenario.simulation.patients, ROOM_PATIENTS)
+    patients = min(scenario.simulation.patients, ROOM_PATIENTS) if scenario.region is None else None
     return iimsim.resolve(scenario, patients=patients, replications=ROOM_REPLICATIONS)
 
 
