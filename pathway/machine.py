@@ -21,7 +21,7 @@ from functools import lru_cache
 from transitions import Event, Machine, Transition
 from transitions.core import EventData
 
-from iimsim.pathway.definition import STATE_NAMES, STATES, TRANSITIONS, TRIGGERS
+from iimsim.pathway.definition import LINE_OF_STATE, STATE_NAMES, STATES, TRANSITIONS, TRIGGERS, TransitionSpec
 from iimsim.pathway.guards import GUARDS
 
 INITIAL_STATE = "diagnosis"
@@ -111,6 +111,7 @@ class Firer:
         return patient.state
 
 
+DESCRIPTIONS: dict[str, str] = {name: text for name, _, text in STATES}
 StateNotes = dict[str, str]
 EdgeNotes = dict[tuple[str, str, str], str]
 
@@ -177,14 +178,48 @@ def to_dot(state_notes: StateNotes | None = None, edge_notes: EdgeNotes | None =
         raise ValueError(f"no state {highlight!r} to highlight")
     lines = ["digraph pathway {", "    rankdir=LR;", '    node [shape=box, style="rounded,filled", fontname="Helvetica"];',
              '    edge [fontname="Helvetica", fontsize=9];']
-    for name, line, text in STATES:
-        label = name if line is None else f"{name}\\n(line {line})"
-        if name in state_notes:
-            label += f"\\n{state_notes[name]}"
-        outline = f", {HIGHLIGHT}" if name == highlight else ""
-        lines.append(f'    {name} [label="{label}", fillcolor="{LINE_COLOURS[line]}", tooltip="{text}"{outline}];')
+    for name, _, _ in STATES:
+        lines.append(_node(name, state_notes.get(name), name == highlight))
     for t in _shown(edge_notes):
         lines.append(f'    {t.source} -> {t.dest} [label="{_edge_label(t, edge_notes or {}, chr(92) + "n")}"];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _node(name: str, note: str | None, outlined: bool) -> str:
+    """One state as a Graphviz node: its name and line of therapy (and `note`), coloured by line."""
+    line, text = LINE_OF_STATE[name], DESCRIPTIONS[name]
+    label = name if line is None else f"{name}\\n(line {line})"
+    if note:
+        label += f"\\n{note}"
+    outline = f", {HIGHLIGHT}" if outlined else ""
+    return f'    {name} [label="{label}", fillcolor="{LINE_COLOURS[line]}", tooltip="{text}"{outline}];'
+
+
+def next_states_dot(state: str, moves: list[TransitionSpec], note: str | None = None) -> str:
+    """Graphviz source of where a patient is and where it may go next: `state` outlined in red (with `note`),
+    and one arrow to each destination of `moves` (transitions from `state`) labelled with every trigger that
+    leads there and why, in type large enough to read at a page's width (the whole machine is not)."""
+    if state not in STATE_NAMES:
+        raise ValueError(f"no state {state!r}")
+    wrong = [t for t in moves if t.source != state]
+    if wrong:
+        raise ValueError(f"{wrong[0].trigger} leads from {wrong[0].source!r}, not from {state!r}")
+    lines = ["digraph next_states {", "    rankdir=LR; nodesep=0.25; ranksep=1.2;",
+             '    node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=16, margin="0.2,0.1"];',
+             '    edge [fontname="Helvetica", fontsize=13];', _node(state, note, True)]
+    reasons: dict[str, list[str]] = {}
+    for t in moves:
+        reasons.setdefault(t.dest, []).append(f"{t.trigger}: {t.why}" if t.why else t.trigger)
+    for dest, why in reasons.items():
+        label = "\\l".join(why) + "\\l"  # one reason a line, left-aligned
+        if dest == state:  # a box of its own rather than a loop, whose label Graphviz lays over the others
+            lines.append(f'    stays [label="stays on {state}", fillcolor="{LINE_COLOURS[LINE_OF_STATE[state]]}", '
+                         'style="rounded,filled,dashed"];')
+            lines.append(f'    {state} -> stays [label="{label}", style=dashed];')
+        else:
+            lines.append(_node(dest, None, False))
+            lines.append(f'    {state} -> {dest} [label="{label}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -245,18 +245,19 @@ DECISION_MARKERS = {"baseline": ("o", "#636363"), "taper": ("o", "#31a354"), "ho
                     "stop_glucocorticoid": ("P", "#9ecae1"), "rebound": ("^", "#fd8d3c"), "add_ivig": ("D", "#756bb1")}
 
 
-def _activity_panel(ax, assessments: pd.DataFrame, end_years: float, remission_activity: float | None) -> None:
+def _activity_panel(ax, assessments: pd.DataFrame, end: float, remission_activity: float | None,
+                    unit_days: float) -> None:
     """The true activity between visits (joined at each visit) and what each visit measured and decided."""
     a = assessments.sort_values("day")
-    ax.plot(a.day / YEAR_DAYS, a.activity, color="#756bb1", linewidth=1.2, label="disease activity (true)")
+    ax.plot(a.day / unit_days, a.activity, color="#756bb1", linewidth=1.2, label="disease activity (true)")
     for decision, rows in a.groupby("decision"):
         marker, colour = DECISION_MARKERS[decision]
-        ax.scatter(rows.day / YEAR_DAYS, rows.activity_measured, marker=marker, color=colour, s=28, zorder=3,
+        ax.scatter(rows.day / unit_days, rows.activity_measured, marker=marker, color=colour, s=28, zorder=3,
                    label=f"assessed: {decision}")
     if remission_activity is not None:
         ax.axhline(remission_activity, color="#08519c", linestyle="--", linewidth=0.8)
-        ax.text(end_years, remission_activity, " remission", fontsize=7, color="#08519c", va="center")
-    ax.set(ylim=(0, 1), ylabel="activity (0-1)", xlim=(0, end_years))
+        ax.text(end, remission_activity, " remission", fontsize=7, color="#08519c", va="center")
+    ax.set(ylim=(0, 1), ylabel="activity (0-1)", xlim=(0, end))
     ax.legend(fontsize=7, ncol=5, loc="upper right", frameon=False)
 
 
@@ -271,77 +272,79 @@ def up_to(day: float, events: pd.DataFrame, doses: pd.DataFrame, assessments: pd
 def timeline(patient: pd.Series, events: pd.DataFrame, doses: pd.DataFrame,
              assessments: pd.DataFrame | None = None, remission_activity: float | None = None,
              until_day: float | None = None) -> Figure:
-    """The whole course, or with `until_day` the course so far on the whole follow-up's axes (for teaching:
-    step through the weeks without showing what comes next), a dashed line marking that day."""
+    """The whole course in years, or with `until_day` the course so far in weeks on axes that end at that day
+    (for teaching: step through the weeks and the axis grows with them, so neither what comes next nor when
+    follow-up ends shows), a dashed line marking the end of the course drawn."""
     with_activity = assessments is not None and len(assessments) > 0  # the same panels at every step
     drawn_to = patient.followup_days if until_day is None else min(until_day, patient.followup_days)
+    unit_days, unit = (YEAR_DAYS, "years") if until_day is None else (7.0, "weeks")
     if until_day is not None:
         events, doses, assessments = up_to(until_day, events, doses, assessments)
     rows = 3 if with_activity else 2
     fig, axes = plt.subplots(rows, 1, figsize=(11, 9.0 if with_activity else 6.5), sharex=True,
                              gridspec_kw={"height_ratios": [1.1, 1.0, 1][:rows] if with_activity else [1.1, 1]})
     dose_ax, bar_ax = axes[0], axes[-1]
-    end_years = patient.followup_days / YEAR_DAYS
+    end = (patient.followup_days if until_day is None else until_day) / unit_days
     gc = doses[doses.drug.isin(GLUCOCORTICOIDS)].sort_values("start_day")
     xs, ys = [], []
     for row in gc.itertuples():
-        xs += [row.start_day / YEAR_DAYS, row.end_day / YEAR_DAYS]
+        xs += [row.start_day / unit_days, row.end_day / unit_days]
         ys += [row.prednisone_eq_mg_per_day] * 2
     dose_ax.plot(xs, ys, color="#08519c", drawstyle="steps-post")
     oral_max = gc.loc[gc.drug == "prednisolone", "prednisone_eq_mg_per_day"].max()
     top = max(20.0, (oral_max if oral_max == oral_max else 20.0) * 1.2)
-    dose_ax.set(ylim=(0, top), ylabel="prednisone-equivalent mg/day", xlim=(0, end_years),
+    dose_ax.set(ylim=(0, top), ylabel="prednisone-equivalent mg/day", xlim=(0, end),
                 title=f"Patient timeline: {introduction(patient)}")
     pulses = gc[gc.drug == "methylprednisolone"]
     for row in pulses.itertuples():
-        dose_ax.annotate(f"IV pulse {row.prednisone_eq_mg_per_day:g} mg/day", xy=(row.start_day / YEAR_DAYS, top),
-                         xytext=(row.start_day / YEAR_DAYS + 0.05 * end_years, 0.9 * top), fontsize=8,
+        dose_ax.annotate(f"IV pulse {row.prednisone_eq_mg_per_day:g} mg/day", xy=(row.start_day / unit_days, top),
+                         xytext=(row.start_day / unit_days + 0.05 * end, 0.9 * top), fontsize=8,
                          arrowprops={"arrowstyle": "->"})
     harms = events[events.event.str.startswith("ae_")]
-    dose_ax.plot(harms.day / YEAR_DAYS, [0.93 * top] * len(harms), "X", color="#8c510a", markersize=7,
+    dose_ax.plot(harms.day / unit_days, [0.93 * top] * len(harms), "X", color="#8c510a", markersize=7,
                  linestyle="none", label="adverse event")
     for e in harms.itertuples():
-        dose_ax.text(e.day / YEAR_DAYS, 0.88 * top, e.event.removeprefix("ae_").replace("_", " "), fontsize=7,
+        dose_ax.text(e.day / unit_days, 0.88 * top, e.event.removeprefix("ae_").replace("_", " "), fontsize=7,
                      color="#8c510a", rotation=90, va="top")
     for e in events.itertuples():
         if e.event in ("flare", "relapse"):
-            dose_ax.axvline(e.day / YEAR_DAYS, color="#d62728", linestyle=":", linewidth=1)
-            dose_ax.text(e.day / YEAR_DAYS, 0.97 * top, e.event, color="#d62728", fontsize=8, rotation=90, va="top")
+            dose_ax.axvline(e.day / unit_days, color="#d62728", linestyle=":", linewidth=1)
+            dose_ax.text(e.day / unit_days, 0.97 * top, e.event, color="#d62728", fontsize=8, rotation=90, va="top")
     pjp = events[events.event.str.startswith("pjp_")]
     starts = pjp[pjp.event == "pjp_prophylaxis_start"].day.to_numpy()
     stops = list(pjp[pjp.event == "pjp_prophylaxis_stop"].day.to_numpy()) + [drawn_to] * len(starts)
     for start, stop in zip(starts, stops):
-        dose_ax.axvspan(start / YEAR_DAYS, stop / YEAR_DAYS, ymax=0.04, color="#9467bd", alpha=0.6)
+        dose_ax.axvspan(start / unit_days, stop / unit_days, ymax=0.04, color="#9467bd", alpha=0.6)
     dose_ax.text(0.995, 0.06, "purple band: PJP prophylaxis", transform=dose_ax.transAxes, ha="right", fontsize=8,
                  color="#9467bd")
     if with_activity:
-        _activity_panel(axes[1], assessments, end_years, remission_activity)
+        _activity_panel(axes[1], assessments, end, remission_activity, unit_days)
 
     lanes: list[str] = []
     transitions = events[events.is_transition]
     days = list(transitions.day) + [drawn_to]
     for (start, state), stop in zip(zip(transitions.day, transitions.to_state), days[1:]):
         if stop > start and state != "dead":
-            bar_ax.barh("pathway state", (stop - start) / YEAR_DAYS, left=start / YEAR_DAYS,
+            bar_ax.barh("pathway state", (stop - start) / unit_days, left=start / unit_days,
                         color=STATE_COLOURS[state], edgecolor="white")
-            if (stop - start) / YEAR_DAYS > 0.12 * end_years:
-                bar_ax.text((start + stop) / 2 / YEAR_DAYS, "pathway state", state.replace("_", " "),
+            if (stop - start) / unit_days > 0.12 * end:
+                bar_ax.text((start + stop) / 2 / unit_days, "pathway state", state.replace("_", " "),
                             ha="center", va="center", fontsize=7)
     lanes.append("pathway state")
     for drug, rows in doses[~doses.drug.isin(GLUCOCORTICOIDS)].groupby("drug", sort=False):
         for row in rows.itertuples():
-            bar_ax.barh(drug, max(row.end_day - row.start_day, 2) / YEAR_DAYS, left=row.start_day / YEAR_DAYS,
+            bar_ax.barh(drug, max(row.end_day - row.start_day, 2) / unit_days, left=row.start_day / unit_days,
                         color="#fd8d3c" if row.route == "iv" else "#74c476", height=0.5)
         infusions = rows[rows.route == "iv"]
-        bar_ax.plot(infusions.start_day / YEAR_DAYS, [drug] * len(infusions), "v", color="#a63603", markersize=5)
+        bar_ax.plot(infusions.start_day / unit_days, [drug] * len(infusions), "v", color="#a63603", markersize=5)
     for e in transitions.itertuples():
         if e.event in ("respond", "fail"):
-            bar_ax.plot(e.day / YEAR_DAYS, "pathway state", "D", color="black", markersize=5)
+            bar_ax.plot(e.day / unit_days, "pathway state", "D", color="black", markersize=5)
     if until_day is not None:
         for ax in axes:
-            ax.axvline(drawn_to / YEAR_DAYS, color="black", linestyle="--", linewidth=1)
+            ax.axvline(drawn_to / unit_days, color="black", linestyle="--", linewidth=1)
     bar_ax.invert_yaxis()
-    bar_ax.set(xlabel="years since diagnosis", title="Lines of therapy and drugs (triangles: infusions; "
+    bar_ax.set(xlabel=f"{unit} since diagnosis", title="Lines of therapy and drugs (triangles: infusions; "
                                                       "diamonds: assessments that changed the plan)")
     fig.tight_layout()
     return fig

@@ -186,7 +186,7 @@ def test_teach_steps_to_the_next_event_with_the_diagram_on_its_state(app_url, br
     # The page's defaults: baseline, patient 0, severe dermatomyositis, 70 kg, no comorbidities.
     tables = course.simulate_one("baseline", patient_id=0, subtype="DM", severe=True, weight_kg=70.0)
     weeks = course.story(tables)
-    last = course.last_week(tables["patients"].iloc[0])
+    last = course.horizon_week(iimsim.resolve("baseline").simulation.horizon_years)  # not when it dies
     week = course.next_story_week(weeks, 0)
     state = course.state_at_end_of_week(tables["events"], week)
 

@@ -18,7 +18,8 @@ from iimsim.app import teach_course as course
 from iimsim.app.comparison import compare_runs
 from iimsim.app.uploads import scenario_from_upload
 from iimsim.cli import main
-from iimsim.pathway.machine import HIGHLIGHT, to_dot
+from iimsim.pathway.machine import HIGHLIGHT, next_states_dot, to_dot
+from iimsim.pathway.vocabulary import SUBTYPE_NAMES, SUBTYPES
 from iimsim.reports.patient_story import timeline, up_to
 from iimsim.scenarios import ScenarioError, load_scenario, to_toml
 from iimsim.simulation.tables import YEAR_DAYS
@@ -202,14 +203,83 @@ def test_the_timeline_to_a_day_draws_nothing_after_it():
     assert events["day"].max() < day and assessments["day"].max() < day
     assert doses["start_day"].max() < day and doses["end_day"].max() <= day
     assert len(doses) < len(tables["doses"])
-    figure = timeline(patient, tables["events"], tables["doses"], tables["assessments"], 0.1, until_day=day)
-    dose_axes = figure.axes[0]
-    drawn = np.concatenate([line.get_xdata() for line in dose_axes.get_lines() if len(line.get_xdata()) > 2])
-    assert drawn.max() <= day / YEAR_DAYS + 1e-9
-    assert dose_axes.get_xlim()[1] == pytest.approx(patient["followup_days"] / YEAR_DAYS)  # the whole axis
     import matplotlib.pyplot as plt
 
-    plt.close(figure)
+    for until in (7.0, day, 2 * day):  # the axis grows with the weeks, and ends at the week shown
+        figure = timeline(patient, tables["events"], tables["doses"], tables["assessments"], 0.1, until_day=until)
+        dose_axes = figure.axes[0]
+        drawn = np.concatenate([line.get_xdata() for line in dose_axes.get_lines() if len(line.get_xdata()) > 2])
+        assert drawn.max() <= until / 7 + 1e-9  # in weeks
+        assert all(axes.get_xlim() == pytest.approx((0, until / 7)) for axes in figure.axes)
+        assert figure.axes[-1].get_xlabel() == "weeks since diagnosis"
+        plt.close(figure)
+    whole = timeline(patient, tables["events"], tables["doses"], tables["assessments"], 0.1)
+    assert whole.axes[0].get_xlim()[1] == pytest.approx(patient["followup_days"] / YEAR_DAYS)  # in years
+    plt.close(whole)
+
+
+def test_stepping_never_shows_when_follow_up_ends():
+    tables = course.simulate_one("baseline", patient_id=0, subtype="DM", severe=True, weight_kg=70.0,
+                                 comorbidities=tuple(course.COMORBIDITY_PATHS))
+    patient = tables["patients"].iloc[0]
+    assert patient["died"] and course.last_week(patient) < 20  # this patient dies early...
+    assert course.horizon_week(5.0) == 260  # ...and the weeks run to the horizon all the same
+    assert course.state_at_end_of_week(tables["events"], course.last_week(patient)) == "dead"
+    assert course.state_at_end_of_week(tables["events"], 260) == "dead"
+
+
+def _facts(subtype: str, severe: bool):
+    tables = course.simulate_one("baseline", patient_id=0, subtype=subtype, severe=severe, weight_kg=70.0)
+    return tables["patients"].iloc[0], tables["events"]
+
+
+def _destinations(state: str, subtype: str, severe: bool = True, events=None, week: int = 0) -> dict[str, str]:
+    patient, own_events = _facts(subtype, severe)
+    moves = course.next_moves(state, patient, own_events if events is None else events, week)
+    assert all(move.source == state for move in moves)
+    return {f"{move.trigger}->{move.dest}": move.why for move in moves}
+
+
+def test_the_next_states_are_the_patients_own():
+    # Triage: a severe patient (not IBM) has the IV pulse first, a non-severe one oral induction.
+    assert set(_destinations("diagnosis", "DM")) == {"triage->iv_pulse", "die->dead"}
+    assert set(_destinations("diagnosis", "DM", severe=False)) == {"triage->first_line", "die->dead"}
+    assert set(_destinations("diagnosis", "IBM")) == {"triage->first_line", "die->dead"}
+    # First line fails into the second line, but IBM into supportive care (no escalation beyond the trial).
+    dm, ibm = _destinations("first_line", "DM"), _destinations("first_line", "IBM")
+    assert "fail->second_line" in dm and "fail->supportive_care" not in dm
+    assert "fail->supportive_care" in ibm and "fail->second_line" not in ibm
+    # Intolerance: another agent in the line if one is left (the tables cannot say), else the next line.
+    assert {"intolerance->first_line", "intolerance->second_line"} <= set(dm)
+    assert {"respond->maintenance", "flare->first_line", "die->dead"} <= set(dm)
+    assert _destinations("dead", "DM") == {}
+
+
+def test_a_flare_in_remission_escalates_beyond_the_line_that_brought_it():
+    patient, events = _facts("DM", True)
+    remission = pd.DataFrame({"day": [100.0], "event": ["respond"], "is_transition": [True],
+                              "from_state": ["second_line"], "to_state": ["maintenance"]})
+    assert "flare->third_line" in _destinations("maintenance", "DM", events=remission, week=20)
+    assert [d for d in _destinations("maintenance", "DM", events=remission, week=20) if d.startswith("flare")] \
+        == ["flare->third_line"]
+    assert set(_destinations("drug_free_remission", "DM", events=remission, week=20)) == {
+        "relapse->second_line", "die->dead"}  # re-induced with the line that brought remission
+
+
+def test_the_next_states_diagram_outlines_the_state_and_names_every_way_out():
+    patient, events = _facts("DM", True)
+    moves = course.next_moves("first_line", patient, events, 3)
+    lines = next_states_dot("first_line", moves, "week 3").splitlines()
+    outlined = [line for line in lines if HIGHLIGHT in line]
+    assert len(outlined) == 1 and outlined[0].strip().startswith("first_line [") and "week 3" in outlined[0]
+    edges = [line.strip() for line in lines if "->" in line]
+    assert {edge.split(" [")[0] for edge in edges} == {"first_line -> maintenance", "first_line -> second_line",
+                                                         "first_line -> stays", "first_line -> dead"}
+    for move in moves:
+        assert sum(f"{move.trigger}: {move.why}" in edge for edge in edges) == 1
+    assert "fontsize=16" in lines[2] and "fontsize=13" in lines[3]  # to be read at a page's width
+    with pytest.raises(ValueError, match="leads from 'diagnosis'"):
+        next_states_dot("first_line", course.next_moves("diagnosis", patient, events, 0))
 
 
 def test_the_diagram_outlines_the_chosen_state_only():
@@ -306,11 +376,13 @@ def test_the_plan_form_renders_for_every_built_in_scenario(scenario):
     assert [button.label for button in page.button] == ["Run", "Compare"]
 
 
-@pytest.mark.parametrize("subtype", ["JDM", "IBM", "ASS"])
+@pytest.mark.parametrize("subtype", SUBTYPES)
 def test_the_teach_page_renders_for_a_chosen_patient(subtype):
     page = _page("teach_page").run()
-    [choice] = [box for box in page.selectbox if box.label == "Subtype"]
+    [choice] = [box for box in page.radio if box.label == "Subtype"]
+    assert list(choice.options) == [f"{s}: {name}" for s, name in SUBTYPE_NAMES.items()]  # every subtype
     page = choice.set_value(subtype).run()
+    assert page.metric[0].value == "0 of 260"
     page.multiselect[0].set_value(["osteoporosis", "interstitial lung disease"]).run()
     assert not page.exception, page.exception
     assert page.metric[0].value.startswith("0 of ")

@@ -7,14 +7,18 @@ sentences of weeks up to w (`reports.patient_story.narrative` files a sentence u
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import SimpleNamespace
 
 import pandas as pd
 
 import iimsim
+from iimsim.pathway.definition import LINE_OF_STATE, TRANSITIONS, TransitionSpec
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
+from iimsim.pathway.guards import GUARDS
 from iimsim.pathway.rules import is_juvenile
 from iimsim.reports.patient_story import narrative
 from iimsim.simulation.runner import simulate_patient
+from iimsim.simulation.tables import YEAR_DAYS
 
 WEEK_DAYS = 7.0
 # Comorbidities and features at diagnosis a teacher can choose: each forced on (probability 1) or off (0) for
@@ -54,6 +58,12 @@ def last_week(patient: pd.Series) -> int:
     return int(patient["followup_days"] // WEEK_DAYS)
 
 
+def horizon_week(horizon_years: float) -> int:
+    """The week in which the scenario's horizon falls: as far as a teacher may step, whenever the patient dies
+    (the steps must not give the death away)."""
+    return int(horizon_years * YEAR_DAYS // WEEK_DAYS)
+
+
 def week_end_day(week: int) -> float:
     """The first day after week `week`: the course up to the end of the week is everything before it."""
     return (week + 1) * WEEK_DAYS
@@ -63,6 +73,38 @@ def state_at_end_of_week(events: pd.DataFrame, week: int) -> str:
     """The pathway state at the end of week `week`."""
     moves = events[events["is_transition"] & (events["day"] < week_end_day(week))]
     return "diagnosis" if moves.empty else str(moves.sort_values("day", kind="stable")["to_state"].iloc[-1])
+
+
+# Guards the tables cannot settle: whether another agent is left in the line depends on those the patient has
+# not yet tried or tolerated.
+UNSETTLED_GUARDS = frozenset({"can_switch_agent"})
+
+
+def _guard_facts(patient: pd.Series, events: pd.DataFrame, week: int) -> SimpleNamespace:
+    """What the pathway's guards read about the patient at the end of week `week`: subtype and severity, and
+    the line on which remission was last reached (0: never)."""
+    moves = events[events["is_transition"] & (events["day"] < week_end_day(week))
+                   & (events["to_state"] == "maintenance") & (events["event"] == "respond")]
+    line = 0 if moves.empty else LINE_OF_STATE[moves.sort_values("day", kind="stable")["from_state"].iloc[-1]] or 0
+    return SimpleNamespace(subtype=str(patient["subtype"]), severe=patient["severity"] == "severe", remission_line=line)
+
+
+def next_moves(state: str, patient: pd.Series, events: pd.DataFrame, week: int) -> list[TransitionSpec]:
+    """The transitions that may take the patient out of `state` next, as the machine would try them: for each
+    trigger, in order, those whose guard holds for this patient or cannot be settled from the tables, up to the
+    first that surely applies (the ones after it are never reached)."""
+    facts = _guard_facts(patient, events, week)
+    moves, settled = [], set()
+    for t in TRANSITIONS:
+        if t.source != state or t.trigger in settled:
+            continue
+        holds = True if t.guard is None else None if t.guard in UNSETTLED_GUARDS else GUARDS[t.guard](facts)
+        if holds is False:
+            continue
+        moves.append(t)
+        if holds:
+            settled.add(t.trigger)
+    return moves
 
 
 def glucocorticoid_mg_per_day(doses: pd.DataFrame, day: float) -> float:

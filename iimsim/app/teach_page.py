@@ -11,7 +11,7 @@ import streamlit as st
 
 from iimsim.app import teach_course as course
 from iimsim.app.figure_lock import FIGURE_LOCK
-from iimsim.pathway.machine import to_dot
+from iimsim.pathway.machine import next_states_dot
 from iimsim.reports.diagram import GraphvizMissing, render
 from iimsim.reports.patient_story import STATE_WORDS, timeline
 from iimsim.scenarios import builtin_names, load_scenario
@@ -29,8 +29,10 @@ def _simulate(scenario: str, patient_id: int, subtype: str, severe: bool, weight
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _remission_activity(scenario: str) -> float:
-    return load_scenario(scenario).assessment.remission_activity
+def _scenario_facts(scenario: str) -> tuple[float, float]:
+    """The scenario's remission threshold (activity, 0-1) and horizon (years)."""
+    resolved = load_scenario(scenario)
+    return resolved.assessment.remission_activity, resolved.simulation.horizon_years
 
 
 def _timeline_png(tables: dict[str, pd.DataFrame], until_day: float, remission_activity: float) -> bytes:
@@ -44,13 +46,14 @@ def _timeline_png(tables: dict[str, pd.DataFrame], until_day: float, remission_a
 
 
 def _diagram(dot_source: str) -> None:
-    """The pathway as SVG drawn by Graphviz's dot (fast), or without it by the browser (slow in a headless one)."""
+    """A diagram as SVG drawn by Graphviz's dot (fast), or without it by the browser (slow in a headless one), at
+    its own size (its type as large as dot set it) or narrower to fit the page."""
     try:
         svg = render(dot_source, "svg").decode("utf-8")
     except GraphvizMissing:
-        st.graphviz_chart(dot_source, width="stretch")
+        st.graphviz_chart(dot_source, width="content")
         return
-    st.image(svg[svg.index("<svg"):], width="stretch")
+    st.image(svg[svg.index("<svg"):], width="content")
 
 
 def _choose_patient() -> tuple:
@@ -59,15 +62,18 @@ def _choose_patient() -> tuple:
         names = builtin_names()
         scenario = st.selectbox("Scenario", names, index=names.index("baseline"),
                                 help="Whose pathway: the built-in scenarios (`iimsim scenario list`).")
-        subtype = st.selectbox("Subtype", SUBTYPES, format_func=lambda s: f"{s}: {SUBTYPE_NAMES[s]}")
+        # every subtype in view, its name in full (a drop-down cut the two IMNM names to the same words)
+        subtype = st.radio("Subtype", SUBTYPES, format_func=lambda s: f"{s}: {SUBTYPE_NAMES[s]}")
         severe = st.radio("Severity", ["severe", "non-severe"], horizontal=True,
-                          help="Seed 003's criteria: weakness worse than MRC 4, respiratory failure from ILD, "
-                               "myocarditis, severe dysphagia or another life-threatening complication.") == "severe"
+                          help="As BMJ Best Practice, Idiopathic inflammatory myopathies: treatment algorithm, "
+                               "defines it: weakness worse than MRC 4, respiratory failure from ILD, myocarditis, "
+                               "severe dysphagia or another life-threatening complication.") == "severe"
         juvenile = subtype == "JDM"
         weight_kg = st.slider("Weight (kg)", 10, 150, 28 if juvenile else 70, key=f"teach_weight_{juvenile}",
                               help="Sets the glucocorticoid dose (mg/kg/day) and IVIG (g/kg).")
         comorbidities = st.multiselect("Comorbidities at diagnosis", list(course.COMORBIDITY_PATHS),
-                                       help="Diabetes or osteoporosis lower the prednisolone dose (seed 003); "
+                                       help="Diabetes or osteoporosis lower the prednisolone dose (BMJ Best "
+                                            "Practice, Idiopathic inflammatory myopathies: treatment algorithm); "
                                             "interstitial lung disease changes the agents chosen.")
         patient_id = st.number_input("Patient number", min_value=0, value=0, step=1,
                                      help="Another number draws another patient: age, sex, autoantibody and how "
@@ -99,7 +105,8 @@ def page() -> None:
     tables = _simulate(*chosen)
     patient = tables["patients"].iloc[0]
     weeks = course.story(tables)
-    last = course.last_week(patient)
+    remission_activity, horizon_years = _scenario_facts(chosen[0])
+    last = course.horizon_week(horizon_years)  # not the week follow-up ends: that would give a death away
     if st.session_state.get(SHOWN_PATIENT) != chosen or WEEK not in st.session_state:
         st.session_state[SHOWN_PATIENT] = chosen
         st.session_state[WEEK] = 0
@@ -111,8 +118,8 @@ def page() -> None:
     state = course.state_at_end_of_week(tables["events"], week)
     seen = course.last_assessment(tables["assessments"], week)
     facts = st.columns(4)
-    facts[0].metric("Week", f"{week} of {last}", help="Weeks since diagnosis; the course is shown to the end of "
-                                                      "this week.")
+    facts[0].metric("Week", f"{week} of {last}", help="Weeks since diagnosis, of the scenario's follow-up; the "
+                                                      "course is shown to the end of this week.")
     facts[1].metric("Pathway state", state.replace("_", " "), help=STATE_WORDS.get(state, state).capitalize()
                     + " (outlined in red in the diagram).")
     facts[2].metric("Glucocorticoid", f"{course.glucocorticoid_mg_per_day(tables['doses'], until - 1):g} mg/day",
@@ -125,10 +132,12 @@ def page() -> None:
     with st.container(key="teach-this-week", border=True):
         st.markdown(f"**Week {week}:** " + (" ".join(this_week) if this_week else "nothing new this week."))
     with st.container(key="teach-diagram"):
-        _diagram(to_dot({state: f"week {week}"}, highlight=state))
-    st.image(_timeline_png(tables, until, _remission_activity(chosen[0])),
-             caption="The course so far (dashed line: the end of this week): glucocorticoid dose, disease "
-                     "activity with what each visit decided, lines and drugs.")
+        _diagram(next_states_dot(state, course.next_moves(state, patient, tables["events"], week), f"week {week}"))
+        st.caption("Where the patient is (outlined in red) and where the pathway may take it next, with what "
+                   "would take it there. The whole pathway: `iimsim diagram --format png`.")
+    st.image(_timeline_png(tables, until, remission_activity),
+             caption="The course so far, to the end of this week (the axis grows with the weeks): "
+                     "glucocorticoid dose, disease activity with what each visit decided, lines and drugs.")
     st.subheader("The story so far")
     with st.container(height=320):
         for story_week, sentences in reversed(course.story_so_far(weeks, week)):
