@@ -144,6 +144,16 @@ def _parameter_sections(scenario: dict) -> list[dict]:
 
 
 REPORT_FILES = ("patient_costs.parquet", "report.html")  # with the folder figures/
+# In figures/: the report's figures in the order it shows them, each with its title and caption, for whatever
+# else shows them (the app's Plan page), so no second list of figures is kept anywhere.
+FIGURE_INDEX = "figures.json"
+
+
+def figure_index(run_dir: Path | str) -> list[dict[str, str]]:
+    """The report's figures as it shows them: `name` (figures/NAME.png, .svg, .csv), `title` and `caption` of
+    each, in order; [] for a folder without a report."""
+    path = Path(run_dir) / "figures" / FIGURE_INDEX
+    return json.loads(path.read_text("utf-8")) if path.is_file() else []
 
 
 def build_report(run_dir: Path | str) -> Path:
@@ -311,6 +321,8 @@ def _write_report(run_dir: Path, out: Path, checked: CheckedRun) -> None:
         ]
     report_figures = [ReportFigure(name, title, caption, figures.save_figure(fig, folder, name))
                       for name, title, caption, fig in specs]
+    (folder / FIGURE_INDEX).write_text(json.dumps(
+        [{"name": name, "title": title, "caption": caption} for name, title, caption, _ in specs], indent=1), "utf-8")
     validation_path = run_dir / "validation.csv"
     validation = _read_csv(validation_path).to_dict("records") if validation_path.exists() else None
     html = TEMPLATES.get_template("report.html.j2").render(

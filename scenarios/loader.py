@@ -49,11 +49,11 @@ def shown(value: Any) -> str:
 MAX_MESSAGE_CHARACTERS = 600
 
 
-def one_line(message: str) -> str:
-    """A message as one line of printable text (what a file or a path holds is escaped), at most
-    MAX_MESSAGE_CHARACTERS long."""
+def one_line(message: str, limit: int | None = MAX_MESSAGE_CHARACTERS) -> str:
+    """A message as one line of printable text (what a file or a path holds is escaped), at most `limit`
+    characters long (None: any length)."""
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
-    return text if len(text) <= MAX_MESSAGE_CHARACTERS else text[:MAX_MESSAGE_CHARACTERS - 3] + "..."
+    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _field(part: Any) -> str:

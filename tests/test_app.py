@@ -239,3 +239,14 @@ def test_plan_names_a_bad_file_and_field_then_runs_and_shows_the_tables_numbers(
     assert shown["Died"] == f"{100 * died:.1f}%"
     first_year = run.patients.groupby("replication")["pred_cum_mg_first_year"].mean().mean()
     assert shown["Glucocorticoid, first year (mg)"] == f"{first_year:,.0f}"
+    # every figure of the run's report, in its order, each with its caption
+    from iimsim.reports.report import figure_index
+
+    report_figures = figure_index(folder)
+    tabs = browser.find_elements(By.CSS_SELECTOR, '.st-key-plan-result [role="tab"]')
+    assert [tab.text.strip() for tab in tabs] == [figure["title"] for figure in report_figures]
+    shown_caption = '.st-key-plan-result [role="tabpanel"] [data-testid="stCaptionContainer"]'  # the open tab's
+    for tab, figure in zip(tabs, report_figures):
+        tab.click()
+        _wait(browser).until(lambda b: figure["caption"] in [c.text.strip().replace("≥", ">=") for c in  # typeset
+                                                             b.find_elements(By.CSS_SELECTOR, shown_caption)])

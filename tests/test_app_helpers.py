@@ -301,6 +301,24 @@ def test_progress_is_reported_batch_by_batch_and_nothing_printed(capsys, tmp_pat
     assert capsys.readouterr().err == ""
 
 
+def test_the_plan_page_is_given_every_figure_of_the_report_with_its_caption(tmp_path):
+    import re
+
+    from iimsim.reports.report import figure_index
+
+    small_region = {"region.population": 200_000, "region.prevalent_patients": 10}  # about 30 patients
+    run = iimsim.simulate("infusion_unit", replications=1, years=1.0, out=tmp_path / "run", report=True,
+                          overrides=small_region)
+    html = (run.folder / "report.html").read_text("utf-8")
+    shown = figure_index(run.folder)
+    assert [figure["name"] for figure in shown] == re.findall(r'<figure id="figure-([\w-]+)">', html)
+    assert len(shown) >= 12 and {"infusion_unit", "infusion_waits"} <= {figure["name"] for figure in shown}
+    for figure in shown:
+        assert (run.folder / "figures" / f"{figure['name']}.png").is_file()
+        assert figure["title"] and figure["caption"]
+        assert f"<figcaption>{figure['caption']}" in html.replace("&#39;", "'").replace("&gt;", ">")
+
+
 def test_tables_download_as_csv_or_parquet(small_run):
     names = downloads.table_names(small_run.folder)
     assert {"patients", "events", "doses", "assessments"} <= set(names) and "summary" not in names

@@ -20,7 +20,7 @@ from iimsim.app.plan_fields import (APP_CAPS, LINES, PRICE_FIELDS, UNIT_FIELDS, 
                                     size_path)
 from iimsim.app.shown_text import as_text
 from iimsim.app.uploads import scenario_from_upload
-from iimsim.reports.report import format_number
+from iimsim.reports.report import figure_index, format_number
 from iimsim.reports.staging import OutputWriteError
 from iimsim.scenarios import Scenario, ScenarioError, builtin_names, load_scenario, to_toml
 from iimsim.scenarios.names import folder_name
@@ -36,10 +36,6 @@ METRIC_LABELS = {
     "infusion_chair_days_total": "Infusion use", "mean_total_cost_discounted": "Discounted cost",
     "mean_qalys_discounted": "Discounted QALYs", "infusion_unit_utilisation": "Infusion chair-hours used",
 }
-FIGURES = {"dose_over_time": "Glucocorticoid dose", "time_in_lines": "Lines of therapy",
-           "resources_by_year": "Resource use per year", "costs_by_year": "Costs per year",
-           "infusion_unit": "Infusion unit", "infusion_waits": "Infusion waits",
-           "differences": "Paired differences", "key_metrics": "Key metrics"}
 
 
 def _label(metric: str, unit: str) -> str:
@@ -198,9 +194,14 @@ def _show_metrics(run: iimsim.Run) -> None:
 
 
 def _show_figures(folder: Path) -> None:
-    present = [(name, title) for name, title in FIGURES.items() if (folder / "figures" / f"{name}.png").is_file()]
-    for tab, (name, _) in zip(st.tabs([title for _, title in present]), present):
-        tab.image(str(folder / "figures" / f"{name}.png"))
+    """Every figure of the folder's report, in its order, with its caption (the report's own list of them); a
+    folder without that list (a comparison's) shows each figure it holds, by file name."""
+    shown = figure_index(folder) or [{"name": path.stem, "title": path.stem.replace("_", " ").capitalize(),
+                                      "caption": ""} for path in sorted((folder / "figures").glob("*.png"))]
+    for tab, figure in zip(st.tabs([as_text(figure["title"]) for figure in shown]), shown):
+        tab.image(str(folder / "figures" / f"{figure['name']}.png"))
+        if figure["caption"]:
+            tab.caption(as_text(figure["caption"], whole=True))
 
 
 def _show_downloads(run: iimsim.Run) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import string
 
-from iimsim.scenarios.loader import one_line
+from iimsim.scenarios.loader import MAX_MESSAGE_CHARACTERS, one_line
 
 
-def as_text(text: str) -> str:
+def as_text(text: str, whole: bool = False) -> str:
     """`text` as one line with every ASCII punctuation character escaped (CommonMark's backslash escapes: each
-    shows as itself)."""
-    return "".join("\\" + c if c in string.punctuation else c for c in one_line(str(text)))
+    shows as itself); shortened as messages are unless `whole` (a figure's caption, written by the report)."""
+    line = one_line(str(text), limit=None if whole else MAX_MESSAGE_CHARACTERS)
+    return "".join("\\" + c if c in string.punctuation else c for c in line)
