@@ -209,8 +209,9 @@ def test_assessment_invariants_over_random_cohorts(seed, flare_rate):
     # each transition an assessment triggered is in the events table on that day
     e = t["events"]
     triggered = a[a.decision.isin(["respond", "fail", "flare", "withdraw", "relapse"])]
+    # both sides rounded by the same function: numpy's and Python's round differ on ties in the 10th decimal
     keys = set(zip(e.patient_id, e.day.round(9), e.event))
-    assert all((r.patient_id, round(r.day, 9), r.decision) in keys for r in triggered.itertuples())
+    assert set(zip(triggered.patient_id, triggered.day.round(9), triggered.decision)) <= keys
 
 
 def _latest_before(events: pd.DataFrame, earlier: pd.DataFrame) -> pd.Series:
