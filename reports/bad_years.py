@@ -21,6 +21,14 @@ def whole_years(horizon_days: float) -> int:
     return int(np.floor(horizon_days / YEAR_DAYS + 1e-9))
 
 
+def header(table: pd.DataFrame) -> str:
+    """What the median and the bad year rest on: "over 15 replication-years (3 replications x 5 whole calendar
+    years of the horizon)"."""
+    first = table.iloc[0]
+    return (f"over {first.replication_years} replication-years ({first.replications} replication(s) x "
+            f"{first.years} whole calendar year(s) of the horizon)")
+
+
 def bad_years(resources: pd.DataFrame, replications, horizon_days: float) -> pd.DataFrame:
     """From resources per replication and year (resources_by_year.csv): one row per measure with its median and
     90th percentile (linear interpolation) over the replication-years, and how many replication-years that is;
@@ -35,19 +43,3 @@ def bad_years(resources: pd.DataFrame, replications, horizon_days: float) -> pd.
                      "p90": np.percentile(values, BAD_YEAR_PERCENTILE) if len(values) else np.nan,
                      "replication_years": len(values), "replications": len(set(replications)), "years": years})
     return pd.DataFrame(rows)
-
-
-def describe(table: pd.DataFrame) -> str:
-    """One line: "Infusion chair-days in a median year: 113 chair-days; ... (over 15 replication-years: 3
-    replication(s) x 5 whole calendar year(s))"."""
-    from iimsim.reports.labels import label
-
-    if table.empty or table["replication_years"].iloc[0] == 0:
-        return "no whole calendar year in the horizon: no median or bad year"
-    parts = []
-    for row in table.itertuples():
-        median, p90 = (label(f"{row.measure}_per_year_{kind}") for kind in ("median", "p90"))
-        parts.append(f"{median.text}: {median.shown(row.median)}; {p90.text}: {p90.shown(row.p90)}")
-    first = table.iloc[0]
-    return (f"{'; '.join(parts)} (over {first.replication_years} replication-years: {first.replications} "
-            f"replication(s) x {first.years} whole calendar year(s))")

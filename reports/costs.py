@@ -19,6 +19,7 @@ import pandas as pd
 
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
 from iimsim.reports.resources import add_by_year
+from iimsim.reports.summary import mean_and_interval
 from iimsim.scenarios.schema import Costs
 from iimsim.reports.discounting import daily_discount, discounted_days  # noqa: F401  (re-exported)
 from iimsim.simulation.tables import COST_CATEGORIES, SCHEMAS, YEAR_DAYS
@@ -255,3 +256,12 @@ def run_costs(run_dir, costs: Costs, horizon_days: float) -> tuple[pd.DataFrame,
     for _, part in parts:  # summed as a run sums its batches
         by_year = add_by_year(by_year, part)
     return by_patient, by_year
+
+
+def budget_within_horizon(cost_by_year: pd.DataFrame, replications) -> dict[str, tuple[float, float, float]]:
+    """The cost of all years of the horizon per replication (a replication with no cost counts 0): mean, 95% CI
+    low and high, undiscounted and discounted, keyed by their labels."""
+    each = cost_by_year.groupby("replication")[["cost", "cost_discounted"]].sum().reindex(
+        sorted(set(replications)), fill_value=0)
+    return {"total_cost_within_horizon": mean_and_interval(each["cost"]),
+            "total_cost_within_horizon_discounted": mean_and_interval(each["cost_discounted"])}

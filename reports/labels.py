@@ -95,8 +95,9 @@ class Label:
         """"95% CI 51.8% to 82.3%", or why there is none."""
         if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
             return "no interval from one replication"
-        return (f"95% CI {self.number(low, difference, difference)} to "
-                f"{self.shown(high, money, difference, difference)}")
+        high_text = (self.number(high, difference, difference) if self.unit == MONEY  # the value named the money
+                     else self.shown(high, money, difference, difference))
+        return f"95% CI {self.number(low, difference, difference)} to {high_text}"
 
 
 def _digits(value: float, decimals: int, signed: bool) -> str:
@@ -109,15 +110,13 @@ def _digits(value: float, decimals: int, signed: bool) -> str:
 _PER_REPLICATION = {
     "patients": Label("Patients", "patients"),
     "patient_years": Label("Patient-years within the horizon", "patient-years"),
-    "patient_years_before_horizon": Label("Patient-years before the horizon (prevalent patients' history)",
-                                          "patient-years"),
+    "patient_years_before_horizon": Label("Patient-years before the horizon", "patient-years"),
     "deaths": Label("Deaths", "patients"),
     "deaths_from_infection": Label("Deaths from a serious infection", "patients"),
     "ivig_g_total": Label("IVIG given", "g"),
-    "ivig_g_before_horizon": Label("IVIG given before the horizon (prevalent patients' history)", "g"),
+    "ivig_g_before_horizon": Label("IVIG given before the horizon", "g"),
     "infusion_chair_days_total": Label("Infusion chair-days", "chair-days"),
-    "infusion_chair_days_before_horizon": Label("Infusion chair-days before the horizon (prevalent patients' "
-                                                "history)", "chair-days"),
+    "infusion_chair_days_before_horizon": Label("Infusion chair-days before the horizon", "chair-days"),
     "infusion_visits_not_given": Label("IV visits not given (still queueing at the end)", "visits"),
 }
 _PER_PATIENT = {

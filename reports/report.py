@@ -22,13 +22,13 @@ from iimsim.pathway.definition import TREATMENT_LINE_STATES
 from iimsim.reports import figure_data as data
 from iimsim.reports import figures
 from iimsim.reports.bad_years import bad_years
-from iimsim.reports.costs import CATEGORIES, run_costs
+from iimsim.reports.costs import CATEGORIES, budget_within_horizon, run_costs
 from iimsim.reports.export import MissingRunFileError, RunFolderError, first_unreadable, has_table, read_table, table_dataset, unreadable
 from iimsim.reports.run_check import CheckedRun, check_run
 from iimsim.reports.staging import OutputExistsError, OutputWriteError, folder_lock, write_error
 from iimsim.reports.resources import COSTS_BY_YEAR_FILE, IV_DOSE_COLUMNS, RESOURCES_BY_YEAR_FILE, ResourceYears
 from iimsim.reports.labels import Money, label
-from iimsim.reports.summary import first_year_mortality, mean_and_interval, means_per_replication, waits_by_drug
+from iimsim.reports.summary import first_year_mortality, means_per_replication, waits_by_drug
 from iimsim.scenarios.schema import Scenario
 from iimsim.simulation.tables import YEAR_DAYS
 
@@ -249,9 +249,7 @@ def _write_report(run_dir: Path, out: Path, checked: CheckedRun) -> None:
     cost_by_year = means_per_replication(cost_each, ["year", "category"], replications)
     budget_each = cost_each.groupby(["replication", "year"], as_index=False)[["cost", "cost_discounted"]].sum()
     budget = means_per_replication(budget_each, ["year"], replications)
-    within = budget_each.groupby("replication")[["cost", "cost_discounted"]].sum().reindex(replications, fill_value=0)
-    budget_total = {name: mean_and_interval(within[column]) for name, column in
-                    (("total_cost_within_horizon", "cost"), ("total_cost_within_horizon_discounted", "cost_discounted"))}
+    budget_total = budget_within_horizon(cost_each, replications)
     years_table = bad_years(resources_each, replications, horizon)
     years_table.to_csv(folder / "bad_years.csv", index=False)
     region = None
