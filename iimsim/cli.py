@@ -358,8 +358,8 @@ def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> No
     from iimsim.reports.printed import psa_table
 
     money = Money.of(_load(scenarios[0]).costs)
-    click.echo(f"over {draws} parameter draws, per draw ({'a region' if result.population else 'a cohort'} within "
-               "the horizon; costs and QALYs per patient):")
+    click.echo(f"over {draws} parameter draws, each one cohort of the scenario (totals within the horizon; costs "
+               "and QALYs per patient):")
     click.echo(psa_table(result.summary, money))
     if result.cost_effectiveness is not None:
         unit, population = money.unit, result.population

@@ -84,6 +84,14 @@ def psa_table(spread: pd.DataFrame, money: Money) -> str:
     rows = []
     for row in spread[spread["metric"].isin(PSA_METRICS)].itertuples():
         entry = label(row.metric)
-        rows.append({"scenario": row.scenario, "outcome": entry.text, "unit": entry.unit_text(money),
-                     **{title: entry.number(getattr(row, column)) for column, title in PSA_COLUMNS.items()}})
-    return pd.DataFrame(rows).to_string(index=False)
+        rows.append([row.scenario, entry.text, entry.unit_text(money),
+                     *(entry.number(getattr(row, column)) for column in PSA_COLUMNS)])
+    return aligned(["scenario", "outcome", "unit", *PSA_COLUMNS.values()], rows, text_columns=3)
+
+
+def aligned(headings: list[str], rows: list[list[str]], text_columns: int) -> str:
+    """A plain-text table: the first `text_columns` columns to the left, the numbers after them to the right."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headings, *rows)]
+    return "\n".join("  ".join(str(cell).ljust(w) if i < text_columns else str(cell).rjust(w)
+                               for i, (cell, w) in enumerate(zip(line, widths))).rstrip()
+                     for line in [headings, *rows])
