@@ -23,9 +23,9 @@ from iimsim.app.uploads import scenario_from_upload
 from iimsim.reports.labels import Money, label
 from iimsim.reports.printed import median_and_bad_year
 from iimsim.reports.staging import OutputWriteError
-from iimsim.simulation.tables import YEAR_DAYS
 from iimsim.scenarios import Scenario, ScenarioError, builtin_names, load_scenario, to_toml
 from iimsim.scenarios.names import folder_name
+from iimsim.simulation.tables import YEAR_DAYS
 
 RUN = "plan_run"
 COMPARISON = "plan_comparison"
@@ -228,9 +228,9 @@ def _show_comparison(comparison: dict) -> None:
     row = differences.iloc[0]
     reference = comparison["reference"]
     st.header(f"Comparison: {as_text(row['scenario'])} minus {as_text(row['reference'])}")
-    st.caption(f"As `iimsim compare {as_text(row['reference'])} {as_text(row['scenario'])}`: paired on the same "
-               f"patients and chance events over {int(row['replications'])} replications, mean per replication; "
-               f"{row['interval_method']}.")
+    st.caption(as_text(f"As iimsim compare {row['reference']} {row['scenario']} signs it: paired on the same "
+                       f"patients and chance events over {int(row['replications'])} replications, mean per "
+                       f"replication; {row['interval_method']}."))
     table = comparison_table(differences, Money.of(reference.costs))
     st.dataframe(table, hide_index=True, height=36 * (len(table) + 1) + 2)
     sentences = cost_effectiveness_sentences(folder, reference)
