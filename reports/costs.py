@@ -19,6 +19,7 @@ import pandas as pd
 
 from iimsim.pathway.glucocorticoids import GLUCOCORTICOIDS
 from iimsim.reports.resources import add_by_year
+from iimsim.reports.summary import mean_and_interval
 from iimsim.scenarios.schema import Costs
 from iimsim.reports.discounting import daily_discount, discounted_days  # noqa: F401  (re-exported)
 from iimsim.simulation.tables import COST_CATEGORIES, SCHEMAS, YEAR_DAYS
@@ -157,8 +158,8 @@ def _distinct(column: pd.Series) -> list[str]:
 def compute_costs(tables: dict[str, pd.DataFrame], costs: Costs, horizon_days: float, by_year: bool = True
                   ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """(per patient: each category's cost and the total, undiscounted and discounted to diagnosis;
-    per calendar year of the horizon and category: cost and cost discounted to the start of the horizon,
-    intervals split at years). In a closed cohort calendar years are years since diagnosis; in a region,
+    per replication, calendar year of the horizon and category: cost and cost discounted to the start of the
+    horizon, intervals split at years). In a closed cohort calendar years are years since diagnosis; in a region,
     costs before the horizon starts (prevalent patients' earlier treatment) count only per patient.
     `by_year=False` skips the calendar years (None in their place): per patient only, about half the work."""
     items = cost_items(tables, costs)
@@ -187,28 +188,33 @@ def compute_costs(tables: dict[str, pd.DataFrame], costs: Costs, horizon_days: f
 
     years = max(1, math.ceil(horizon_days / YEAR_DAYS - 1e-9))
     diagnosis = patients["diagnosis_day"].to_numpy(dtype=float)
+    replications, patient_replication = np.unique(patients["replication"].to_numpy(), return_inverse=True)
+    cells = len(replications) * width  # (replication, category) within a year
     start, end = start + diagnosis[items.interval_row], end + diagnosis[items.interval_row]  # calendar days
+    interval_cell = patient_replication[items.interval_row] * width + items.interval_category
     day = items.day + diagnosis[items.point_row]
     edges = np.arange(years + 1) * YEAR_DAYS
     point_year = np.searchsorted(edges, day, side="right") - 1  # edges[y] <= day < edges[y + 1]
     in_horizon = (point_year >= 0) & (point_year < years)
-    point_cell = point_year[in_horizon] * width + items.point_category[in_horizon]
-    point_cost = np.bincount(point_cell, items.cost[in_horizon], minlength=years * width)
+    point_cell = (point_year * cells + patient_replication[items.point_row] * width + items.point_category)[in_horizon]
+    point_cost = np.bincount(point_cell, items.cost[in_horizon], minlength=years * cells)
     point_discounted = np.bincount(point_cell, (items.cost * np.exp(-delta * day))[in_horizon],
-                                   minlength=years * width)
+                                   minlength=years * cells)
     rows = []
     for year in range(years):
         a, b = np.maximum(start, edges[year]), np.minimum(end, edges[year + 1])
         inside = b > a
-        category = items.interval_category[inside]
-        cost = np.bincount(category, per_day[inside] * (b - a)[inside], minlength=width)
-        discounted = np.bincount(category, per_day[inside] * discounted_days(a[inside], b[inside], delta),
-                                 minlength=width)
-        for index, name in enumerate(CATEGORIES):
-            cell = year * width + index
-            rows.append({"year": year + 1, "category": name, "cost": cost[index] + point_cost[cell],
-                         "cost_discounted": discounted[index] + point_discounted[cell]})
-    return by_patient, pd.DataFrame(rows)
+        cell = interval_cell[inside]
+        cost = np.bincount(cell, per_day[inside] * (b - a)[inside], minlength=cells)
+        discounted = np.bincount(cell, per_day[inside] * discounted_days(a[inside], b[inside], delta),
+                                 minlength=cells)
+        for r, replication in enumerate(replications):
+            for index, name in enumerate(CATEGORIES):
+                k = r * width + index
+                rows.append({"replication": int(replication), "year": year + 1, "category": name,
+                             "cost": cost[k] + point_cost[year * cells + k],
+                             "cost_discounted": discounted[k] + point_discounted[year * cells + k]})
+    return by_patient, pd.DataFrame(rows, columns=["replication", "year", "category", "cost", "cost_discounted"])
 
 
 # What costing reads of each table: the rest of a run's columns are never loaded.
@@ -250,3 +256,12 @@ def run_costs(run_dir, costs: Costs, horizon_days: float) -> tuple[pd.DataFrame,
     for _, part in parts:  # summed as a run sums its batches
         by_year = add_by_year(by_year, part)
     return by_patient, by_year
+
+
+def budget_within_horizon(cost_by_year: pd.DataFrame, replications) -> dict[str, tuple[float, float, float]]:
+    """The cost of all years of the horizon per replication (a replication with no cost counts 0): mean, 95% CI
+    low and high, undiscounted and discounted, keyed by their labels."""
+    each = cost_by_year.groupby("replication")[["cost", "cost_discounted"]].sum().reindex(
+        sorted(set(replications)), fill_value=0)
+    return {"total_cost_within_horizon": mean_and_interval(each["cost"]),
+            "total_cost_within_horizon_discounted": mean_and_interval(each["cost_discounted"])}

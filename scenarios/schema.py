@@ -8,9 +8,10 @@ with "illustrative") and may name per-field sources in `sources`.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from iimsim.pathway.vocabulary import (DRUGS, STEROID_SPARING_FIRST_LINE, SUBTYPE_NAMES,  # noqa: F401  (re-exported)
                                        SUBTYPES)
@@ -675,10 +676,16 @@ class InfusionUnit(Sourced):
         return self
 
 
-class Costs(Sourced):
-    """Prices, per unit named in each field, in `currency`; costs are discounted to the day of diagnosis."""
+DEFAULT_CURRENCY = "GBP"
+DEFAULT_PRICE_YEAR = 2024
 
-    currency: Annotated[str, Field(min_length=1)]
+
+class Costs(Sourced):
+    """Prices, per unit named in each field, in `currency` at `price_year`'s prices; costs are discounted to the
+    day of diagnosis. Every money figure shown names both (e.g. 38,002 GBP (2024 prices))."""
+
+    currency: str = DEFAULT_CURRENCY
+    price_year: Annotated[int, Field(ge=1900, le=2100)] = DEFAULT_PRICE_YEAR
     discount_rate_per_year: Annotated[float, Field(ge=0.0, lt=1.0)]
     price_per_mg: dict[Drug | Literal["prednisolone", "methylprednisolone"], NonNegative]
     ivig_price_per_g: NonNegative
@@ -695,6 +702,13 @@ class Costs(Sourced):
                             "dexa_scan", "mri", "folic_acid", "statin_withdrawal", "cancer_screening",
                             "enhanced_cancer_screening"], NonNegative] = Field(default_factory=dict)  # per step done
     assessment_tests: NonNegative = 0.0  # creatine kinase and strength testing at each clinic assessment
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError("a currency is its ISO 4217 code, three capital letters (GBP, EUR, SEK, USD)")
+        return value
 
     @model_validator(mode="after")
     def _known_states_and_triggers(self):

@@ -100,7 +100,7 @@ def test_the_report_writes_costs_per_patient_that_add_up(tmp_path):
     assert len(per_patient) == 150
     assert by_year.cost.sum() == pytest.approx(per_patient.total_cost.sum())
     assert summary.loc["total", "mean_per_patient"] == pytest.approx(per_patient.total_cost.mean())
-    assert "The cohort's budget per year" in (out / "report.html").read_text()
+    assert "The budget per year" in (out / "report.html").read_text()
 
 
 def test_a_runs_own_cost_and_resource_sums_are_those_of_its_tables(tmp_path):
