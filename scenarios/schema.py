@@ -2,8 +2,9 @@
 
 pydantic does the validation so that a bad value gets an error naming the field
 and the value. Models are strict (no silent coercion of "0.5" to 0.5) and forbid
-unknown keys. Every section has a `source` (seed file, study, or text starting
-with "illustrative") and may name per-field sources in `sources`.
+unknown keys. Every section has a `source` (a source's key in square brackets, e.g. [BMJ-BP-IIM],
+listed in docs/sources.md, or text starting "illustrative" or "calibrated") and may name per-field sources in
+`sources`.
 """
 
 from __future__ import annotations
