@@ -205,7 +205,8 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
     resolved = _load(scenario, patients=patients, seed=seed, years=years, replications=replications)
     out_dir = out_dir or Path("runs") / folder_name(resolved.name)
     for departure in guideline_departures(resolved):
-        click.echo(f"note: teaching counterfactual, breaks seed 001's guideline on purpose: {departure}", err=True)
+        click.echo(f"note: teaching counterfactual, breaks the Praxis guideline on purpose: {departure}",
+                   err=True)
     try:
         with _user_errors():
             result = simulate(resolved, out=out_dir, workers=workers, table_format=table_format, force=force,

@@ -3,7 +3,7 @@
 Every cost is an interval (a rate per day over [start, end): a drug's dose, a day
 in an infusion chair, a day in a state, monitoring, prophylaxis) or a point (a
 clinic visit (an assessment and its tests), a one-off cost on a transition, an adverse
-event, one of seed 001's mandatory steps). Discounting is exact: an interval
+event, one of the Praxis mandatory steps). Discounting is exact: an interval
 costs rate * integral of (1 + r)^(-t / 365.25) over it, a point cost * (1 + r)^(-t /
 365.25), with t in days since diagnosis.
 """

@@ -144,7 +144,7 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
         _row("share_died", patients["died"].mean(), "share", "share of patients who died"),
         _row("share_reached_remission", remission.mean(), "share", "share ever entering maintenance"),
         _row("share_never_responded", 1 - remission.mean(), "share",
-             "share never reaching remission (seed 000: about 25% do not respond)"),
+             "share never reaching remission (the myositis guideline overview: about 25% do not respond)"),
         _row("median_time_to_remission_days", _median(patients["time_to_remission_days"]),
              "days", "median days to first remission, among those reaching it"),
         _row("mean_pred_cum_mg", patients["pred_cum_mg"].mean(), "mg",

@@ -2,8 +2,9 @@
 
 pydantic does the validation so that a bad value gets an error naming the field
 and the value. Models are strict (no silent coercion of "0.5" to 0.5) and forbid
-unknown keys. Every section has a `source` (seed file, study, or text starting
-with "illustrative") and may name per-field sources in `sources`.
+unknown keys. Every section has a `source` (a source's key in square brackets, e.g. [BMJ-BP-IIM],
+listed in docs/sources.md, or text starting "illustrative" or "calibrated") and may name per-field sources in
+`sources`.
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ class Simulation(Strict):
 
 
 class Severity(Sourced):
-    """Seed 003's severe criteria, each drawn per patient."""
+    """BMJ Best Practice's severe criteria, each drawn per patient."""
 
     p_weakness_below_mrc4: BySubtype[Probability]
     p_respiratory_failure_given_ild: Probability
@@ -252,7 +253,7 @@ class Glucocorticoids(Sourced):
     high_dose_mg_per_day: Positive = 30.0
     # Clinicians walk the ladder at their own pace, never faster than it: each patient's step intervals are
     # multiplied by 1 + taper_slack * exp(taper_pace_sd * z), z the same standard normal as the clinician's patience
-    # with a line (visits.failure_window_sd). taper_slack 0: every patient on seed 001's clock.
+    # with a line (visits.failure_window_sd). taper_slack 0: every patient on the Praxis clock.
     taper_slack: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
     taper_pace_sd: LogSd = 0.0
     # While the disease is improving but not yet controlled, the steps take this many times longer (1: no slower).
@@ -372,7 +373,7 @@ class Lines(Strict):
 
 
 class Regimen(Sourced):
-    """How first-line induction is given; seed 001's guideline unless a teaching scenario says otherwise."""
+    """How first-line induction is given; the Praxis guideline unless a teaching scenario says otherwise."""
 
     first_line_steroid_sparing_agent: bool = True
     induction_glucocorticoid: bool = True  # false only to re-enact a trial of induction without it
@@ -613,7 +614,7 @@ class Harm(Sourced):
 
 
 class Care(Sourced):
-    """Seed 001's mandatory steps (pathway/care.py): who is counselled, and whether MRI is part of the work-up."""
+    """The Praxis mandatory steps (pathway/care.py): who is counselled, whether MRI is part of the work-up."""
 
     childbearing_age_years: Annotated[list[NonNegative], Field(min_length=2, max_length=2)]  # [from, to)
     mri_at_diagnosis: bool
@@ -943,7 +944,7 @@ class Scenario(Strict):
         broken = guideline_departures(self)
         if broken and not self.teaching_counterfactual:
             raise ValueError(
-                "this scenario breaks seed 001's guideline ("
+                "this scenario breaks the Praxis guideline ("
                 + "; ".join(broken)
                 + "): set teaching_counterfactual = true to do so on purpose"
             )
@@ -951,7 +952,7 @@ class Scenario(Strict):
 
 
 def guideline_departures(scenario: Scenario) -> list[str]:
-    """Seed 001's three pitfalls that a scenario's settings make on purpose."""
+    """The three pitfalls Praxis names that a scenario's settings make on purpose."""
     departures = []
     day = scenario.regimen.steroid_sparing_agent_start_day
     if not scenario.regimen.induction_glucocorticoid:

@@ -144,8 +144,8 @@ class Courses:
             self.start_gc(p, now, dose, since + longest - now, pulse=False, since=since, induction=True)
 
     def resume_taper(self, p: Patient, now: float, floor: float | None = None, before: bool = False) -> None:
-        """Improving again (or tapering to a floor): the taper goes on down seed 001's ladder from today's dose
-        (`before`: the dose given up to today, a step falling today not taken), its next step when this dose has
+        """Improving again (or tapering to a floor): the taper goes on down the Praxis ladder from today's
+        dose (`before`: the dose given up to today, a step falling today not taken), its next step when this dose has
         been given its full interval (now, if it has)."""
         dose, since, induction = self.level_before(p, now) if before else self.gc_level(p, now)
         if dose > 0:
@@ -230,7 +230,7 @@ class Courses:
                 + agent.effect_lasts_days)
 
     def care_step(self, p: Patient, day: float, step: str) -> None:
-        """One of seed 001's mandatory steps (pathway/care.py), done once per patient."""
+        """One of the Praxis mandatory steps (pathway/care.py), done once per patient."""
         if step not in p.care_done:
             p.care_done.add(step)
             self.recorder.event(p, day, step, CARE_DETAIL[step])

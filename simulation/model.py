@@ -36,8 +36,8 @@ class LineRules:
     agent_start_day: float = 0.0  # a later line's agents start this long after the line (first line: regimen's)
 
     def table_for(self, subtype: str, ild: bool, rp_ild: bool = False) -> OptionTable:
-        # ILD decides before the subtype's usual agent: seed 003 gives mycophenolate first line with ILD, and
-        # methotrexate (seed 001's agent for JDM) can itself cause pneumonitis (seed 003).
+        # ILD decides before the subtype's usual agent: BMJ Best Practice gives mycophenolate first line with
+        # ILD, and methotrexate (the Praxis agent for JDM) can itself cause pneumonitis (BMJ Best Practice).
         # Anti-MDA5 rapidly progressive ILD before ILD: early combination therapy (Tsuji et al. 2020).
         if rp_ild and self.rp_ild_options is not None:
             return self.rp_ild_options

@@ -38,7 +38,7 @@ PATIENT_COLUMNS: list[Column] = [
     ("diagnosis_day", pa.float64(), "calendar day of diagnosis, days since the start of the horizon: 0 in a "
                                     "closed cohort; in a region, negative for patients diagnosed before it"),
     ("subtype", pa.string(), "DM, PM, IMNM_HMGCR, IMNM_SRP, ASS, IBM or JDM"),
-    ("severity", pa.string(), "severe or non_severe (seed 003 criteria, any feature below)"),
+    ("severity", pa.string(), "severe or non_severe (BMJ Best Practice criteria, any feature below)"),
     *[(name, pa.bool_(), f"severe feature at diagnosis: {name.replace('_', ' ')}") for name in SEVERE_FEATURES],
     ("age_years", pa.float64(), "age at diagnosis, years"),
     ("sex", pa.string(), "female or male"),
@@ -103,7 +103,7 @@ PATIENT_COLUMNS: list[Column] = [
     ("ae_pjp", pa.int32(), "Pneumocystis pneumonia (also counted in ae_serious_infection)"),
     ("ae_fracture", pa.int32(), "osteoporotic fractures"),
     ("ae_cataract", pa.int32(), "cataract (0 or 1)"),
-    *[(name, pa.bool_(), f"seed 001 pitfall: {name.removeprefix('audit_').replace('_', ' ')}")
+    *[(name, pa.bool_(), f"Praxis pitfall: {name.removeprefix('audit_').replace('_', ' ')}")
       for name in AUDIT_COLUMNS],
     *[(f"days_in_{state}", pa.float64(), f"days spent in state {state}") for state in STATE_NAMES],
 ]

@@ -41,7 +41,7 @@ INF = math.inf
 
 def induction_reviews(gc: GlucocorticoidRules) -> tuple[float, ...]:
     """Days from a line's start at which the induction dose is reviewed: when a good response lets the taper
-    begin, and when it begins anyway (seed 001: the taper begins after 2-4 weeks, by the response)."""
+    begin, and when it begins anyway (Praxis: the taper begins after 2-4 weeks, by the response)."""
     return tuple(sorted({gc.initial_hold_days, gc.initial_hold_max_days}))
 
 

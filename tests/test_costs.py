@@ -55,7 +55,7 @@ def test_each_category_is_the_tables_times_the_prices(run, prices, costed):
     assert by_patient.adverse_events_cost.sum() == pytest.approx(sum(prices.adverse_event[h] for h in harm))
     steps = e[e.event.isin(list(prices.care_step))]
     assert by_patient.care_cost.sum() == pytest.approx(steps.event.map(prices.care_step).sum())
-    # seed 001's steps: vaccines before every first immunosuppressant, hepatitis screening before methotrexate
+    # the Praxis steps: vaccines before every first immunosuppressant, hepatitis screening before methotrexate
     on_mtx = set(d.patient_id[d.drug == "methotrexate"])
     assert on_mtx <= set(e.patient_id[e.event == "hepatitis_screening"])
     assert (e[e.event.isin(list(prices.care_step))].groupby(["patient_id", "event"]).size() == 1).all()

@@ -36,7 +36,7 @@ def test_escalation_times_spread_over_many_weeks(baseline_run):
 
 
 def test_patients_reach_a_low_glucocorticoid_dose_over_many_weeks(baseline_run):
-    """Clinicians walk seed 001's ladder at their own pace: patients who improve steadily do not all reach
+    """Clinicians walk the Praxis ladder at their own pace: patients who improve steadily do not all reach
     5 mg/day in the same week (a quarter of the cohort did, 24 weeks in, when every taper ran on one clock)."""
     first_low = baseline_run["patients"].days_to_pred_le_5mg.dropna()
     assert len(first_low) > 1000

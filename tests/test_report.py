@@ -269,7 +269,7 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
         errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
         assert errors == []
         headings = browser.execute_script("return [...document.querySelectorAll('h2')].map(h => h.textContent);")
-        assert headings == ["Key metrics", "Figures", "Guideline audit (seed 001's three pitfalls)",
+        assert headings == ["Key metrics", "Figures", "Guideline audit (the three pitfalls Praxis names)",
                             "Resource use per year of the horizon", "A median and a bad year", "Costs",
                             "Model description (STRESS-DES)"]
         shot = tmp_path / "report.png"

@@ -61,14 +61,15 @@ def _choose_patient() -> tuple:
                                 help="Whose pathway: the built-in scenarios (`iimsim scenario list`).")
         subtype = st.selectbox("Subtype", SUBTYPES, format_func=lambda s: f"{s}: {SUBTYPE_NAMES[s]}")
         severe = st.radio("Severity", ["severe", "non-severe"], horizontal=True,
-                          help="Seed 003's criteria: weakness worse than MRC 4, respiratory failure from ILD, "
+                          help="BMJ Best Practice: weakness worse than MRC 4, respiratory failure from ILD, "
                                "myocarditis, severe dysphagia or another life-threatening complication.") == "severe"
         juvenile = subtype == "JDM"
         weight_kg = st.slider("Weight (kg)", 10, 150, 28 if juvenile else 70, key=f"teach_weight_{juvenile}",
                               help="Sets the glucocorticoid dose (mg/kg/day) and IVIG (g/kg).")
         comorbidities = st.multiselect("Comorbidities at diagnosis", list(course.COMORBIDITY_PATHS),
-                                       help="Diabetes or osteoporosis lower the prednisolone dose (seed 003); "
-                                            "interstitial lung disease changes the agents chosen.")
+                                       help="Diabetes or osteoporosis lower the prednisolone dose "
+                                            "(BMJ Best Practice); interstitial lung disease changes the "
+                                            "agents chosen.")
         patient_id = st.number_input("Patient number", min_value=0, value=0, step=1,
                                      help="Another number draws another patient: age, sex, autoantibody and how "
                                           "the disease behaves (the same patient as in a run with that id).")
