@@ -9,7 +9,6 @@ listed in docs/sources.md, or text starting "illustrative" or "calibrated") and 
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -707,7 +706,7 @@ class Costs(Sourced):
     @field_validator("currency")
     @classmethod
     def _currency_code(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Z]{3}", value):
+        if not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
             raise ValueError("a currency is its ISO 4217 code, three capital letters (GBP, EUR, SEK, USD)")
         return value
 
