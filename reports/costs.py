@@ -163,8 +163,11 @@ def cost_items(tables: dict[str, pd.DataFrame], costs: Costs) -> CostItems:
         chair_days = (dose_rows[iv], dose_start[iv], dose_end[iv])
         stays = (rows[moves], day[moves], _next_day_or_followup(rows[moves], day[moves], followup),
                  events["to_state"].iloc[moves])
-        _add_societal(costs.societal, patients["age_years"].to_numpy(dtype=float), add_interval, add_point,
-                      chair_days, (dose_rows[scig], dose_start[scig]), (visit_rows, visit_day), stays)
+        # (tables without ages: every patient an adult not in paid work)
+        ages = (patients["age_years"].to_numpy(dtype=float) if "age_years" in patients
+                else np.full(len(patients), np.nan))
+        _add_societal(costs.societal, ages, add_interval, add_point, chair_days, (dose_rows[scig], dose_start[scig]),
+                      (visit_rows, visit_day), stays)
 
     def joined(parts: list[tuple], count: int) -> list[np.ndarray]:
         if not parts:
