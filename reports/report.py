@@ -22,7 +22,7 @@ from iimsim.pathway.definition import TREATMENT_LINE_STATES
 from iimsim.reports import figure_data as data
 from iimsim.reports import figures
 from iimsim.reports.bad_years import bad_years
-from iimsim.reports.costs import CATEGORIES, budget_within_horizon, run_costs
+from iimsim.reports.costs import CATEGORIES, SOCIETAL_CATEGORIES, budget_within_horizon, run_costs
 from iimsim.reports.export import MissingRunFileError, RunFolderError, first_unreadable, has_table, read_table, table_dataset, unreadable
 from iimsim.reports.run_check import CheckedRun, check_run
 from iimsim.reports.staging import OutputExistsError, OutputWriteError, folder_lock, write_error
@@ -71,12 +71,15 @@ DOSE_COLUMNS = ["replication", "patient_id", "drug", "route", "start_day", "end_
 
 
 def costs_summary(patient_cost: pd.DataFrame, patients: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """Mean cost per patient by category, undiscounted and discounted, and per patient-year."""
+    """Mean cost per patient by category, undiscounted and discounted, and per patient-year: the payer's
+    categories and their total, then what the societal perspective adds and its total."""
     years = patients["followup_days"].sum() / YEAR_DAYS
-    rows = [{"category": c, "mean_per_patient": patient_cost[f"{c}_cost"].mean(),
+    perspective = {**dict.fromkeys((*CATEGORIES, "total"), "payer"),
+                   **dict.fromkeys((*SOCIETAL_CATEGORIES, "societal_total"), "societal")}
+    rows = [{"category": c, "perspective": view, "mean_per_patient": patient_cost[f"{c}_cost"].mean(),
              "mean_per_patient_discounted": patient_cost[f"{c}_cost_discounted"].mean(),
              "per_patient_year": patient_cost[f"{c}_cost"].sum() / years if years else float("nan"),
-             "currency": currency} for c in (*CATEGORIES, "total")]
+             "currency": currency} for c, view in perspective.items()]
     return pd.DataFrame(rows)
 
 

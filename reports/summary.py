@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from iimsim.pathway.audit import AUDIT_COLUMNS
 from iimsim.pathway.definition import CARE_STATES
+from iimsim.pathway.scig import SCIG
 from iimsim.simulation.tables import YEAR_DAYS
 
 
@@ -42,6 +43,7 @@ class ResourceTally:
         self.unit_visits: list[pa.Table] = []  # with an infusion unit: its visits and days tables
         self.unit_days: list[pa.Table] = []
         self.status: Counter[tuple[int, str]] = Counter()  # (year, "alive" / "on_glucocorticoid" / "drug_free")
+        self.at_home: Counter[str] = Counter()  # SCIG at home: "g" given, "doses"
 
     def add(self, tables: dict[str, pa.Table]) -> None:
         self._add_status(tables)
@@ -49,6 +51,10 @@ class ResourceTally:
             self.unit_visits.append(tables["infusion_visits"].select(["drug", "start_day", "wait_days",
                                                                      "queue_wait_days"]))
             self.unit_days.append(tables["infusion_unit_days"])
+        home = tables["doses"].filter(pc.equal(tables["doses"]["drug"], SCIG))  # each row one dose, one day long
+        grams = pc.sum(pc.multiply(home["dose"], pc.subtract(home["end_day"], home["start_day"]))).as_py()
+        self.at_home["g"] += grams or 0.0
+        self.at_home["doses"] += home.num_rows
         doses = tables["doses"].filter(pc.equal(tables["doses"]["route"], "iv"))
         diagnosis = tables["patients"].select(["replication", "patient_id", "diagnosis_day"])
         doses = doses.select(["replication", "patient_id", "drug", "start_day", "end_day", "dose"]).join(
@@ -162,6 +168,9 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
         _row("ivig_g_total", tally.ivig_g, "g", "IVIG given within the horizon"),
         _row("ivig_g_per_patient_year", tally.ivig_g / years_within if years_within else np.nan,
              "g/patient-year", "IVIG given per patient-year, within the horizon"),
+        _row("scig_g_total", tally.at_home["g"], "g", "subcutaneous immunoglobulin given at home (in place of IVIG)"),
+        _row("scig_doses_at_home", tally.at_home["doses"], "doses", "doses of subcutaneous immunoglobulin given at "
+             "home: no infusion chair"),
         _row("share_iv_pulse", (patients["days_in_iv_pulse"] > 0).mean(), "share",
              "share given an IV methylprednisolone pulse"),
         _row("first_year_mortality", first_year_mortality(patients), "share",

@@ -10,6 +10,7 @@ from iimsim.pathway.agents import AgentRules, OptionTable
 from iimsim.pathway.audit import AuditRules
 from iimsim.pathway.clinic import ClinicRules, LineWindows
 from iimsim.pathway.dosing import Schedule
+from iimsim.pathway.scig import ScigRules
 from iimsim.pathway.response_criteria import CoreSetMeasure, ImprovementDefinition, ResponseCriteria
 from iimsim.pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
 from iimsim.pathway.glucocorticoids import GlucocorticoidRules, PulseRules
@@ -235,6 +236,7 @@ class CompiledScenario:
     visits: VisitRules
     contraindicated_with_ild: frozenset[str] = frozenset()
     pulse: PulseRules | None = None
+    scig: ScigRules | None = None  # IVIG continued at home in remission (pathway/scig.py); none: never
 
     @classmethod
     def compile(cls, scenario: Scenario, horizon_years: float | None = None) -> CompiledScenario:
@@ -281,6 +283,7 @@ class CompiledScenario:
             visits=VisitRules.compile(scenario),
             contraindicated_with_ild=frozenset(d for d, a in scenario.agents.items() if a.contraindicated_with_ild),
             pulse=PulseRules.from_scenario(scenario.glucocorticoids),
+            scig=ScigRules.from_scenario(scenario.scig) if scenario.scig is not None else None,
         )
 
 

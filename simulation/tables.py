@@ -184,24 +184,43 @@ INFUSION_UNIT_DAY_COLUMNS: list[Column] = [
                                           "hours; empty on closed days"),
 ]
 
-# Cost categories of the patient_costs table (reports/costs.py prices each).
+# Cost categories of the patient_costs table (reports/costs.py prices each): the payer's, whose sum is
+# total_cost, and the costs beyond it that a societal perspective adds (societal_total_cost).
 COST_CATEGORIES = ("drugs", "ivig", "infusion_chair", "monitoring", "prophylaxis", "states", "clinic_visits",
-                   "transitions", "adverse_events", "care")
-COST_COLUMNS = [f"{c}_cost" for c in COST_CATEGORIES] + ["total_cost"]
+                   "transitions", "adverse_events", "care", "scig", "scig_training")
+SOCIETAL_COST_CATEGORIES = ("productivity", "informal_care")
+_COST_MEANING = {
+    "scig": "subcutaneous immunoglobulin at home: product and the pump's consumables",
+    "scig_training": "nurse visits training patients to give subcutaneous immunoglobulin at home",
+    "productivity": "paid work lost to treatment (infusion days, clinic visits, doses at home), patients of "
+                    "working age in paid work",
+    "informal_care": "carers' time: accompanying patients to treatment (a parent with a child) and help at home",
+}
+COST_COLUMNS = ([f"{c}_cost" for c in COST_CATEGORIES] + ["total_cost"]
+                + [f"{c}_cost" for c in SOCIETAL_COST_CATEGORIES] + ["societal_total_cost"])
 
 PATIENT_COST_COLUMNS: list[Column] = [
     *_ID,
-    *[(f"{c}_cost", pa.float64(), f"cost of {c.replace('_', ' ')} over follow-up, in the scenario's currency")
-      for c in COST_CATEGORIES],
-    ("total_cost", pa.float64(), "cost over follow-up, in the scenario's currency: the categories' sum"),
+    *[(f"{c}_cost", pa.float64(), f"cost of {_COST_MEANING.get(c, c.replace('_', ' '))} over follow-up, in the "
+                                  "scenario's currency") for c in COST_CATEGORIES],
+    ("total_cost", pa.float64(), "the payer's cost over follow-up, in the scenario's currency: the categories "
+                                 "above summed"),
+    *[(f"{c}_cost", pa.float64(), f"societal perspective: {_COST_MEANING[c]} over follow-up, in the scenario's "
+                                  "currency (0 without [costs.societal])") for c in SOCIETAL_COST_CATEGORIES],
+    ("societal_total_cost", pa.float64(), "the societal perspective's cost over follow-up: total_cost plus "
+                                          "productivity and informal care"),
     *[(f"{name}_discounted", pa.float64(), "the same, discounted to diagnosis at the scenario's rate")
       for name in COST_COLUMNS],
 ]
 
 PATIENT_OUTCOME_COLUMNS: list[Column] = [
     *_ID,
-    ("total_cost", pa.float64(), "cost over follow-up, in the scenario's currency (as patient_costs.parquet)"),
+    ("total_cost", pa.float64(), "the payer's cost over follow-up, in the scenario's currency (as "
+                                 "patient_costs.parquet): what cost-effectiveness uses"),
     ("total_cost_discounted", pa.float64(), "the same, discounted to diagnosis at the scenario's rate"),
+    ("societal_total_cost", pa.float64(), "cost over follow-up from the societal perspective: total_cost plus "
+                                          "productivity and informal care (as patient_costs.parquet)"),
+    ("societal_total_cost_discounted", pa.float64(), "the same, discounted to diagnosis"),
     ("life_years", pa.float64(), "years from diagnosis to death or the end of follow-up"),
     ("life_years_discounted", pa.float64(), "the same, discounted to diagnosis"),
     ("qalys", pa.float64(), "quality-adjusted life-years over follow-up: health-state utility (from activity "
