@@ -1,15 +1,16 @@
 """Benchmark the whole `iimsim run` command: patient-years per CPU-second, peak memory, and the yardstick.
 
-    python benchmarks/bench_run.py                      # baseline, 20,000 patients x 5 years, against naive_simpy
-    python benchmarks/bench_run.py --patients 1000000 --repeat 1 --no-naive   # the memory target: under 2 GB
+    python benchmarks/bench_run.py                      # baseline, 20,000 patients x 5 years
+    python benchmarks/bench_run.py --yardstick naive_simpy.py   # each run paired with a yardstick model
+    python benchmarks/bench_run.py --patients 1000000 --repeat 1   # the memory target: under 2 GB
     python benchmarks/bench_run.py --scenario infusion_unit --population 20000000   # patients sharing chairs
 
 Each run is the command a user types, `iimsim run SCENARIO --patients N --years Y --workers W --no-report`
 (start-up, the full clinical model, every table written as Parquet), timed as a whole process: its CPU is the
-operating system's account of the process and its workers. Unless `--no-naive`, each run is paired with
-`../shared/reference/naive_simpy.py N Y OUT` (a plain SimPy + transitions model of the pathway written the way
-a newcomer would), run in turn, and the CPU ratio is taken pair by pair so drift in a shared machine's speed
-hits both alike.
+operating system's account of the process and its workers. With `--yardstick PATH`, each run is paired with
+`python PATH N Y OUT`, another model of the pathway to measure against (for example a plain SimPy +
+transitions model written the straightforward way), run in turn, and the CPU ratio is taken pair by pair so
+drift in a shared machine's speed hits both alike.
 """
 
 from __future__ import annotations
@@ -24,10 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from measure import ROOT, run_measured  # noqa: E402
-
-NAIVE = ROOT.parent / "shared" / "reference" / "naive_simpy.py"
-
+from measure import run_measured  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,16 +39,20 @@ def main() -> None:
     parser.add_argument("--format", default="parquet", choices=["parquet", "csv"])
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs to time; CPU speed on shared machines varies, so median and range are shown")
-    parser.add_argument("--no-naive", action="store_true",
-                        help="skip the paired runs of ../shared/reference/naive_simpy.py (the yardstick)")
+    parser.add_argument("--yardstick", type=Path, default=None, metavar="PATH",
+                        help="a script run as `python PATH PATIENTS YEARS OUT` before each run, its CPU compared "
+                             "pair by pair (not with --population)")
+    parser.add_argument("--no-naive", action="store_true", help="skip the yardstick runs even with --yardstick")
     args = parser.parse_args()
-    pair_naive = not args.no_naive and args.population is None and NAIVE.exists()
+    if args.yardstick is not None and not args.yardstick.is_file():
+        parser.error(f"--yardstick {args.yardstick}: no such file")
+    pair_naive = args.yardstick is not None and not args.no_naive and args.population is None
 
     cpus, peaks, naive_cpus = [], [], []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             if pair_naive:
-                naive_cpus.append(run_measured([sys.executable, str(NAIVE), str(args.patients), str(args.years),
+                naive_cpus.append(run_measured([sys.executable, str(args.yardstick), str(args.patients), str(args.years),
                                                 f"{tmp}/naive"])[0])
             scenario_args = ["--patients", str(args.patients)]
             if args.population is not None:
@@ -76,8 +78,9 @@ def main() -> None:
           f"worst {rates[0]:,.0f}")
     if naive_cpus:
         ratios = sorted(naive / own for naive, own in zip(naive_cpus, cpus))
-        print(f"naive_simpy.py {args.patients} {args.years:g}: CPU per run {', '.join(f'{c:.1f}' for c in naive_cpus)} s")
-        print(f"naive CPU / iimsim CPU: median {statistics.median(ratios):.2f} of paired runs (range "
+        print(f"{args.yardstick.name} {args.patients} {args.years:g}: CPU per run "
+              f"{', '.join(f'{c:.1f}' for c in naive_cpus)} s")
+        print(f"yardstick CPU / iimsim CPU: median {statistics.median(ratios):.2f} of paired runs (range "
               f"{ratios[0]:.2f} to {ratios[-1]:.2f}; above 1, iimsim uses that many times less CPU)")
     print(f"peak memory (largest process): {max(peaks):,.0f} MB; output on disk: {size_mb:,.0f} MB")
     from iimsim.reports.manifest import machine

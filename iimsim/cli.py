@@ -208,7 +208,8 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
     resolved = _load(scenario, patients=patients, seed=seed, years=years, replications=replications)
     out_dir = out_dir or Path("runs") / folder_name(resolved.name)
     for departure in guideline_departures(resolved):
-        click.echo(f"note: teaching counterfactual, breaks seed 001's guideline on purpose: {departure}", err=True)
+        click.echo(f"note: teaching counterfactual, breaks the Praxis guideline on purpose: {departure}",
+                   err=True)
     try:
         with _user_errors():
             result = simulate(resolved, out=out_dir, workers=workers, table_format=table_format, force=force,
@@ -216,26 +217,15 @@ def run(scenario, patients, seed, years, replications, out_dir, workers, table_f
                               scheduler=scheduler, progress=None)
     except ModuleNotFoundError as err:
         raise UserError(f"--backend dask needs Dask: pip install 'iimsim[dask]' ({err})") from None
-    facts = result.manifest["run"]
-    key = result.summary.set_index("metric")["value"]
-    sim = resolved.simulation
-    per = f" (means of {sim.replications} replications)" if sim.replications > 1 else ""
-    click.echo(
-        f"{resolved.name}: {facts['rows']['patients']} patients, {facts['patient_years']:.0f} patient-years "
-        f"in {facts['wall_seconds']:.1f} s -> {out_dir}\n"
-        f"  per replication{per}: reached remission {key['share_reached_remission']:.1%}, died {key['share_died']:.1%}, "
-        f"mean cumulative prednisone-equivalent {key['mean_pred_cum_mg']:.0f} mg, "
-        f"IVIG {key['ivig_g_total']:.0f} g, infusion chair-days {key['infusion_chair_days_total']:.0f}"
-    )
-    if "mean_qalys_discounted" in key:
-        click.echo(f"  per patient, discounted: cost {key['mean_total_cost_discounted']:,.0f} {resolved.costs.currency}, "
-                   f"{key['mean_qalys_discounted']:.3f} QALYs, {key['mean_life_years_discounted']:.3f} life-years")
-    if resolved.infusion_unit is not None:
-        waits = ", ".join(f"{metric.removeprefix('mean_queue_wait_days_')} {value:.2f}"
-                          for metric, value in key.items() if metric.startswith("mean_queue_wait_days_"))
-        click.echo(f"  infusion unit: {key['infusion_unit_utilisation']:.1%} of chair-hours used, "
-                   f"{key['infusion_unit_mean_queue_sessions']:.2f} sessions queueing on average; "
-                   f"mean days waiting for a chair: {waits}")
+    from iimsim.reports.printed import run_lines
+
+    facts, sim = result.manifest["run"], resolved.simulation
+    per = (f"{sim.replications} replications of about {result.summary.set_index('metric').at['patients', 'value']:,.0f}"
+           if sim.replications > 1 else "one replication")
+    click.echo(f"{resolved.name}: {facts['rows']['patients']:,} patients in all ({per}) in "
+               f"{facts['wall_seconds']:.1f} s -> {out_dir}")
+    for line in run_lines(result.folder, result.summary, resolved):
+        click.echo(line)
 
 
 @main.command("report")
@@ -316,11 +306,14 @@ def compare_command(scenarios, patients, replications, seed, workers, independen
         differences = compare(list(scenarios), patients=patients, replications=replications, seed=seed,
                               workers=workers, independent_seeds=independent_seeds, out=out_dir, force=force,
                               progress=None, command=sys.argv)
-    key = differences[differences.metric.isin(["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total",
-                                               "infusion_chair_days_total"])]
-    for row in key.itertuples():
-        click.echo(f"{row.scenario} - {row.reference}: {row.metric} {row.difference:+.4g} {row.unit} "
-                   f"(95% CI {row.ci_low:+.4g} to {row.ci_high:+.4g})")
+    from iimsim.reports.labels import Money
+    from iimsim.reports.printed import COMPARED_METRICS, difference_line
+
+    money = Money.of(_load(scenarios[0]).costs)
+    click.echo(f"each scenario minus {names[0]}, paired within {replications} replications on the same patients: "
+               "mean per replication (95% CI)")
+    for row in differences[differences.metric.isin(COMPARED_METRICS)].itertuples():
+        click.echo(difference_line(row, money))
     wrote = [out_dir / "comparison.html", out_dir / "comparison.csv"]
     if (out_dir / "cost_effectiveness.csv").exists():
         import pandas as pd
@@ -365,20 +358,22 @@ def psa_command(scenarios, draws, patients, seed, workers, out_dir, force) -> No
                      force=force)
     if len(scenarios) > 1 and result.cost_effectiveness is None:
         click.echo("note: not every scenario has [utilities]: no cost-effectiveness outputs", err=True)
-    spread = result.summary
-    shown = spread[spread.metric.isin(["share_reached_remission", "mean_pred_cum_mg", "ivig_g_total",
-                                       "infusion_chair_days_total", "share_died", "mean_total_cost_discounted",
-                                       "mean_qalys_discounted"])]
-    click.echo(shown.to_string(index=False))
+    from iimsim.reports.labels import Money
+    from iimsim.reports.printed import psa_table
+
+    money = Money.of(_load(scenarios[0]).costs)
+    click.echo(f"over {draws} parameter draws, each one cohort of the scenario (totals within the horizon; costs "
+               "and QALYs per patient):")
+    click.echo(psa_table(result.summary, money))
     if result.cost_effectiveness is not None:
-        unit, population = result.currency, result.population
+        unit, population = money.unit, result.population
         for threshold, rows in at_thresholds(result.cost_effectiveness, result.thresholds_per_qaly).groupby(
                 "threshold_per_qaly", sort=True):
             shares = ", ".join(f"{r.strategy} {r.probability_most_cost_effective:.0%}" for r in rows.itertuples())
             value = rows.iloc[0]
             population_text = (f", {value.evpi_population:,.0f} {unit} for the region's patients"
                                if population else "")
-            click.echo(f"at {threshold:,.0f} {unit}/QALY: most cost-effective in {shares} of draws; EVPI "
+            click.echo(f"at {threshold:,.0f} {unit} per QALY: most cost-effective in {shares} of draws; EVPI "
                        f"{value.evpi_per_patient:,.2f} {unit} per patient{population_text}")
     click.echo(f"wrote {out_dir}", err=True)
 

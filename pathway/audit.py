@@ -1,8 +1,8 @@
-"""Seed 001's three pitfalls, detected per patient.
+"""The three pitfalls Praxis names, detected per patient.
 
 1. glucocorticoid monotherapy: first-line induction without a steroid-sparing agent;
 2. a delayed steroid-sparing agent: started later than the allowed delay after the
-   first glucocorticoid dose (seed 001: day one), or never while on glucocorticoid;
+   first glucocorticoid dose (Praxis: day one), or never while on glucocorticoid;
 3. high-dose glucocorticoid beyond 4 weeks: a dose above 30 mg/day held, untapered, longer than allowed (the
    days actually given, from the dose rows: a stall, a flare or an escalation can hold one as well as the
    induction).

@@ -1,10 +1,10 @@
-"""Seed 001's mandatory steps around treatment: which checks a drug calls for before it starts, and what
+"""The Praxis mandatory steps around treatment: which checks a drug calls for before it starts, and what
 diagnosis calls for (the statin stopped, cancer screening); PJP prophylaxis with immunosuppressants together.
 
 "Update vaccines before starting immunosuppressants; screen for hepatitis B/C and baseline liver
 function tests before methotrexate; women of childbearing potential require reliable contraception
 when taking methotrexate; azathioprine after checking thiopurine methyltransferase; bone health:
-DEXA scan" (seed 001, Prevention of Treatment Complications). Each step is done once per patient.
+DEXA scan" (Praxis, Prevention of Treatment Complications). Each step is done once per patient.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ IMMUNOSUPPRESSANTS = frozenset(DRUGS) - {"ivig", "placebo"}
 CARE_STEPS = ("vaccination_update", "hepatitis_screening", "contraception_counselling", "tpmt_test", "dexa_scan",
               "mri", "folic_acid", "statin_withdrawal", "cancer_screening", "enhanced_cancer_screening")
 CARE_DETAIL = {
-    "vaccination_update": "vaccines updated before the first immunosuppressant (seed 001)",
-    "hepatitis_screening": "hepatitis B/C and liver function tests before methotrexate (seed 001)",
-    "contraception_counselling": "reliable contraception on methotrexate, which is teratogenic (seed 001)",
-    "tpmt_test": "thiopurine methyltransferase checked before azathioprine (seed 001)",
-    "dexa_scan": "DEXA scan for bone health on glucocorticoid (seed 001)",
-    "mri": "MRI of the muscles (T2 with fat suppression) at diagnosis (seed 001's monitoring)",
+    "vaccination_update": "vaccines updated before the first immunosuppressant (Praxis)",
+    "hepatitis_screening": "hepatitis B/C and liver function tests before methotrexate (Praxis)",
+    "contraception_counselling": "reliable contraception on methotrexate, which is teratogenic (Praxis)",
+    "tpmt_test": "thiopurine methyltransferase checked before azathioprine (Praxis)",
+    "dexa_scan": "DEXA scan for bone health on glucocorticoid (Praxis)",
+    "mri": "MRI of the muscles (T2 with fat suppression) at diagnosis (the Praxis monitoring)",
     "folic_acid": ("folic acid 1 mg a day with methotrexate (Praxis Medical Insights, Treatment of Inflammatory "
                    "Myopathy, 2025; BMJ Best Practice: folic acid supplementation is recommended)"),
     "statin_withdrawal": ("statin stopped: statin-associated anti-HMGCR myopathy (224th ENMC workshop, Allenbach et "

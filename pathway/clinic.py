@@ -1,8 +1,8 @@
 """What the clinician decides at an assessment, from what the assessment measured.
 
 Clinical rules only (no time, no chance): the engine measures the disease and asks
-`decide` what follows. Seed 003: induction is tapered "according to clinical response";
-escalate when refractory; seed 001: agents take 3-6 months, so failure is judged over
+`decide` what follows. BMJ Best Practice: induction is tapered "according to clinical response";
+escalate when refractory; Praxis: agents take 3-6 months, so failure is judged over
 months, while a patient with less than minimal improvement by the line's early window,
 or a second flare on the same line, escalates sooner.
 """
@@ -82,7 +82,7 @@ def taper_goes_on(rules: ClinicRules, seen: Seen) -> bool:
 
 def glucocorticoid_answer(rules: ClinicRules, measured_activity: float) -> str:
     """How a flare, a failure or a relapse is answered with glucocorticoid, by how active the disease is: back a
-    step or two, back to a high dose, or an IV pulse first (seed 003: pulses for severe disease)."""
+    step or two, back to a high dose, or an IV pulse first (BMJ Best Practice: pulses for severe disease)."""
     if measured_activity >= rules.flare_pulse_activity:
         return PULSE
     if measured_activity >= rules.flare_high_dose_activity:
@@ -133,7 +133,7 @@ def reason(rules: ClinicRules, state: str, seen: Seen, windows: LineWindows | No
             return "a_year_without_remission"
         if seen.review == 2 and seen.ivig_if_resistant and not responded(rules, seen):
             # No response to high-dose glucocorticoid by 4 weeks: steroid-resistant disease, an indication for
-            # IVIG (seed 001); the high dose is not continued (the taper goes on).
+            # IVIG (Praxis); the high dose is not continued (the taper goes on).
             return "steroid_resistant"
         if taper_goes_on(rules, seen):
             return "improving"

@@ -1,4 +1,4 @@
-"""Glucocorticoid dosing: start dose and caps, the IV pulse, seed 001's taper.
+"""Glucocorticoid dosing: start dose and caps, the IV pulse, the Praxis taper.
 
 Pure functions of plain numbers (a `GlucocorticoidRules` built once from the
 scenario), so a dose schedule is computed once per distinct start dose and
@@ -75,8 +75,8 @@ def cap_mg_per_day(rules: GlucocorticoidRules, juvenile: bool) -> float:
 
 def induction_mg_per_kg(rules: GlucocorticoidRules, juvenile: bool, steroid_risk: bool,
                         high_relapse_risk: bool) -> float:
-    """Seed 003: 0.5-1 mg/kg/day, nearer 0.5 with diabetes, osteoporosis or glaucoma,
-    nearer 1 at high relapse risk; JDM 2 mg/kg/day (seed 001). Steroid risk wins a tie."""
+    """BMJ Best Practice: 0.5-1 mg/kg/day, nearer 0.5 with diabetes, osteoporosis or glaucoma,
+    nearer 1 at high relapse risk; JDM 2 mg/kg/day (Praxis). Steroid risk wins a tie."""
     if juvenile:
         return rules.jdm_mg_per_kg_per_day
     if steroid_risk:
@@ -97,15 +97,15 @@ def pulse_prednisone_eq_mg_per_day(rules: GlucocorticoidRules) -> float:
 
 
 def taper_pace(rules: GlucocorticoidRules, z: float) -> float:
-    """How slowly a clinician walks the ladder: a multiple of its intervals, never below 1 (seed 001's ladder is
-    the fastest a taper goes), 1 + slack x a lognormal factor of the clinician's caution `z`; rounded to a
+    """How slowly a clinician walks the ladder: a multiple of its intervals, never below 1 (the Praxis
+    ladder is the fastest a taper goes), 1 + slack x a lognormal factor of the clinician's caution `z`; rounded to a
     twentieth so that the schedules stay few (they are cached)."""
     pace = 1.0 + rules.taper_slack * math.exp(rules.taper_pace_sd * z)
     return round(pace * 20) / 20
 
 
 def _paced(rules: GlucocorticoidRules, step_days: float, dose_mg_per_day: float, pace: float) -> float:
-    """A step's interval at the clinician's pace; a high dose's at most `high_dose_max_days` (seed 001: never
+    """A step's interval at the clinician's pace; a high dose's at most `high_dose_max_days` (Praxis: never
     continue high-dose corticosteroids beyond 2-4 weeks)."""
     days = step_days * pace
     if dose_mg_per_day > rules.high_dose_mg_per_day and days > rules.high_dose_max_days:
@@ -121,7 +121,7 @@ def paced_for(rules: GlucocorticoidRules, clinician_pace: float, controlled: boo
 
 def step_interval_days(rules: GlucocorticoidRules, dose_mg_per_day: float, pace: float, induction: bool) -> float:
     """How long a dose is given before the next step down may come: the induction dose at least
-    `initial_hold_days` (seed 001: 2-4 weeks, by the response), a rung of the ladder its step, a lower dose the
+    `initial_hold_days` (Praxis: 2-4 weeks, by the response), a rung of the ladder its step, a lower dose the
     low-dose step, each at the clinician's pace."""
     if induction:
         return rules.initial_hold_days
@@ -132,7 +132,7 @@ def step_interval_days(rules: GlucocorticoidRules, dose_mg_per_day: float, pace:
 
 def longest_hold_days(rules: GlucocorticoidRules, dose_mg_per_day: float, induction: bool) -> float:
     """How long a stalled improvement may hold a dose: any time at or below the high-dose threshold; a high
-    induction dose up to `initial_hold_max_days` from its start (seed 001: never high dose beyond 2-4 weeks);
+    induction dose up to `initial_hold_max_days` from its start (Praxis: never high dose beyond 2-4 weeks);
     another high dose not at all (the taper goes on through it)."""
     if dose_mg_per_day <= rules.high_dose_mg_per_day:
         return math.inf
@@ -140,7 +140,7 @@ def longest_hold_days(rules: GlucocorticoidRules, dose_mg_per_day: float, induct
 
 
 def ladder_doses_mg_per_day(rules: GlucocorticoidRules, top_mg_per_day: float) -> tuple[float, ...]:
-    """The doses of seed 001's taper from `top_mg_per_day` down, highest first: the rungs, then the low-dose
+    """The doses of the Praxis taper from `top_mg_per_day` down, highest first: the rungs, then the low-dose
     decrements to 0."""
     doses = [top_mg_per_day, *(rung for rung in rules.taper_ladder_mg_per_day if rung < top_mg_per_day)]
     dose = doses[-1]
@@ -188,7 +188,7 @@ def pulse_mg_per_day(rules: PulseRules, weight_kg: float, juvenile: bool) -> flo
 
 def taper_doses_mg_per_day(rules: GlucocorticoidRules, start_mg: float, hold_days: float,
                            floor_mg: float, pace: float = 1.0) -> tuple[tuple[float, float], ...]:
-    """Seed 001's taper as (offset_days, mg/day) steps.
+    """The Praxis taper as (offset_days, mg/day) steps.
 
     Hold the start dose `hold_days`, then step down the ladder (60, 40, 30, 25, 20),
     each step held `ladder_step_days`; below the ladder, fall by
@@ -217,7 +217,7 @@ def taper_doses_mg_per_day(rules: GlucocorticoidRules, start_mg: float, hold_day
 def oral_step(rules: GlucocorticoidRules, offset_days: float, mg_per_day: float,
               alternate_day: bool) -> DoseStep:
     if alternate_day:
-        # Seed 002: the same total given every other day; the day's average is unchanged.
+        # The polymyositis guideline summary: the same total every other day; the day's average is unchanged.
         return DoseStep(offset_days, PREDNISOLONE, "oral_alternate_day", 2 * mg_per_day, "mg/48h", mg_per_day)
     return DoseStep(offset_days, PREDNISOLONE, "oral", mg_per_day, "mg/day", mg_per_day)
 
@@ -254,7 +254,8 @@ def oral_schedule(rules: GlucocorticoidRules, start_mg: float, hold_days: float,
 @lru_cache(maxsize=4096)
 def prophylaxis_needed(rules: GlucocorticoidRules, schedule: Schedule) -> float:
     """Days from the course start that the dose stays at or above the PJP threshold
-    (seed 002: prophylaxis at prednisone >= 20 mg/day for >= 4 weeks); 0 if shorter."""
+    (the polymyositis guideline summary: prophylaxis at prednisone >= 20 mg/day for >= 4 weeks); 0 if
+    shorter."""
     high_days = 0.0
     for step in schedule.steps:
         if step.prednisone_eq_mg_per_day < rules.pjp_threshold_mg_per_day:

@@ -22,7 +22,7 @@ def _remission_on(line: int) -> Guard:
 GUARDS: dict[str, Guard] = {
     # Severe, and not IBM: inclusion body myositis has a trial of prednisone with methotrexate, no pulse.
     "pulse_indicated": lambda patient: patient.severe and pulse_indicated(patient.subtype),
-    # IBM: a trial of prednisone with methotrexate, no escalation beyond it (seeds 001, 003).
+    # IBM: a trial of prednisone with methotrexate, no escalation beyond it (Praxis, BMJ Best Practice).
     "no_escalation": lambda patient: not escalation_allowed(patient.subtype),
     # The engine sets `switch_agent` to the next agent within the line, or None.
     "can_switch_agent": lambda patient: patient.switch_agent is not None,

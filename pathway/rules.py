@@ -1,4 +1,4 @@
-"""Clinical rules by subtype and severity (seeds 001, 003), free of time and chance."""
+"""Clinical rules by subtype and severity (Praxis, BMJ Best Practice), free of time and chance."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ JUVENILE_SUBTYPES = frozenset({"JDM"})
 NO_ESCALATION_SUBTYPES = frozenset({"IBM"})
 NO_PULSE_SUBTYPES = frozenset({"IBM"})
 # Anti-HMGCR IMNM: combination therapy from the outset, never glucocorticoid monotherapy
-# (seed 001); IVIG joins glucocorticoid and immunosuppressant (triple induction, evidence.md).
+# (Praxis); IVIG joins glucocorticoid and immunosuppressant (triple induction: StatinHMGCR2019 in
+# docs/sources.md).
 IVIG_FROM_OUTSET_SUBTYPES = frozenset({"IMNM_HMGCR"})
 # IBM: no IVIG. "Generally resistant to standard immunotherapy" (Praxis Medical Insights, Treatment of Inflammatory
 # Myopathy, 2025); IVIG may at most slow progression, its lasting effect unclear (Aggarwal and Oddis, Degener Neurol
@@ -38,7 +39,7 @@ SEVERE_FEATURES = (
 
 
 def is_severe(features: dict[str, bool]) -> bool:
-    """Seed 003: severe if any of global weakness worse than MRC 4, respiratory failure
+    """BMJ Best Practice: severe if any of global weakness worse than MRC 4, respiratory failure
     from ILD, myocarditis, severe dysphagia or another life-threatening complication."""
     return any(features[name] for name in SEVERE_FEATURES)
 
@@ -65,7 +66,7 @@ def is_juvenile(subtype: str) -> bool:
 
 
 def steroid_risk(diabetes: bool, osteoporosis: bool, glaucoma: bool) -> bool:
-    """Seed 003/001: a lower glucocorticoid dose with diabetes, osteoporosis or glaucoma."""
+    """BMJ Best Practice, Praxis: a lower glucocorticoid dose with diabetes, osteoporosis or glaucoma."""
     return diabetes or osteoporosis or glaucoma
 
 
@@ -88,7 +89,7 @@ def supportive_care_floor_mg_per_day(subtype: str, supportive_mg_per_day: float)
 
 
 def bone_protection(osteoporosis: bool) -> str:
-    """Seed 001: calcium and vitamin D for all on glucocorticoid, a bisphosphonate with osteoporosis."""
+    """Praxis: calcium and vitamin D for all on glucocorticoid, a bisphosphonate with osteoporosis."""
     return "calcium + vitamin D + bisphosphonate" if osteoporosis else "calcium + vitamin D"
 
 

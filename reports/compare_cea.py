@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from iimsim.reports.cea import fieller_interval, verdict
+from iimsim.reports.labels import Money
 from iimsim.reports.patient_outcomes import nmb_metric
 from iimsim.reports.summary import mean_and_interval
 
@@ -35,7 +36,7 @@ def paired_increments(by_replication: dict[str, pd.DataFrame], reference: str) -
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=INCREMENT_COLUMNS)
 
 
-def cost_effectiveness(by_replication: dict[str, pd.DataFrame], reference: str, currency: str,
+def cost_effectiveness(by_replication: dict[str, pd.DataFrame], reference: str, money: Money,
                        thresholds: list[float]) -> pd.DataFrame:
     """One row per scenario against the reference: incremental cost and QALYs with 95% CIs, the verdict in
     words, the ICER where it is a trade-off (with Fieller's 95% interval), incremental net monetary benefit
@@ -45,11 +46,12 @@ def cost_effectiveness(by_replication: dict[str, pd.DataFrame], reference: str, 
     for name, group in increments.groupby("scenario", sort=False):
         cost, low_c, high_c = mean_and_interval(group["incremental_cost"])
         qalys, low_q, high_q = mean_and_interval(group["incremental_qalys"])
-        said = verdict(cost, qalys, name, reference, currency)
+        said = verdict(cost, qalys, name, reference, money.unit)
         icer_low, icer_high = (fieller_interval(group["incremental_cost"], group["incremental_qalys"])
                                if said.quadrant in ("more_costly_more_effective", "cheaper_less_effective")
                                else (np.nan, np.nan))
-        row = {"scenario": name, "reference": reference, "replications": len(group), "currency": currency,
+        row = {"scenario": name, "reference": reference, "replications": len(group), "currency": money.currency,
+               "price_year": money.price_year,
                "incremental_cost_per_patient": cost, "incremental_cost_ci_low": low_c,
                "incremental_cost_ci_high": high_c, "incremental_qalys_per_patient": qalys,
                "incremental_qalys_ci_low": low_q, "incremental_qalys_ci_high": high_q,
@@ -65,8 +67,8 @@ def cost_effectiveness(by_replication: dict[str, pd.DataFrame], reference: str, 
 
 
 def describe(row: pd.Series, thresholds: list[float]) -> str:
-    """The verdict and its numbers, for a terminal or a page."""
-    unit = row["currency"]
+    """The verdict and its numbers, for a terminal or a page; money in the row's currency and price year."""
+    unit = Money(row["currency"], int(row["price_year"])).unit
     text = (f"{row['statement']}. Incremental cost {row['incremental_cost_per_patient']:+,.0f} {unit} per patient "
             f"(95% CI {row['incremental_cost_ci_low']:+,.0f} to {row['incremental_cost_ci_high']:+,.0f}), "
             f"incremental QALYs {row['incremental_qalys_per_patient']:+.4f} "
@@ -81,6 +83,6 @@ def describe(row: pd.Series, thresholds: list[float]) -> str:
                 text += " (a negative bound: the cost difference's interval crosses 0)"
     for threshold in thresholds:
         key = f"incremental_{nmb_metric(threshold)}"
-        text += (f"; incremental net monetary benefit at {threshold:,.0f} {unit}/QALY {row[key]:+,.0f} "
-                 f"({row[key + '_ci_low']:+,.0f} to {row[key + '_ci_high']:+,.0f})")
+        text += (f"; incremental net monetary benefit at {threshold:,.0f} {unit} per QALY {row[key]:+,.0f} "
+                 f"(95% CI {row[key + '_ci_low']:+,.0f} to {row[key + '_ci_high']:+,.0f})")
     return text + "."

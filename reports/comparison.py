@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 from iimsim.reports.cea_figures import ce_plane  # noqa: E402
 from iimsim.reports.compare_cea import cost_effectiveness, describe, paired_increments  # noqa: E402
 from iimsim.reports.figures import save_figure  # noqa: E402
+from iimsim.reports.labels import Money, label  # noqa: E402
 from iimsim.reports.report import TEMPLATES  # noqa: E402
 from iimsim.reports.summary import INTERVAL_METHOD, combine_replications  # noqa: E402
 from iimsim.scenarios.schema import Scenario  # noqa: E402
@@ -79,7 +80,7 @@ def metrics_figure(summaries: dict[str, pd.DataFrame]):
         errors = np.vstack([values - low, high - values]) if not np.isnan(low).all() else None
         ax.bar(range(len(names)), values, yerr=errors, capsize=4, color=plt.cm.tab10.colors[: len(names)])
         ax.set_xticks(range(len(names)), names, rotation=20, fontsize=8)
-        ax.set_title(f"{metric}\n({rows[0]['unit']})", fontsize=9)
+        ax.set_title(label(metric).heading().replace(" (", "\n("), fontsize=9)
     fig.suptitle("Key metrics per scenario (mean per replication, 95% CI)")
     fig.tight_layout()
     return fig
@@ -102,7 +103,7 @@ def dose_figure(run_dirs: dict[str, Path]):
 def difference_figure(differences: pd.DataFrame):
     shown = differences[differences["metric"].isin(KEY_METRICS)]
     fig, ax = plt.subplots(figsize=(10, 0.45 * max(len(shown), 4) + 1))
-    labels = [f"{r.scenario}: {r.metric} ({r.unit})" for r in shown.itertuples()]
+    labels = [f"{r.scenario}: {label(r.metric).text}" for r in shown.itertuples()]
     y = np.arange(len(shown))
     scale = np.where(shown["reference_value"].abs() > 0, shown["reference_value"].abs(), 1.0)
     ax.errorbar(100 * shown["difference"] / scale, y, xerr=[100 * (shown["difference"] - shown["ci_low"]) / scale,
@@ -136,16 +137,16 @@ def write_comparison(folder: Path, scenarios: dict[str, Scenario], replications:
     statements = []
     if reference.utilities is not None and len(increments):
         thresholds = list(reference.utilities.thresholds_per_qaly)
-        currency = reference.costs.currency
-        effectiveness = cost_effectiveness(per_replication, names[0], currency, thresholds)
+        money = Money.of(reference.costs)
+        effectiveness = cost_effectiveness(per_replication, names[0], money, thresholds)
         effectiveness.to_csv(folder / "cost_effectiveness.csv", index=False)
         increments.to_csv(figures_dir / "ce_plane.csv", index=False)
         statements = [describe(row, thresholds) for _, row in effectiveness.iterrows()]
         figures.append(("Cost-effectiveness plane", save_figure(
-            ce_plane(increments, currency, thresholds, "replications"), figures_dir, "ce_plane")))
+            ce_plane(increments, money.heading, thresholds, "replications"), figures_dir, "ce_plane")))
     html = TEMPLATES.get_template("compare.html.j2").render(
         names=names, scenarios=scenarios, figures=figures, differences=differences.to_dict("records"),
         replications=replications, seed=seed, independent=independent_seeds, interval=INTERVAL_METHOD,
-        statements=statements)
+        statements=statements, money=Money.of(reference.costs))
     (folder / "comparison.html").write_text(html, "utf-8")
     return differences

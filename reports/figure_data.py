@@ -329,7 +329,9 @@ def kaplan_meier(times: pd.DataFrame) -> pd.DataFrame:
 
 def calendar_years(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.DataFrame,
                    cost_by_year: pd.DataFrame, horizon: float) -> pd.DataFrame:
-    """A region per calendar year: new patients, patients treated at each line, IVIG, chair-days, costs."""
+    """A region per calendar year, per replication: new patients, patients alive at the year's start and
+    treated at each line in it, IVIG, chair-days, costs (`resources` and `cost_by_year` per replication and
+    year, as the run saves them). One row per replication and year."""
     years = max(1, math.ceil(horizon / YEAR_DAYS - 1e-9))
     diagnosis = patients.set_index(["replication", "patient_id"])["diagnosis_day"]
     followup_end = (patients["diagnosis_day"] + patients["followup_days"]).to_numpy()
@@ -339,28 +341,29 @@ def calendar_years(patients: pd.DataFrame, events: pd.DataFrame, resources: pd.D
     end_of = pd.Series(followup_end, index=pd.MultiIndex.from_frame(patients[["replication", "patient_id"]]))
     nxt = t.groupby(["replication", "patient_id"])["day"].shift(-1).to_numpy() + shift
     end = np.where(np.isnan(nxt), pd.MultiIndex.from_frame(t[["replication", "patient_id"]]).map(end_of), nxt)
-    replications = patients["replication"].nunique()
-    costs = cost_by_year.groupby("year")[["cost", "cost_discounted"]].sum()
+    replication = patients["replication"].to_numpy()
     rows = []
-    for year in range(years):
-        low, high = year * YEAR_DAYS, (year + 1) * YEAR_DAYS
-        overlap = np.clip(np.minimum(end, high) - np.maximum(start, low), 0, None)
-        row = {"year": year + 1,
-               "new_patients": ((patients["diagnosis_day"] >= low) & (patients["diagnosis_day"] < high)).sum()
-               / replications,
-               "patients_alive_at_start": ((patients["diagnosis_day"] <= low) & (followup_end > low)).sum()
-               / replications}
-        for state in CARE_STATES:
-            in_state = (t["to_state"] == state).to_numpy() & (overlap > 0)
-            treated = t[in_state][["replication", "patient_id"]].drop_duplicates()
-            row[f"patients_in_{state}"] = len(treated) / replications
-        rows.append(row)
+    for rep in sorted(patients["replication"].unique()):
+        mine, moves = replication == rep, (t["replication"] == rep).to_numpy()
+        for year in range(years):
+            low, high = year * YEAR_DAYS, (year + 1) * YEAR_DAYS
+            diagnosed = patients["diagnosis_day"].to_numpy()[mine]
+            row = {"replication": int(rep), "year": year + 1,
+                   "new_patients": int(((diagnosed >= low) & (diagnosed < high)).sum()),
+                   "patients_alive_at_start": int(((diagnosed <= low) & (followup_end[mine] > low)).sum())}
+            overlap = np.clip(np.minimum(end[moves], high) - np.maximum(start[moves], low), 0, None)
+            ids, states = t["patient_id"].to_numpy()[moves], t["to_state"].to_numpy()[moves]
+            for state in CARE_STATES:
+                row[f"patients_in_{state}"] = len(np.unique(ids[(states == state) & (overlap > 0)]))
+            refractory = np.isin(states, ["refractory_combination", "refractory_alternative"])
+            row["patients_in_refractory"] = len(np.unique(ids[refractory & (overlap > 0)]))
+            rows.append(row)
     out = pd.DataFrame(rows)
-    out["ivig_g"] = resources["ivig_g"].to_numpy() / replications
-    out["infusion_chair_days"] = resources["infusion_chair_days"].to_numpy() / replications
-    out["cost"] = costs["cost"].reindex(out["year"]).to_numpy() / replications
-    out["cost_discounted"] = costs["cost_discounted"].reindex(out["year"]).to_numpy() / replications
-    return out
+    costs = cost_by_year.groupby(["replication", "year"], as_index=False)[["cost", "cost_discounted"]].sum()
+    amounts = resources[["replication", "year", "ivig_g", "infusion_chair_days"]]
+    out = out.merge(amounts, on=["replication", "year"], how="left").merge(costs, on=["replication", "year"],
+                                                                           how="left")
+    return out.fillna({"ivig_g": 0.0, "infusion_chair_days": 0.0, "cost": 0.0, "cost_discounted": 0.0})
 
 
 def audit_table(patients: pd.DataFrame, scenario: str) -> pd.DataFrame:

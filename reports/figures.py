@@ -203,13 +203,13 @@ def resources_by_year(data: pd.DataFrame) -> Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     years = data["year"].to_numpy()
     left.bar(years, data["ivig_g"] / 1000, color="#6baed6")
-    left.set(xlabel="year since diagnosis", ylabel="kg", title="IVIG given per year")
+    left.set(xlabel="year of the horizon", ylabel="kg", title="IVIG given per year (mean per replication)")
     width = 0.25
     for k, (column, label) in enumerate((("rituximab_infusions", "rituximab infusions"),
                                          ("cyclophosphamide_infusions", "cyclophosphamide infusions"),
                                          ("iv_pulse_courses", "IV pulse courses"))):
         right.bar(years + (k - 1) * width, data[column], width, label=label)
-    right.set(xlabel="year since diagnosis", ylabel="count", title="Infusions and pulses per year")
+    right.set(xlabel="year of the horizon", ylabel="count", title="Infusions and pulses per year (mean per replication)")
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -222,7 +222,7 @@ def costs_by_year(data: pd.DataFrame, currency: str) -> Figure:
     for category in table.columns:
         ax.bar(table.index, table[category], bottom=bottom, label=category.replace("_", " "))
         bottom += table[category].to_numpy()
-    ax.set(xlabel="year since diagnosis", ylabel=f"cost ({currency})", title="The cohort's costs per year")
+    ax.set(xlabel="year of the horizon", ylabel=f"cost ({currency})", title="Costs per year (mean per replication)")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig

@@ -22,6 +22,9 @@ from iimsim.simulation.tables import PATIENT_OUTCOME_COLUMNS, SCHEMAS, YEAR_DAYS
 OUTCOME_COLUMNS = PATIENT_OUTCOME_COLUMNS
 PATIENT_OUTCOME_SCHEMA = SCHEMAS["patient_outcomes"]
 VALUE_COLUMNS = [name for name, _, _ in OUTCOME_COLUMNS[2:]]
+COST_VALUE_COLUMNS = ["total_cost", "total_cost_discounted", "societal_total_cost", "societal_total_cost_discounted"]
+LIFE_YEAR_COLUMNS = ["life_years", "life_years_discounted"]
+QALY_VALUE_COLUMNS = [name for name in VALUE_COLUMNS if name not in COST_VALUE_COLUMNS + LIFE_YEAR_COLUMNS]
 ASSESSMENT_COLUMNS = ["replication", "patient_id", "day", "activity", "damage"]
 
 
@@ -32,17 +35,17 @@ def patient_outcomes(tables: dict[str, pd.DataFrame], scenario: Scenario,
     if costs is None:
         horizon = scenario.simulation.horizon_years * YEAR_DAYS
         costs, _ = compute_costs(tables, scenario.costs, horizon, by_year=False)
-    out = costs[["replication", "patient_id", "total_cost", "total_cost_discounted"]].reset_index(drop=True)
+    out = costs[["replication", "patient_id", *COST_VALUE_COLUMNS]].reset_index(drop=True)
     if scenario.utilities is not None:
         qalys = compute_qalys(tables, scenario.utilities, scenario.costs.discount_rate_per_year)
-        for column in VALUE_COLUMNS[2:]:
+        for column in LIFE_YEAR_COLUMNS + QALY_VALUE_COLUMNS:
             out[column] = qalys[column].to_numpy()
     else:
         followup = tables["patients"]["followup_days"].to_numpy(dtype=float)
         delta = daily_discount(scenario.costs.discount_rate_per_year)
         out["life_years"] = followup / YEAR_DAYS
         out["life_years_discounted"] = discounted_days(np.zeros(len(followup)), followup, delta) / YEAR_DAYS
-        for column in VALUE_COLUMNS[4:]:
+        for column in QALY_VALUE_COLUMNS:
             out[column] = np.nan
     return out[[name for name, _, _ in OUTCOME_COLUMNS]]
 
@@ -104,6 +107,11 @@ def outcome_metrics(means: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         ("mean_total_cost", "total_cost", per_patient, "mean cost per patient over follow-up"),
         ("mean_total_cost_discounted", "total_cost_discounted", per_patient,
          "mean cost per patient, discounted to diagnosis"),
+        ("mean_societal_cost", "societal_total_cost", per_patient,
+         "mean cost per patient over follow-up from the societal perspective: the payer's plus paid work lost to "
+         "treatment and carers' time"),
+        ("mean_societal_cost_discounted", "societal_total_cost_discounted", per_patient,
+         "mean societal cost per patient, discounted to diagnosis"),
         ("mean_life_years", "life_years", "years/patient", "mean life-years per patient over follow-up"),
         ("mean_life_years_discounted", "life_years_discounted", "years/patient",
          "mean life-years per patient, discounted"),

@@ -21,12 +21,14 @@ from iimsim.pathway.audit import AUDIT_COLUMNS
 from iimsim.pathway.definition import TREATMENT_LINE_STATES
 from iimsim.reports import figure_data as data
 from iimsim.reports import figures
-from iimsim.reports.costs import CATEGORIES, run_costs
+from iimsim.reports.bad_years import bad_years
+from iimsim.reports.costs import CATEGORIES, SOCIETAL_CATEGORIES, budget_within_horizon, run_costs
 from iimsim.reports.export import MissingRunFileError, RunFolderError, first_unreadable, has_table, read_table, table_dataset, unreadable
 from iimsim.reports.run_check import CheckedRun, check_run
 from iimsim.reports.staging import OutputExistsError, OutputWriteError, folder_lock, write_error
 from iimsim.reports.resources import COSTS_BY_YEAR_FILE, IV_DOSE_COLUMNS, RESOURCES_BY_YEAR_FILE, ResourceYears
-from iimsim.reports.summary import first_year_mortality, waits_by_drug
+from iimsim.reports.labels import Money, label
+from iimsim.reports.summary import first_year_mortality, means_per_replication, waits_by_drug
 from iimsim.scenarios.schema import Scenario
 from iimsim.simulation.tables import YEAR_DAYS
 
@@ -47,6 +49,7 @@ TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 TEMPLATES.filters["number"] = format_number
+TEMPLATES.globals["label"] = label  # every metric and column shown is named by the one table of labels
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,15 @@ DOSE_COLUMNS = ["replication", "patient_id", "drug", "route", "start_day", "end_
 
 
 def costs_summary(patient_cost: pd.DataFrame, patients: pd.DataFrame, currency: str) -> pd.DataFrame:
-    """Mean cost per patient by category, undiscounted and discounted, and per patient-year."""
+    """Mean cost per patient by category, undiscounted and discounted, and per patient-year: the payer's
+    categories and their total, then what the societal perspective adds and its total."""
     years = patients["followup_days"].sum() / YEAR_DAYS
-    rows = [{"category": c, "mean_per_patient": patient_cost[f"{c}_cost"].mean(),
+    perspective = {**dict.fromkeys((*CATEGORIES, "total"), "payer"),
+                   **dict.fromkeys((*SOCIETAL_CATEGORIES, "societal_total"), "societal")}
+    rows = [{"category": c, "perspective": view, "mean_per_patient": patient_cost[f"{c}_cost"].mean(),
              "mean_per_patient_discounted": patient_cost[f"{c}_cost_discounted"].mean(),
              "per_patient_year": patient_cost[f"{c}_cost"].sum() / years if years else float("nan"),
-             "currency": currency} for c in (*CATEGORIES, "total")]
+             "currency": currency} for c, view in perspective.items()]
     return pd.DataFrame(rows)
 
 
@@ -82,12 +88,20 @@ def _frame(table) -> pd.DataFrame:
     return table.to_pandas(strings_to_categorical=True, split_blocks=True, self_destruct=True)
 
 
+def _per_replication(path: Path) -> pd.DataFrame | None:
+    """A saved per-year file, if it is per replication (a run saved before they were is summed anew)."""
+    if not path.exists():
+        return None
+    frame = _read_csv(path)
+    return frame if "replication" in frame.columns else None
+
+
 def _resources_by_year(run_dir: Path, horizon: float, patients: pd.DataFrame) -> pd.DataFrame:
-    """Resource use per calendar year: as the run summed it, or (a run saved without the sums) summed over
-    batches of IV dose rows (a large run never loads them all)."""
-    saved = run_dir / RESOURCES_BY_YEAR_FILE
-    if saved.exists():
-        return _read_csv(saved)
+    """Resource use per replication and calendar year: as the run summed it, or (a run saved without the sums)
+    summed over batches of IV dose rows (a large run never loads them all)."""
+    saved = _per_replication(run_dir / RESOURCES_BY_YEAR_FILE)
+    if saved is not None:
+        return saved
     total = ResourceYears(horizon)
     diagnosis = patients.set_index(["replication", "patient_id"])["diagnosis_day"]
     scanner = table_dataset(run_dir, "doses").scanner(filter=pc.field("route") == "iv", columns=IV_DOSE_COLUMNS)
@@ -99,9 +113,9 @@ def _resources_by_year(run_dir: Path, horizon: float, patients: pd.DataFrame) ->
 def _costs(run_dir: Path, out: Path, scenario: Scenario, horizon: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per patient and per year: as the run worked them out, or (a run saved without them) costed now from the
     tables, patient_costs.parquet written into `out`."""
-    saved = run_dir / COSTS_BY_YEAR_FILE
-    if saved.exists() and has_table(run_dir, "patient_costs"):
-        return _frame(read_table(run_dir, "patient_costs")), _read_csv(saved)
+    saved = _per_replication(run_dir / COSTS_BY_YEAR_FILE)
+    if saved is not None and has_table(run_dir, "patient_costs"):
+        return _frame(read_table(run_dir, "patient_costs")), saved
     patient_cost, cost_by_year = run_costs(run_dir, scenario.costs, horizon)
     patient_cost.to_parquet(out / "patient_costs.parquet", index=False)
     return patient_cost, cost_by_year
@@ -239,12 +253,22 @@ def _write_report(run_dir: Path, out: Path, checked: CheckedRun) -> None:
     flows = data.flows(events[events["patient_id"].isin(sample["patient_id"])]
                        if scenario.region is not None else events)
     horizon = scenario.simulation.horizon_years * YEAR_DAYS
-    resources = _resources_by_year(run_dir, horizon, patients)
+    replications = sorted(patients["replication"].unique())
+    # per replication and year as the run saved them; shown as each year's mean per replication with its CI
+    resources_each = _resources_by_year(run_dir, horizon, patients)
+    resources = means_per_replication(resources_each, ["year"], replications)
     audit = data.audit_table(patients, manifest["scenario"]["name"])
-    patient_cost, cost_by_year = _costs(run_dir, out, scenario, horizon)
+    patient_cost, cost_each = _costs(run_dir, out, scenario, horizon)
+    cost_by_year = means_per_replication(cost_each, ["year", "category"], replications)
+    budget_each = cost_each.groupby(["replication", "year"], as_index=False)[["cost", "cost_discounted"]].sum()
+    budget = means_per_replication(budget_each, ["year"], replications)
+    budget_total = budget_within_horizon(cost_each, replications)
+    years_table = bad_years(resources_each, replications, horizon)
+    years_table.to_csv(folder / "bad_years.csv", index=False)
     region = None
     if scenario.region is not None:
-        region = data.calendar_years(patients, events, resources, cost_by_year, horizon)
+        region_each = data.calendar_years(patients, events, resources_each, cost_each, horizon)
+        region = means_per_replication(region_each, ["year"], replications)
         region.to_csv(folder / "region_by_year.csv", index=False)
     cost_summary = costs_summary(patient_cost, patients, scenario.costs.currency)
     exposure = data.dose_histogram(patients)
@@ -255,6 +279,7 @@ def _write_report(run_dir: Path, out: Path, checked: CheckedRun) -> None:
     pd.concat({name: curve for name, curve in curves.items()}, names=["event"]).reset_index(level=0).to_csv(
         folder / "time_to_event.csv", index=False)
 
+    money = Money.of(scenario.costs)
     assessment = scenario.assessment
     categories = data.improvement_categories(patients, tuple(assessment.adult_thresholds),
                                              tuple(assessment.juvenile_thresholds))
@@ -297,11 +322,12 @@ def _write_report(run_dir: Path, out: Path, checked: CheckedRun) -> None:
                        int((patients["death_cause"] == "serious_infection").sum()), int(patients["died"].sum()))),
         ("flows", "Flows between states", f"Number of transitions from each state to each other{note}.",
          figures.flows(flows)),
-        ("resources_by_year", "Resource use per year", "IVIG, infusions and IV pulses by year since diagnosis, "
-         "whole cohort.", figures.resources_by_year(resources)),
-        ("costs_by_year", "Costs per year", f"The cohort's cost per year since diagnosis by category, in "
-         f"{scenario.costs.currency} (undiscounted; prices from the scenario's [costs] table).",
-         figures.costs_by_year(cost_by_year, scenario.costs.currency)),
+        ("resources_by_year", "Resource use per year", "IVIG, infusions and IV pulses by calendar year of the "
+         "horizon (years since diagnosis in a cohort diagnosed on day 0), mean per replication.",
+         figures.resources_by_year(resources)),
+        ("costs_by_year", "Costs per year", f"The cost per calendar year of the horizon by category, mean per "
+         f"replication, in {money.unit} (undiscounted; prices from the scenario's [costs] table).",
+         figures.costs_by_year(cost_by_year, money.heading)),
     ]
     waits = None
     if scenario.infusion_unit is not None:
@@ -326,12 +352,14 @@ def _write_report(run_dir: Path, out: Path, checked: CheckedRun) -> None:
     validation_path = run_dir / "validation.csv"
     validation = _read_csv(validation_path).to_dict("records") if validation_path.exists() else None
     html = TEMPLATES.get_template("report.html.j2").render(
-        validation=validation, costs=cost_summary.to_dict("records"), currency=scenario.costs.currency,
-        discount=scenario.costs.discount_rate_per_year,
-        budget=cost_by_year.groupby("year", as_index=False)[["cost", "cost_discounted"]].sum().to_dict("records"),
+        validation=validation, costs=cost_summary.to_dict("records"), money=money,
+        discount=scenario.costs.discount_rate_per_year, budget=budget.to_dict("records"), budget_total=budget_total,
+        bad_years=years_table.to_dict("records"),
         region=None if region is None else region.to_dict("records"), region_spec=scenario.region,
         unit=scenario.infusion_unit, waits=None if waits is None else waits.to_dict("records"),
         manifest=manifest, scenario=manifest["scenario"], summary=summary.to_dict("records"),
+        metrics=summary.set_index("metric").to_dict("index"),
+        before=summary[summary["metric"].str.endswith("_before_horizon")].to_dict("records"),
         figures=report_figures, audit=audit.to_dict("records"), resources=resources.to_dict("records"),
         parameters=_parameter_sections(manifest["scenario"]), patients=len(patients),
     )

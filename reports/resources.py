@@ -1,9 +1,10 @@
 """IV resources per year (IVIG, infusions, pulses, chair-days), and adding up per-year frames batch by batch.
 
-A run sums them as its batches go by and saves the cohort's totals beside its tables
-(`resources_by_year.csv`, `costs_by_year.csv`), so the report of a large run reads two
-small files instead of every dose row again; a run saved without them is summed here
-from its doses table.
+A run sums them per replication as its batches go by and saves them beside its tables
+(`resources_by_year.csv`, `costs_by_year.csv`: one row per replication and year), so the report
+of a large run reads two small files instead of every dose row again, and gives each year's
+mean per replication with its 95% interval; a run saved without them is summed here from its
+doses table.
 """
 
 from __future__ import annotations
@@ -63,17 +64,19 @@ def to_calendar(rows: pd.DataFrame, diagnosis_day: pd.Series) -> pd.DataFrame:
 
 
 def add_by_year(total: pd.DataFrame | None, part: pd.DataFrame) -> pd.DataFrame:
-    """Two per-year frames of the same rows (keys `year`, and `category` if any; amounts after) added."""
+    """Two per-year frames (keys `replication`, `year` and `category`, those present; amounts after) added: rows
+    with the same keys summed, the others kept."""
     if total is None:
         return part.reset_index(drop=True)
-    keys = [c for c in ("year", "category") if c in part.columns]
-    if not total[keys].reset_index(drop=True).equals(part[keys].reset_index(drop=True)):
-        raise ValueError("per-year frames with different rows cannot be added")
-    return total.assign(**{c: total[c].to_numpy() + part[c].to_numpy() for c in part.columns if c not in keys})
+    keys = [c for c in ("replication", "year", "category") if c in part.columns]
+    if [c for c in total.columns if c in keys] != keys:
+        raise ValueError("per-year frames with different keys cannot be added")
+    both = pd.concat([total, part], ignore_index=True)
+    return both.groupby(keys, sort=True, as_index=False)[[c for c in part.columns if c not in keys]].sum()
 
 
 class ResourceYears:
-    """The cohort's IV resources per calendar year, summed over batches of dose rows."""
+    """IV resources per replication and calendar year, summed over batches of dose rows."""
 
     def __init__(self, horizon_days: float) -> None:
         self.horizon_days = horizon_days
@@ -87,12 +90,18 @@ class ResourceYears:
         self.add_rows(iv, patients.set_index(["replication", "patient_id"])["diagnosis_day"])
 
     def add_rows(self, iv_doses: pd.DataFrame, diagnosis_day: pd.Series) -> None:
-        """IV dose rows (days since diagnosis), and each patient's diagnosis day (calendar)."""
-        if len(iv_doses):
-            self._total = add_by_year(self._total, resources_by_year(to_calendar(iv_doses, diagnosis_day),
-                                                                     self.horizon_days))
+        """IV dose rows (days since diagnosis), and each patient's diagnosis day (calendar): every replication
+        of `diagnosis_day` gets its years, zero where it gave no IV dose."""
+        calendar = to_calendar(iv_doses, diagnosis_day)
+        for replication in diagnosis_day.index.get_level_values("replication").unique():
+            rows = calendar[calendar["replication"] == replication]
+            part = resources_by_year(rows, self.horizon_days)
+            part.insert(0, "replication", int(replication))
+            self._total = add_by_year(self._total, part)
 
     def total(self) -> pd.DataFrame:
+        """One row per replication and year."""
         if self._total is None:
-            return resources_by_year(pd.DataFrame({name: [] for name in IV_DOSE_COLUMNS}), self.horizon_days)
+            empty = resources_by_year(pd.DataFrame({name: [] for name in IV_DOSE_COLUMNS}), self.horizon_days)
+            return empty.iloc[:0].assign(replication=pd.Series(dtype=int))[["replication", *empty.columns]]
         return self._total

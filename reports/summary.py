@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from iimsim.pathway.audit import AUDIT_COLUMNS
 from iimsim.pathway.definition import CARE_STATES
+from iimsim.pathway.scig import SCIG
 from iimsim.simulation.tables import YEAR_DAYS
 
 
@@ -28,15 +29,21 @@ class ResourceTally:
     anniversary of diagnosis (alive, on glucocorticoid, in drug-free remission).
 
     Every IV dose row is one visit: an infusion (an IVIG course over its days) or a
-    pulse course; its days are infusion chair-days.
+    pulse course; its days are infusion chair-days. Within the horizon (calendar day 0 on) and before it (a
+    region's prevalent patients, diagnosed before day 0) apart: a dose row across day 0 is split there, and a
+    visit counts where it starts.
     """
 
     def __init__(self) -> None:
-        self.chair_days: Counter[str] = Counter()
-        self.infusions: Counter[str] = Counter()
+        self.chair_days: Counter[str] = Counter()  # within the horizon
+        self.infusions: Counter[str] = Counter()  # visits starting within the horizon
+        self.ivig_g = 0.0  # within the horizon
+        self.chair_days_before = 0.0
+        self.ivig_g_before = 0.0
         self.unit_visits: list[pa.Table] = []  # with an infusion unit: its visits and days tables
         self.unit_days: list[pa.Table] = []
         self.status: Counter[tuple[int, str]] = Counter()  # (year, "alive" / "on_glucocorticoid" / "drug_free")
+        self.at_home: Counter[str] = Counter()  # SCIG at home: "g" given, "doses"
 
     def add(self, tables: dict[str, pa.Table]) -> None:
         self._add_status(tables)
@@ -44,14 +51,27 @@ class ResourceTally:
             self.unit_visits.append(tables["infusion_visits"].select(["drug", "start_day", "wait_days",
                                                                      "queue_wait_days"]))
             self.unit_days.append(tables["infusion_unit_days"])
+        home = tables["doses"].filter(pc.equal(tables["doses"]["drug"], SCIG))  # each row one dose, one day long
+        grams = pc.sum(pc.multiply(home["dose"], pc.subtract(home["end_day"], home["start_day"]))).as_py()
+        self.at_home["g"] += grams or 0.0
+        self.at_home["doses"] += home.num_rows
         doses = tables["doses"].filter(pc.equal(tables["doses"]["route"], "iv"))
-        days = pc.subtract(doses["end_day"], doses["start_day"])
-        grouped = (pa.table({"drug": doses["drug"], "days": days}).group_by("drug")
-                   .aggregate([("days", "sum"), ("days", "count")]))
-        for drug, total, count in zip(grouped["drug"].to_pylist(), grouped["days_sum"].to_pylist(),
-                                      grouped["days_count"].to_pylist()):
-            self.chair_days[drug] += total
-            self.infusions[drug] += count
+        diagnosis = tables["patients"].select(["replication", "patient_id", "diagnosis_day"])
+        doses = doses.select(["replication", "patient_id", "drug", "start_day", "end_day", "dose"]).join(
+            diagnosis, ["replication", "patient_id"])
+        start = (doses["start_day"].to_numpy() + doses["diagnosis_day"].to_numpy())  # calendar days
+        end = doses["end_day"].to_numpy() + doses["diagnosis_day"].to_numpy()
+        within = np.clip(end - np.maximum(start, 0.0), 0.0, None)
+        before = (end - start) - within
+        drug = doses["drug"].to_numpy(zero_copy_only=False)
+        grams_per_day = np.where(drug == "ivig", doses["dose"].to_numpy(), 0.0)
+        self.ivig_g += float(within @ grams_per_day)
+        self.ivig_g_before += float(before @ grams_per_day)
+        self.chair_days_before += float(before.sum())
+        for name in np.unique(drug):
+            mine = drug == name
+            self.chair_days[name] += float(within[mine].sum())
+            self.infusions[name] += int((start[mine] >= 0).sum())
 
 
     def _add_status(self, tables: dict[str, pa.Table]) -> None:
@@ -110,19 +130,27 @@ def first_year_mortality(patients: pd.DataFrame) -> float:
     return died[followed].mean() if followed.any() else np.nan
 
 
-def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | None = None) -> pd.DataFrame:
-    """One replication's metrics; `drugs` lists the IV drugs to report (0 where none was given)."""
+def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | None = None,
+              prevalent: bool | None = None) -> pd.DataFrame:
+    """One replication's metrics; `drugs` lists the IV drugs to report (0 where none was given). Totals (IVIG,
+    chair-days, visits, patient-years) are within the horizon; with `prevalent` (patients diagnosed before day
+    0; found in `patients` when not given) the history before it is given apart, as *_before_horizon. Rates
+    of what a patient's whole course counts (flares, harms) are per patient-year of that whole course."""
     n = len(patients)
-    years = patients["followup_days"].sum() / YEAR_DAYS
+    years = patients["followup_days"].sum() / YEAR_DAYS  # whole courses, a prevalent patient's history too
+    before_days = np.clip(-patients["diagnosis_day"], 0, patients["followup_days"]).sum()
+    years_within = years - before_days / YEAR_DAYS
+    if prevalent is None:
+        prevalent = bool((patients["diagnosis_day"] < 0).any())
     remission = patients["time_to_remission_days"].notna()
     rows = [
         _row("patients", n, "patients", "patients simulated per replication"),
-        _row("patient_years", years, "patient-years", "follow-up simulated"),
+        _row("patient_years", years_within, "patient-years", "follow-up simulated within the horizon"),
         _row("deaths", int(patients["died"].sum()), "patients", "deaths within the horizon"),
         _row("share_died", patients["died"].mean(), "share", "share of patients who died"),
         _row("share_reached_remission", remission.mean(), "share", "share ever entering maintenance"),
         _row("share_never_responded", 1 - remission.mean(), "share",
-             "share never reaching remission (seed 000: about 25% do not respond)"),
+             "share never reaching remission (the myositis guideline overview: about 25% do not respond)"),
         _row("median_time_to_remission_days", _median(patients["time_to_remission_days"]),
              "days", "median days to first remission, among those reaching it"),
         _row("mean_pred_cum_mg", patients["pred_cum_mg"].mean(), "mg",
@@ -137,9 +165,12 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
              "median days until glucocorticoid <= 5 mg/day, among those reaching it"),
         _row("flares_per_patient_year", patients["flares"].sum() / years if years else np.nan,
              "flares/patient-year", "flares on maintenance and relapses after withdrawal"),
-        _row("ivig_g_total", patients["ivig_g"].sum(), "g", "IVIG given"),
-        _row("ivig_g_per_patient_year", patients["ivig_g"].sum() / years if years else np.nan,
-             "g/patient-year", "IVIG given per patient-year"),
+        _row("ivig_g_total", tally.ivig_g, "g", "IVIG given within the horizon"),
+        _row("ivig_g_per_patient_year", tally.ivig_g / years_within if years_within else np.nan,
+             "g/patient-year", "IVIG given per patient-year, within the horizon"),
+        _row("scig_g_total", tally.at_home["g"], "g", "subcutaneous immunoglobulin given at home (in place of IVIG)"),
+        _row("scig_doses_at_home", tally.at_home["doses"], "doses", "doses of subcutaneous immunoglobulin given at "
+             "home: no infusion chair"),
         _row("share_iv_pulse", (patients["days_in_iv_pulse"] > 0).mean(), "share",
              "share given an IV methylprednisolone pulse"),
         _row("first_year_mortality", first_year_mortality(patients), "share",
@@ -169,12 +200,22 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
     drugs = sorted(tally.chair_days) if drugs is None else drugs
     for drug in drugs:
         rows.append(_row(f"infusion_chair_days_{drug}", tally.chair_days[drug], "chair-days",
-                         f"days in an infusion chair for {drug}"))
+                         f"days in an infusion chair for {drug}, within the horizon"))
     for drug in drugs:
         rows.append(_row(f"iv_visits_{drug}", tally.infusions[drug], "visits",
-                         f"{drug} IV visits: infusions, IVIG courses or pulse courses"))
+                         f"{drug} IV visits starting within the horizon: infusions, IVIG courses or pulse courses"))
     rows.append(_row("infusion_chair_days_total", sum(tally.chair_days.values()), "chair-days",
-                     "all IV treatment days (pulses, IVIG, rituximab, cyclophosphamide, tocilizumab)"))
+                     "all IV treatment days (pulses, IVIG, rituximab, cyclophosphamide, tocilizumab) within the "
+                     "horizon"))
+    if prevalent:
+        rows += [
+            _row("patient_years_before_horizon", before_days / YEAR_DAYS, "patient-years",
+                 "prevalent patients' follow-up before the horizon (not in patient_years)"),
+            _row("ivig_g_before_horizon", tally.ivig_g_before, "g",
+                 "IVIG given to prevalent patients before the horizon (not in ivig_g_total)"),
+            _row("infusion_chair_days_before_horizon", tally.chair_days_before, "chair-days",
+                 "prevalent patients' IV treatment days before the horizon (not in infusion_chair_days_total)"),
+        ]
     if tally.unit_days:
         rows.extend(_unit_rows(tally, drugs))
     return pd.DataFrame(rows)
@@ -211,9 +252,10 @@ def summarize_replications(patients: pd.DataFrame, tallies: dict[int, ResourceTa
                            ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary: mean and 95% CI per metric, by_replication: every metric for every replication)."""
     drugs = sorted(set().union(*(t.chair_days for t in tallies.values()))) if tallies else []
+    prevalent = bool((patients["diagnosis_day"] < 0).any())  # the same metrics in every replication
     parts = []
     for replication, rows in patients.groupby("replication", sort=True):
-        part = summarize(rows, tallies.get(replication, ResourceTally()), drugs)
+        part = summarize(rows, tallies.get(replication, ResourceTally()), drugs, prevalent)
         parts.append(part.assign(replication=replication))
     by_replication = pd.concat(parts, ignore_index=True)[["replication", "metric", "value", "unit", "description"]]
     return combine_replications(by_replication), by_replication
@@ -232,6 +274,24 @@ def mean_and_interval(values) -> tuple[float, float, float]:
 
     half = float(stats.t.ppf(0.975, len(data) - 1) * data.std(ddof=1) / np.sqrt(len(data)))
     return mean, mean - half, mean + half
+
+
+def means_per_replication(frame: pd.DataFrame, keys: list[str], replications) -> pd.DataFrame:
+    """One row per value of `keys` (e.g. year): each amount column's mean per replication with its 95%
+    t-interval (AMOUNT, AMOUNT_ci_low, AMOUNT_ci_high), every one of `replications` counted, as 0 where `frame`
+    (one row per replication and key) has no row for it."""
+    amounts = [c for c in frame.columns if c not in ("replication", *keys)]
+    grid = pd.MultiIndex.from_product([sorted(set(replications)),
+                                       *(sorted(frame[k].unique()) for k in keys)], names=["replication", *keys])
+    full = frame.groupby(["replication", *keys])[amounts].sum().reindex(grid, fill_value=0).reset_index()
+    rows = []
+    for key, group in full.groupby(keys, sort=True):
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        for amount in amounts:
+            mean, low, high = mean_and_interval(group[amount])
+            row.update({amount: mean, f"{amount}_ci_low": low, f"{amount}_ci_high": high})
+        rows.append(row | {"replications": len(group)})
+    return pd.DataFrame(rows)
 
 
 def combine_replications(by_replication: pd.DataFrame) -> pd.DataFrame:

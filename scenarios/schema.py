@@ -2,15 +2,16 @@
 
 pydantic does the validation so that a bad value gets an error naming the field
 and the value. Models are strict (no silent coercion of "0.5" to 0.5) and forbid
-unknown keys. Every section has a `source` (seed file, study, or text starting
-with "illustrative") and may name per-field sources in `sources`.
+unknown keys. Every section has a `source` (a source's key in square brackets, e.g. [BMJ-BP-IIM],
+listed in docs/sources.md, or text starting "illustrative" or "calibrated") and may name per-field sources in
+`sources`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from iimsim.pathway.vocabulary import (DRUGS, STEROID_SPARING_FIRST_LINE, SUBTYPE_NAMES,  # noqa: F401  (re-exported)
                                        SUBTYPES)
@@ -168,7 +169,7 @@ class Simulation(Strict):
 
 
 class Severity(Sourced):
-    """Seed 003's severe criteria, each drawn per patient."""
+    """BMJ Best Practice's severe criteria, each drawn per patient."""
 
     p_weakness_below_mrc4: BySubtype[Probability]
     p_respiratory_failure_given_ild: Probability
@@ -251,7 +252,7 @@ class Glucocorticoids(Sourced):
     high_dose_mg_per_day: Positive = 30.0
     # Clinicians walk the ladder at their own pace, never faster than it: each patient's step intervals are
     # multiplied by 1 + taper_slack * exp(taper_pace_sd * z), z the same standard normal as the clinician's patience
-    # with a line (visits.failure_window_sd). taper_slack 0: every patient on seed 001's clock.
+    # with a line (visits.failure_window_sd). taper_slack 0: every patient on the Praxis clock.
     taper_slack: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
     taper_pace_sd: LogSd = 0.0
     # While the disease is improving but not yet controlled, the steps take this many times longer (1: no slower).
@@ -371,7 +372,7 @@ class Lines(Strict):
 
 
 class Regimen(Sourced):
-    """How first-line induction is given; seed 001's guideline unless a teaching scenario says otherwise."""
+    """How first-line induction is given; the Praxis guideline unless a teaching scenario says otherwise."""
 
     first_line_steroid_sparing_agent: bool = True
     induction_glucocorticoid: bool = True  # false only to re-enact a trial of induction without it
@@ -612,7 +613,7 @@ class Harm(Sourced):
 
 
 class Care(Sourced):
-    """Seed 001's mandatory steps (pathway/care.py): who is counselled, and whether MRI is part of the work-up."""
+    """The Praxis mandatory steps (pathway/care.py): who is counselled, whether MRI is part of the work-up."""
 
     childbearing_age_years: Annotated[list[NonNegative], Field(min_length=2, max_length=2)]  # [from, to)
     mri_at_diagnosis: bool
@@ -675,10 +676,60 @@ class InfusionUnit(Sourced):
         return self
 
 
-class Costs(Sourced):
-    """Prices, per unit named in each field, in `currency`; costs are discounted to the day of diagnosis."""
+DEFAULT_CURRENCY = "GBP"
+DEFAULT_PRICE_YEAR = 2024
 
-    currency: Annotated[str, Field(min_length=1)]
+
+class Scig(Sourced):
+    """Subcutaneous immunoglobulin at home for the rest of an IVIG course (pathway/scig.py): on entering remission
+    with an IVIG course under way whose first `after_ivig_infusions` infusions were given in the chair, this share
+    of patients continue it at home, each remaining infusion's grams x `scig_g_per_ivig_g` in equal doses every
+    `dose_interval_days`; the doses take no infusion chair. A flare ends it (IVIG, if given again, starts afresh
+    in the chair)."""
+
+    share_of_eligible: Probability = 0.0  # 0: nobody switches (IVIG as before)
+    after_ivig_infusions: Annotated[int, Field(ge=1, le=MAX_SCHEDULE_STEPS)] = 3
+    scig_g_per_ivig_g: Annotated[float, Field(ge=0.1, le=10.0)] = 1.0
+    dose_interval_days: PositiveDays = 7.0
+
+
+class Societal(Sourced):
+    """The societal perspective beside the payer's: paid work lost to treatment (patients of working age who are
+    in paid work) and carers' time (a parent's, for a child below working age), every hour valued at
+    `wage_per_hour` (the opportunity cost of time). Its totals stand beside the payer's; the payer's stay the
+    default for cost-effectiveness."""
+
+    wage_per_hour: NonNegative  # in the costs' currency
+    working_age_years: Annotated[list[NonNegative], Field(min_length=2, max_length=2)]  # [from, to); below: a child
+    share_in_paid_work: Probability  # of patients of working age
+    work_hours_per_infusion_day: NonNegative  # a day in the infusion chair, travel included
+    work_hours_per_clinic_visit: NonNegative
+    work_hours_per_home_dose: NonNegative = 0.0  # a dose of SCIG at home
+    carer_hours_per_infusion_day: NonNegative  # an adult's carer, averaged over adults (most come alone)
+    carer_hours_per_clinic_visit: NonNegative
+    child_carer_hours_per_infusion_day: NonNegative  # a parent with a child
+    child_carer_hours_per_clinic_visit: NonNegative
+    carer_hours_per_day_in_state: dict[str, NonNegative] = Field(default_factory=dict)  # help at home, by state
+
+    @model_validator(mode="after")
+    def _ages_and_states(self):
+        from iimsim.pathway.definition import STATE_NAMES
+
+        low, high = self.working_age_years
+        if not low < high:
+            raise ValueError(f"working_age_years must be [from, to) with from < to, got {[low, high]}")
+        for state in self.carer_hours_per_day_in_state:
+            if state not in STATE_NAMES:
+                raise ValueError(f"carer_hours_per_day_in_state: unknown state {state!r}")
+        return self
+
+
+class Costs(Sourced):
+    """Prices, per unit named in each field, in `currency` at `price_year`'s prices; costs are discounted to the
+    day of diagnosis. Every money figure shown names both (e.g. 38,002 GBP (2024 prices))."""
+
+    currency: str = DEFAULT_CURRENCY
+    price_year: Annotated[int, Field(ge=1900, le=2100)] = DEFAULT_PRICE_YEAR
     discount_rate_per_year: Annotated[float, Field(ge=0.0, lt=1.0)]
     price_per_mg: dict[Drug | Literal["prednisolone", "methylprednisolone"], NonNegative]
     ivig_price_per_g: NonNegative
@@ -695,6 +746,20 @@ class Costs(Sourced):
                             "dexa_scan", "mri", "folic_acid", "statin_withdrawal", "cancer_screening",
                             "enhanced_cancer_screening"], NonNegative] = Field(default_factory=dict)  # per step done
     assessment_tests: NonNegative = 0.0  # creatine kinase and strength testing at each clinic assessment
+    # Subcutaneous immunoglobulin at home ([scig]): its product, the pump's consumables for each dose, and the
+    # home-training nurse visits when a patient first starts it (no infusion chair).
+    scig_price_per_g: NonNegative = 0.0
+    scig_supplies_per_dose: NonNegative = 0.0
+    scig_training_visits: Count = 0
+    home_nurse_visit: NonNegative = 0.0
+    societal: Societal | None = None  # none: the societal totals are the payer's
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
+            raise ValueError("a currency is its ISO 4217 code, three capital letters (GBP, EUR, SEK, USD)")
+        return value
 
     @model_validator(mode="after")
     def _known_states_and_triggers(self):
@@ -814,6 +879,7 @@ class Scenario(Strict):
     costs: Costs
     region: Region | None = None
     infusion_unit: InfusionUnit | None = None
+    scig: Scig | None = None  # none: no IVIG course continues at home
     uncertainty: Uncertainty | None = None
     utilities: Utilities | None = None
 
@@ -859,6 +925,20 @@ class Scenario(Strict):
                 raise ValueError(f"agents.{drug}: a patient of {lightest_kg:g} kg would be given {dose:.3g} "
                                  f"{agent.dose_unit} per infusion over {agent.days_per_infusion} day(s), less than "
                                  f"{MIN_INFUSION_DOSE_PER_DAY:g} a day")
+        return self
+
+    @model_validator(mode="after")
+    def _scig_doses_fit_an_interval(self):
+        scig, ivig = self.scig, self.agents.get("ivig")
+        if scig is None or ivig is None:
+            return self
+        if scig.dose_interval_days > ivig.infusion_interval_days:
+            raise ValueError(f"scig.dose_interval_days = {scig.dose_interval_days:g}: longer than IVIG's interval "
+                             f"(agents.ivig.infusion_interval_days = {ivig.infusion_interval_days:g})")
+        doses = round(ivig.infusion_interval_days / scig.dose_interval_days) * ivig.infusions
+        if doses > MAX_SCHEDULE_STEPS:
+            raise ValueError(f"scig.dose_interval_days = {scig.dose_interval_days:g}: an IVIG course would be "
+                             f"{doses:,} doses at home, more than {MAX_SCHEDULE_STEPS:,}")
         return self
 
     @model_validator(mode="after")
@@ -929,7 +1009,7 @@ class Scenario(Strict):
         broken = guideline_departures(self)
         if broken and not self.teaching_counterfactual:
             raise ValueError(
-                "this scenario breaks seed 001's guideline ("
+                "this scenario breaks the Praxis guideline ("
                 + "; ".join(broken)
                 + "): set teaching_counterfactual = true to do so on purpose"
             )
@@ -937,7 +1017,7 @@ class Scenario(Strict):
 
 
 def guideline_departures(scenario: Scenario) -> list[str]:
-    """Seed 001's three pitfalls that a scenario's settings make on purpose."""
+    """The three pitfalls Praxis names that a scenario's settings make on purpose."""
     departures = []
     day = scenario.regimen.steroid_sparing_agent_start_day
     if not scenario.regimen.induction_glucocorticoid:

@@ -47,7 +47,7 @@ class Clinic:
         p.untreated_activity = self._untreated[p.severe].quantile(u[SLOT["untreated_activity"]])
         p.autoantibody = _choose(r.autoantibodies[p.subtype], u[SLOT["autoantibody"]])
         if p.autoantibody == "anti_mda5" and u[SLOT["rp_ild"]] < r.p_rp_ild_given_anti_mda5:
-            # Rapidly progressive ILD: respiratory failure, severe at diagnosis (seed 003's criteria).
+            # Rapidly progressive ILD: respiratory failure, severe at diagnosis (BMJ Best Practice).
             p.rp_ild = p.ild = p.severe = True
             p.features = (p.features[0], True, *p.features[2:])
         response = r.subtype_response[p.subtype]

@@ -28,8 +28,10 @@ from iimsim.pathway.glucocorticoids import (
     steps_up_mg_per_day,
 )
 from iimsim.pathway.rules import bone_protection, pulse_indicated, steroid_risk
+from iimsim.pathway.scig import SCIG, at_home, at_home_from, first_at_home
 from iimsim.simulation.model import CompiledScenario
 from iimsim.simulation.patient import INF, Course, Patient
+from iimsim.simulation.streams import SCIG_SLOT
 from iimsim.simulation.treatment_effects import plan_agent, plan_glucocorticoid, stop_agent, stop_glucocorticoid
 from iimsim.simulation.infusion_visits import UnitVisits, cancel_visits
 
@@ -144,8 +146,8 @@ class Courses:
             self.start_gc(p, now, dose, since + longest - now, pulse=False, since=since, induction=True)
 
     def resume_taper(self, p: Patient, now: float, floor: float | None = None, before: bool = False) -> None:
-        """Improving again (or tapering to a floor): the taper goes on down seed 001's ladder from today's dose
-        (`before`: the dose given up to today, a step falling today not taken), its next step when this dose has
+        """Improving again (or tapering to a floor): the taper goes on down the Praxis ladder from today's
+        dose (`before`: the dose given up to today, a step falling today not taken), its next step when this dose has
         been given its full interval (now, if it has)."""
         dose, since, induction = self.level_before(p, now) if before else self.gc_level(p, now)
         if dose > 0:
@@ -230,7 +232,7 @@ class Courses:
                 + agent.effect_lasts_days)
 
     def care_step(self, p: Patient, day: float, step: str) -> None:
-        """One of seed 001's mandatory steps (pathway/care.py), done once per patient."""
+        """One of the Praxis mandatory steps (pathway/care.py), done once per patient."""
         if step not in p.care_done:
             p.care_done.add(step)
             self.recorder.event(p, day, step, CARE_DETAIL[step])
@@ -295,8 +297,11 @@ class Courses:
         if course.drug == "ivig":
             offsets = course.schedule.row_offsets
             given = bisect_left(offsets, end - course.start_day - 1e-9)
-            if given:  # a new course no sooner than a dosing interval after the last infusion given
-                p.ivig_due = course.start_day + offsets[given - 1] + self.model.agents["ivig"].infusion_interval_days
+            if given:  # a new course no sooner than a dosing interval after the last infusion (or dose at home) given
+                home = course.schedule.row_steps[given - 1].drug == SCIG
+                interval = (self.model.scig.dose_interval_days if home
+                            else self.model.agents["ivig"].infusion_interval_days)
+                p.ivig_due = course.start_day + offsets[given - 1] + interval
 
     def infusions_ahead(self, p: Patient, now: float) -> bool:
         """Whether an infusion course still has infusions to give (or one being given) after `now`."""
@@ -309,6 +314,22 @@ class Courses:
                 return course
         return None
 
+    def continue_at_home(self, p: Patient, now: float) -> bool:
+        """On entering remission: an IVIG course goes on as SCIG at home after its induction infusions, for the
+        patients who switch (pathway/scig.py). Returns whether it does."""
+        rules, course = self.model.scig, self.ivig_running(p, now)
+        if rules is None or course is None or at_home(course.schedule):
+            return False
+        schedule = course.schedule
+        # (an infusion due today is given in the chair: its visit may already be under way)
+        given = bisect_right(schedule.row_offsets, now - course.start_day + 1e-9)
+        first = first_at_home(rules, p.stream.more_attributes[SCIG_SLOT], given, len(schedule.row_offsets))
+        if first is None:
+            return False
+        course.schedule = at_home_from(schedule, first, rules, self.model.agents["ivig"].infusion_interval_days)
+        plan_agent(self.model.disease, p, course)  # (the same effect; it wanes after the last dose at home)
+        return True
+
     def write_agent_rows(self, p: Patient, course: Course, now: float) -> None:
         rows = self.recorder.dose_rows(p, course, now)
         if course.infusion:
@@ -317,4 +338,4 @@ class Courses:
                 step = schedule.row_steps[i]
                 begin = start + schedule.row_offsets[i]
                 amount = step.dose * (min(start + schedule.row_ends[i], now) - begin)
-                self.recorder.event(p, begin, "infusion", f"{course.drug} {amount:g} {step.dose_unit.split('/')[0]}")
+                self.recorder.event(p, begin, "infusion", f"{step.drug} {amount:g} {step.dose_unit.split('/')[0]}")

@@ -13,7 +13,7 @@ treatment and are not capped.
 
 Each effect (the glucocorticoid, each steroid-sparing agent, IVIG, the disease burning
 out, a spontaneous flare) has a level that moves towards its target with its own time
-constant, so a drug's onset (seed 001: agents take 3-6 months; IVIG acts within weeks)
+constant, so a drug's onset (Praxis: agents take 3-6 months; IVIG acts within weeks)
 and its washout are first-order lags. Targets change only at events (a dose step, a
 course starting or stopping), so between events every level is a closed-form exponential
 and the activity on any day is a short sum: nothing is integrated day by day.

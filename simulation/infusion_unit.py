@@ -137,7 +137,7 @@ class InfusionUnit:
         try:
             while True:
                 if self.is_open(self.today()) and self.today() < ready - TOLERANCE_DAYS:
-                    yield self.opened  # open, but too late today for this session
+                    yield self.opened  # open, but too late today for this chair session
                 request = self.chairs.request(priority=visit.ready_day)
                 try:
                     yield request

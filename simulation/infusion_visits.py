@@ -66,6 +66,8 @@ class UnitVisits:
                     continue
                 if p.clock_offset + planned > env.now:
                     yield env.timeout(p.clock_offset + planned - env.now)
+                    if k > len(course.schedule.iv_rows):
+                        return  # the rest of the course went home as SCIG while this visit waited for its day
                 visit = Visit(schedule.row_steps[row].drug, number, calendar,
                                round(schedule.row_ends[row] - schedule.row_offsets[row]))
                 if postpone:

@@ -10,6 +10,7 @@ from iimsim.pathway.agents import AgentRules, OptionTable
 from iimsim.pathway.audit import AuditRules
 from iimsim.pathway.clinic import ClinicRules, LineWindows
 from iimsim.pathway.dosing import Schedule
+from iimsim.pathway.scig import ScigRules
 from iimsim.pathway.response_criteria import CoreSetMeasure, ImprovementDefinition, ResponseCriteria
 from iimsim.pathway.definition import LINE_OF_STATE, TREATMENT_LINE_STATES
 from iimsim.pathway.glucocorticoids import GlucocorticoidRules, PulseRules
@@ -36,8 +37,8 @@ class LineRules:
     agent_start_day: float = 0.0  # a later line's agents start this long after the line (first line: regimen's)
 
     def table_for(self, subtype: str, ild: bool, rp_ild: bool = False) -> OptionTable:
-        # ILD decides before the subtype's usual agent: seed 003 gives mycophenolate first line with ILD, and
-        # methotrexate (seed 001's agent for JDM) can itself cause pneumonitis (seed 003).
+        # ILD decides before the subtype's usual agent: BMJ Best Practice gives mycophenolate first line with
+        # ILD, and methotrexate (the Praxis agent for JDM) can itself cause pneumonitis (BMJ Best Practice).
         # Anti-MDA5 rapidly progressive ILD before ILD: early combination therapy (Tsuji et al. 2020).
         if rp_ild and self.rp_ild_options is not None:
             return self.rp_ild_options
@@ -235,6 +236,7 @@ class CompiledScenario:
     visits: VisitRules
     contraindicated_with_ild: frozenset[str] = frozenset()
     pulse: PulseRules | None = None
+    scig: ScigRules | None = None  # IVIG continued at home in remission (pathway/scig.py); none: never
 
     @classmethod
     def compile(cls, scenario: Scenario, horizon_years: float | None = None) -> CompiledScenario:
@@ -281,6 +283,7 @@ class CompiledScenario:
             visits=VisitRules.compile(scenario),
             contraindicated_with_ild=frozenset(d for d, a in scenario.agents.items() if a.contraindicated_with_ild),
             pulse=PulseRules.from_scenario(scenario.glucocorticoids),
+            scig=ScigRules.from_scenario(scenario.scig) if scenario.scig is not None else None,
         )
 
 

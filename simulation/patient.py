@@ -62,7 +62,7 @@ class Patient:
         "gc_held", "reviews", "ivig_if_resistant", "gc_answer", "gc_withdrawn_day", "gc_dependent", "patience", "taper_pace", "gc_pace", "measure_sensitivity", "recovered", "recovered_day", "recovered_input",
         # Risks of death and glucocorticoid harms (simulation/mortality.py, simulation/harms.py).
         "cancer_associated", "rp_ild", "myositis_ratio", "death_cause", "harm", "harm_day", "harm_index",
-        "care_done",  # seed 001's mandatory steps done (pathway/care.py)
+        "care_done",  # the Praxis mandatory steps done (pathway/care.py)
     )
 
     @property

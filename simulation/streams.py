@@ -49,9 +49,11 @@ _EPISODES_AT = _FLARES_AT + N_FLARE_GAPS
 FIRST_BLOCK = _EPISODES_AT + EPISODE_WIDTH * EPISODES_PER_BLOCK
 HARM_STREAM = 1  # the harm stream's extra spawn key
 # Attributes added after the first block was laid out draw from a stream of their own, so that no draw of the
-# first block (nor the disease's) moved: the adult's height, whether an anti-HMGCR patient took a statin; spares.
+# first block (nor the disease's) moved: the adult's height, whether an anti-HMGCR patient took a statin, whether
+# the patient would continue IVIG at home as SCIG (pathway/scig.py); spares.
 MORE_ATTRIBUTES_STREAM = 2
-MORE_ATTRIBUTE_SLOTS = ("height", "statin")
+MORE_ATTRIBUTE_SLOTS = ("height", "statin", "scig")
+SCIG_SLOT = MORE_ATTRIBUTE_SLOTS.index("scig")
 N_MORE_ATTRIBUTES = 8
 HARMS_PER_BLOCK = 16
 # Slots within an episode row.

@@ -38,7 +38,7 @@ PATIENT_COLUMNS: list[Column] = [
     ("diagnosis_day", pa.float64(), "calendar day of diagnosis, days since the start of the horizon: 0 in a "
                                     "closed cohort; in a region, negative for patients diagnosed before it"),
     ("subtype", pa.string(), "DM, PM, IMNM_HMGCR, IMNM_SRP, ASS, IBM or JDM"),
-    ("severity", pa.string(), "severe or non_severe (seed 003 criteria, any feature below)"),
+    ("severity", pa.string(), "severe or non_severe (BMJ Best Practice criteria, any feature below)"),
     *[(name, pa.bool_(), f"severe feature at diagnosis: {name.replace('_', ' ')}") for name in SEVERE_FEATURES],
     ("age_years", pa.float64(), "age at diagnosis, years"),
     ("sex", pa.string(), "female or male"),
@@ -103,7 +103,7 @@ PATIENT_COLUMNS: list[Column] = [
     ("ae_pjp", pa.int32(), "Pneumocystis pneumonia (also counted in ae_serious_infection)"),
     ("ae_fracture", pa.int32(), "osteoporotic fractures"),
     ("ae_cataract", pa.int32(), "cataract (0 or 1)"),
-    *[(name, pa.bool_(), f"seed 001 pitfall: {name.removeprefix('audit_').replace('_', ' ')}")
+    *[(name, pa.bool_(), f"Praxis pitfall: {name.removeprefix('audit_').replace('_', ' ')}")
       for name in AUDIT_COLUMNS],
     *[(f"days_in_{state}", pa.float64(), f"days spent in state {state}") for state in STATE_NAMES],
 ]
@@ -184,24 +184,43 @@ INFUSION_UNIT_DAY_COLUMNS: list[Column] = [
                                           "hours; empty on closed days"),
 ]
 
-# Cost categories of the patient_costs table (reports/costs.py prices each).
+# Cost categories of the patient_costs table (reports/costs.py prices each): the payer's, whose sum is
+# total_cost, and the costs beyond it that a societal perspective adds (societal_total_cost).
 COST_CATEGORIES = ("drugs", "ivig", "infusion_chair", "monitoring", "prophylaxis", "states", "clinic_visits",
-                   "transitions", "adverse_events", "care")
-COST_COLUMNS = [f"{c}_cost" for c in COST_CATEGORIES] + ["total_cost"]
+                   "transitions", "adverse_events", "care", "scig", "scig_training")
+SOCIETAL_COST_CATEGORIES = ("productivity", "informal_care")
+_COST_MEANING = {
+    "scig": "subcutaneous immunoglobulin at home: product and the pump's consumables",
+    "scig_training": "nurse visits training patients to give subcutaneous immunoglobulin at home",
+    "productivity": "paid work lost to treatment (infusion days, clinic visits, doses at home), patients of "
+                    "working age in paid work",
+    "informal_care": "carers' time: accompanying patients to treatment (a parent with a child) and help at home",
+}
+COST_COLUMNS = ([f"{c}_cost" for c in COST_CATEGORIES] + ["total_cost"]
+                + [f"{c}_cost" for c in SOCIETAL_COST_CATEGORIES] + ["societal_total_cost"])
 
 PATIENT_COST_COLUMNS: list[Column] = [
     *_ID,
-    *[(f"{c}_cost", pa.float64(), f"cost of {c.replace('_', ' ')} over follow-up, in the scenario's currency")
-      for c in COST_CATEGORIES],
-    ("total_cost", pa.float64(), "cost over follow-up, in the scenario's currency: the categories' sum"),
+    *[(f"{c}_cost", pa.float64(), f"cost of {_COST_MEANING.get(c, c.replace('_', ' '))} over follow-up, in the "
+                                  "scenario's currency") for c in COST_CATEGORIES],
+    ("total_cost", pa.float64(), "the payer's cost over follow-up, in the scenario's currency: the categories "
+                                 "above summed"),
+    *[(f"{c}_cost", pa.float64(), f"societal perspective: {_COST_MEANING[c]} over follow-up, in the scenario's "
+                                  "currency (0 without [costs.societal])") for c in SOCIETAL_COST_CATEGORIES],
+    ("societal_total_cost", pa.float64(), "the societal perspective's cost over follow-up: total_cost plus "
+                                          "productivity and informal care"),
     *[(f"{name}_discounted", pa.float64(), "the same, discounted to diagnosis at the scenario's rate")
       for name in COST_COLUMNS],
 ]
 
 PATIENT_OUTCOME_COLUMNS: list[Column] = [
     *_ID,
-    ("total_cost", pa.float64(), "cost over follow-up, in the scenario's currency (as patient_costs.parquet)"),
+    ("total_cost", pa.float64(), "the payer's cost over follow-up, in the scenario's currency (as "
+                                 "patient_costs.parquet): what cost-effectiveness uses"),
     ("total_cost_discounted", pa.float64(), "the same, discounted to diagnosis at the scenario's rate"),
+    ("societal_total_cost", pa.float64(), "cost over follow-up from the societal perspective: total_cost plus "
+                                          "productivity and informal care (as patient_costs.parquet)"),
+    ("societal_total_cost_discounted", pa.float64(), "the same, discounted to diagnosis"),
     ("life_years", pa.float64(), "years from diagnosis to death or the end of follow-up"),
     ("life_years_discounted", pa.float64(), "the same, discounted to diagnosis"),
     ("qalys", pa.float64(), "quality-adjusted life-years over follow-up: health-state utility (from activity "

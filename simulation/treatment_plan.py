@@ -6,7 +6,8 @@ On entering a state (`TreatmentPlan.enter`):
   started, or raised on failure or a flare; the line's agents are chosen (an agent not tolerated
   is switched within the line), IVIG added by chance or subtype, and an intolerance is set due
   if the agent will not be tolerated; a flare on the line only steps the glucocorticoid back up;
-- maintenance (`start_maintenance`): remission; the line's agents continue and the taper goes on;
+- maintenance (`start_maintenance`): remission; the line's agents continue and the taper goes on (an IVIG
+  course past its induction may go on at home as SCIG: pathway/scig.py);
 - drug_free_remission: all treatment withdrawn;
 - supportive_care: immunosuppression stopped, glucocorticoid tapered to a floor;
 - dead: nothing.
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 from iimsim.pathway.agents import choose_option
 from iimsim.pathway.clinic import STEP_BACK
 from iimsim.pathway.glucocorticoids import GlucocorticoidRules
+from iimsim.pathway.scig import at_home
 from iimsim.pathway.rules import (escalation_allowed, ivig_allowed, ivig_from_outset, keeps_background_agent,
                                   supportive_care_floor_mg_per_day)
 from iimsim.simulation.model import CompiledScenario
@@ -41,7 +43,7 @@ INF = math.inf
 
 def induction_reviews(gc: GlucocorticoidRules) -> tuple[float, ...]:
     """Days from a line's start at which the induction dose is reviewed: when a good response lets the taper
-    begin, and when it begins anyway (seed 001: the taper begins after 2-4 weeks, by the response)."""
+    begin, and when it begins anyway (Praxis: the taper begins after 2-4 weeks, by the response)."""
     return tuple(sorted({gc.initial_hold_days, gc.initial_hold_max_days}))
 
 
@@ -123,8 +125,9 @@ class TreatmentPlan:
         keep = {c.drug for c in p.agents if c.drug != "ivig"} if keeps_background_agent(option) else set()
         if forced is not None:
             keep.add("ivig")  # switching agent within a line keeps the line's IVIG course
-        elif gives_ivig and courses.ivig_running(p, now) is not None:
+        elif gives_ivig and (course := courses.ivig_running(p, now)) is not None and not at_home(course.schedule):
             keep.add("ivig")  # a course under way goes on: a new line does not start a second one within days
+        # (a flare ends IVIG at home: given again, it starts afresh in the chair)
         courses.stop_agents(p, now, keep=keep, prophylaxis=False)
         offset = m.sparing_agent_start_day if first else line.agent_start_day
         for drug in option:
@@ -167,4 +170,6 @@ class TreatmentPlan:
             # IVIG bridged the taper until the steroid-sparing agent took over: it stops in remission
             self.courses.stop_agents(p, now, keep={c.drug for c in p.agents if c.drug != "ivig"})
             return f"remission on line {p.line}; IVIG stopped"
+        if self.courses.continue_at_home(p, now):
+            return f"remission on line {p.line}; IVIG continued at home as SCIG"
         return f"remission on line {p.line}"

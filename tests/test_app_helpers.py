@@ -15,11 +15,12 @@ from click.testing import CliRunner
 import iimsim
 from iimsim.app import downloads, launch, plan_fields
 from iimsim.app import teach_course as course
-from iimsim.app.comparison import compare_runs
+from iimsim.app.comparison import compare_runs, comparison_table, cost_effectiveness_sentences, order
 from iimsim.app.uploads import scenario_from_upload
 from iimsim.cli import main
 from iimsim.pathway.machine import HIGHLIGHT, next_states_dot, to_dot
 from iimsim.pathway.vocabulary import SUBTYPE_NAMES, SUBTYPES
+from iimsim.reports.labels import Money, label
 from iimsim.reports.patient_story import timeline, up_to
 from iimsim.scenarios import ScenarioError, load_scenario, to_toml
 from iimsim.simulation.tables import YEAR_DAYS
@@ -344,6 +345,21 @@ def test_compare_runs_pairs_two_scenarios_on_the_first_ones_patients(tmp_path):
     assert (differences["replications"] == 2).all()
     for name in ("comparison.csv", "comparison.html", "figures/differences.png", "baseline/report.html"):
         assert (tmp_path / "comparison" / name).is_file(), name
+    # shown as `iimsim compare baseline severe_ivig` prints it: severe_ivig minus baseline, labelled, with units
+    table = comparison_table(differences, Money.of(reference.costs)).set_index("metric")
+    ivig = differences.set_index("metric").loc["ivig_g_total"]
+    assert list(table.columns[:2]) == ["baseline", "severe_ivig"]
+    assert table.loc["IVIG given", "difference"] == label("ivig_g_total").shown(ivig["difference"], difference=True)
+    assert table.loc["Share reached remission", "difference"].endswith("percentage points")
+    sentences = cost_effectiveness_sentences(tmp_path / "comparison", reference)
+    assert len(sentences) == 1 and sentences[0].startswith("severe_ivig") and "GBP (2024 prices)" in sentences[0]
+
+
+def test_the_app_compares_in_the_command_lines_direction(baseline):
+    other = load_scenario("severe_ivig")
+    assert order(baseline, other, other_is_unedited=False) == [baseline, other]  # other minus mine
+    edited = plan_fields.edited_scenario(baseline, {"lines.first_line.p_ivig_severe": 0.5})
+    assert order(edited, baseline, other_is_unedited=True) == [baseline, edited]  # the edits minus the unedited
 
 
 # --- `iimsim app` ------------------------------------------------------------------------------------------------

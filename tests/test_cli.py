@@ -242,7 +242,7 @@ def test_every_baseline_section_names_its_source():
                 scenario.adverse_events, scenario.care, *(getattr(scenario.adverse_events, name)
                                            for name in type(scenario.adverse_events).model_fields if name != "sources"
                                            and name != "source"),
-                scenario.costs, scenario.uncertainty,
+                scenario.costs, scenario.costs.societal, scenario.scig, scenario.uncertainty,
                 *scenario.agents.values(),
                 scenario.utilities, *scenario.utilities.adverse_events.values(),
                 *(getattr(scenario.lines, name) for name in type(scenario.lines).model_fields)]

@@ -77,7 +77,8 @@ def test_ild_prefers_mycophenolate_or_tacrolimus_at_first_line(baseline_run):
 
 
 def test_jdm_with_ild_starts_mycophenolate_or_tacrolimus_not_methotrexate():
-    # ILD decides the first-line agent before JDM's usual methotrexate (seed 003: mycophenolate with ILD).
+    # ILD decides the first-line agent before JDM's usual methotrexate (BMJ Best Practice: mycophenolate with
+    # ILD).
     scenario = load_scenario("baseline", overrides={"cohort": {"p_ild": {"JDM": 1.0}}})
     for patient_id in range(6):
         doses = simulate_patient(scenario, patient_id, subtype="JDM")["doses"].to_pandas()
@@ -110,7 +111,7 @@ def _child_dose(per_m2, weight_kg, round_to):
 
 
 def test_a_child_gets_subcutaneous_methotrexate_15_mg_per_m2_from_the_start(baseline_run):
-    # seed 001: JDM, subcutaneous methotrexate 15 mg/m2 weekly from onset
+    # Praxis: JDM, subcutaneous methotrexate 15 mg/m2 weekly from onset
     p, doses = baseline_run["patients"], baseline_run["doses"]
     jdm = p[p.subtype == "JDM"].set_index("patient_id")
     mtx = doses[(doses.drug == "methotrexate") & doses.patient_id.isin(jdm.index)]
@@ -175,7 +176,7 @@ def test_pjp_prophylaxis_events_pair_with_high_dose(baseline_run):
 
 def test_steroid_sparing_agent_acts_with_a_lag(baseline_run):
     """The same patients on the same glucocorticoid, with and without an agent at first line: at 4 weeks the
-    agent is still building (seed 001: full effect in 3-6 months), so it has lowered activity less than by
+    agent is still building (Praxis: full effect in 3-6 months), so it has lowered activity less than by
     5 months."""
     without = simulate("baseline", patients=400, seed=7, overrides={
         "teaching_counterfactual": True, "regimen": {"first_line_steroid_sparing_agent": False}})

@@ -55,7 +55,7 @@ def test_each_category_is_the_tables_times_the_prices(run, prices, costed):
     assert by_patient.adverse_events_cost.sum() == pytest.approx(sum(prices.adverse_event[h] for h in harm))
     steps = e[e.event.isin(list(prices.care_step))]
     assert by_patient.care_cost.sum() == pytest.approx(steps.event.map(prices.care_step).sum())
-    # seed 001's steps: vaccines before every first immunosuppressant, hepatitis screening before methotrexate
+    # the Praxis steps: vaccines before every first immunosuppressant, hepatitis screening before methotrexate
     on_mtx = set(d.patient_id[d.drug == "methotrexate"])
     assert on_mtx <= set(e.patient_id[e.event == "hepatitis_screening"])
     assert (e[e.event.isin(list(prices.care_step))].groupby(["patient_id", "event"]).size() == 1).all()
@@ -100,7 +100,7 @@ def test_the_report_writes_costs_per_patient_that_add_up(tmp_path):
     assert len(per_patient) == 150
     assert by_year.cost.sum() == pytest.approx(per_patient.total_cost.sum())
     assert summary.loc["total", "mean_per_patient"] == pytest.approx(per_patient.total_cost.mean())
-    assert "The cohort's budget per year" in (out / "report.html").read_text()
+    assert "The budget per year" in (out / "report.html").read_text()
 
 
 def test_a_runs_own_cost_and_resource_sums_are_those_of_its_tables(tmp_path):

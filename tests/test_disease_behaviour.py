@@ -36,7 +36,7 @@ def test_escalation_times_spread_over_many_weeks(baseline_run):
 
 
 def test_patients_reach_a_low_glucocorticoid_dose_over_many_weeks(baseline_run):
-    """Clinicians walk seed 001's ladder at their own pace: patients who improve steadily do not all reach
+    """Clinicians walk the Praxis ladder at their own pace: patients who improve steadily do not all reach
     5 mg/day in the same week (a quarter of the cohort did, 24 weeks in, when every taper ran on one clock)."""
     first_low = baseline_run["patients"].days_to_pred_le_5mg.dropna()
     assert len(first_low) > 1000
@@ -209,8 +209,9 @@ def test_assessment_invariants_over_random_cohorts(seed, flare_rate):
     # each transition an assessment triggered is in the events table on that day
     e = t["events"]
     triggered = a[a.decision.isin(["respond", "fail", "flare", "withdraw", "relapse"])]
+    # both sides rounded by the same function: numpy's and Python's round differ on ties in the 10th decimal
     keys = set(zip(e.patient_id, e.day.round(9), e.event))
-    assert all((r.patient_id, round(r.day, 9), r.decision) in keys for r in triggered.itertuples())
+    assert set(zip(triggered.patient_id, triggered.day.round(9), triggered.decision)) <= keys
 
 
 def _latest_before(events: pd.DataFrame, earlier: pd.DataFrame) -> pd.Series:

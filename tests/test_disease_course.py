@@ -48,7 +48,7 @@ def test_an_effect_is_the_exact_solution_of_its_lag(tau, targets, day):
 
 
 def test_an_agent_reaches_95_percent_of_its_effect_by_its_full_effect_day():
-    """Seed 001: agents take 3-6 months; methotrexate's 135 days is three time constants."""
+    """Praxis: agents take 3-6 months; methotrexate's 135 days is three time constants."""
     agent = MODEL.disease.agents["methotrexate"]
     e = Effect(agent.tau_days)
     e.plan(0.0, [(0.0, 1.0)])

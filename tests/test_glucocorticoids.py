@@ -1,4 +1,4 @@
-"""Glucocorticoid doses: seed 001's taper, seed 003's caps and the pulse conversion."""
+"""Glucocorticoid doses: the Praxis taper, BMJ Best Practice's caps and the pulse conversion."""
 
 import math
 from dataclasses import replace
@@ -46,9 +46,9 @@ def test_start_between_rungs_joins_the_ladder_below(rules):
 
 @pytest.mark.parametrize("weight_kg, juvenile, mg_per_kg, expected", [
     (60.0, False, 1.0, 60.0),
-    (100.0, False, 1.0, 80.0),   # adult cap 80 mg/day (seed 003)
+    (100.0, False, 1.0, 80.0),   # adult cap 80 mg/day (BMJ Best Practice)
     (73.0, False, 0.5, 37.5),    # rounded to the 2.5 mg tablet
-    (20.0, True, 2.0, 40.0),     # JDM 2 mg/kg/day (seed 001)
+    (20.0, True, 2.0, 40.0),     # JDM 2 mg/kg/day (Praxis)
     (45.0, True, 2.0, 60.0),     # JDM cap 60 mg/day
 ])
 def test_dose_and_caps(rules, weight_kg, juvenile, mg_per_kg, expected):
@@ -108,7 +108,7 @@ def test_simulated_pulse_counts_in_cumulative_dose():
 
 def test_a_later_pulse_answers_disease_as_active_as_severe_disease_at_diagnosis():
     """After diagnosis a pulse is given only on the day a visit found a flare, a failing line or a relapse with
-    physician global activity at the scenario's pulse level (seed 003: pulses for severe disease)."""
+    physician global activity at the scenario's pulse level (BMJ Best Practice: pulses for severe disease)."""
     run = simulate(patients=600, seed=3)
     doses, assessments = run["doses"], run["assessments"]
     rules = load_scenario("baseline").assessment
@@ -143,8 +143,8 @@ def _levels(doses):
 
 @pytest.mark.parametrize("seed", [3, 11])
 def test_no_step_of_the_taper_is_shorter_than_its_schedule(seed):
-    """Seed 001's ladder is the fastest a taper goes: every step down comes after at least its interval (2 weeks
-    for the induction dose, a rung, or a low dose), whatever the clinician's pace, the holds and resumptions."""
+    """The Praxis ladder is the fastest a taper goes: every step down comes after at least its interval (2
+    weeks for the induction dose, a rung, or a low dose), whatever the clinician's pace, the holds and resumptions."""
     run = simulate(patients=400, seed=seed)
     levels = _levels(run["doses"])
     steps = levels[(levels.next_dose < levels.dose) & (levels.route != "iv")]
@@ -153,8 +153,8 @@ def test_no_step_of_the_taper_is_shorter_than_its_schedule(seed):
 
 
 def test_a_good_responder_tapers_at_the_ladders_pace_and_a_poor_one_holds():
-    """On seed 001's clock (no clinician slack): patients whose visits all let the taper go on step down every 2
-    weeks from 60 to 20 mg/day; patients whose improvement stalls at a dose of 30 mg/day or less stay on it past
+    """On the Praxis clock (no clinician slack): patients whose visits all let the taper go on step down every
+    2 weeks from 60 to 20 mg/day; patients whose improvement stalls at a dose of 30 mg/day or less stay on it past
     the step, until a visit finds them improving."""
     run = simulate(patients=400, seed=5, overrides={"glucocorticoids": {"taper_slack": 0.0,
                                                                           "partial_response_pace": 1.0}})

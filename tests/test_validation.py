@@ -119,7 +119,7 @@ def test_a_trial_asking_for_stable_therapy_leaves_out_patients_entering_in_a_fla
 
 
 def test_printo_follows_its_protocol_taper():
-    """PRINTO's arms taper prednisone by the trial's protocol, more slowly than seed 001's ladder."""
+    """PRINTO's arms taper prednisone by the trial's protocol, more slowly than the Praxis ladder."""
     from iimsim.pathway.glucocorticoids import GlucocorticoidRules, taper_doses_mg_per_day
 
     def dose_at(scenario, day):

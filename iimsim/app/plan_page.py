@@ -3,7 +3,6 @@ the key metrics with their 95% intervals and the report's figures, download tabl
 
 from __future__ import annotations
 
-import math
 import tempfile
 import time
 from pathlib import Path
@@ -13,45 +12,24 @@ import streamlit as st
 
 import iimsim
 from iimsim.app import downloads
-from iimsim.app.comparison import compare_runs
+from iimsim.app.comparison import (KEY_METRICS, compare_runs, comparison_table, cost_effectiveness_sentences,
+                                   order)
 from iimsim.app.figure_lock import FIGURE_LOCK
 from iimsim.app.plan_fields import (APP_CAPS, LINES, PRICE_FIELDS, UNIT_FIELDS, check_app_caps, edited_scenario, edits,
                                     ivig_table, ivig_values, keyed_table, keyed_values, planner_values, room_sized,
                                     size_path)
 from iimsim.app.shown_text import as_text
 from iimsim.app.uploads import scenario_from_upload
-from iimsim.reports.report import figure_index, format_number
+from iimsim.reports.labels import Money, label
+from iimsim.reports.printed import median_and_bad_year
+from iimsim.reports.report import figure_index
 from iimsim.reports.staging import OutputWriteError
 from iimsim.scenarios import Scenario, ScenarioError, builtin_names, load_scenario, to_toml
 from iimsim.scenarios.names import folder_name
+from iimsim.simulation.tables import YEAR_DAYS
 
 RUN = "plan_run"
 COMPARISON = "plan_comparison"
-# The key metrics shown, with short labels; each one's description from the summary is its help text.
-METRIC_LABELS = {
-    "patients": "Simulated", "share_reached_remission": "Reached remission",
-    "median_time_to_remission_days": "Median time to remission", "share_died": "Died",
-    "mean_pred_cum_mg_first_year": "Glucocorticoid, first year", "mean_pred_cum_mg": "Glucocorticoid, all follow-up",
-    "mean_days_pred_ge_20mg": "Time at >= 20 mg/day", "ivig_g_total": "IVIG given",
-    "infusion_chair_days_total": "Infusion use", "mean_total_cost_discounted": "Discounted cost",
-    "mean_qalys_discounted": "Discounted QALYs", "infusion_unit_utilisation": "Infusion chair-hours used",
-}
-
-
-def _label(metric: str, unit: str) -> str:
-    """A key metric's short label, with its unit unless it is a share (shown as a percentage)."""
-    return METRIC_LABELS[metric] if unit == "share" else f"{METRIC_LABELS[metric]} ({unit})"
-
-
-def _shown_difference(value: float, unit: str) -> str:
-    """A paired difference with its sign; shares in percentage points."""
-    return f"{100 * value:+.1f} points" if unit == "share" else f"{value:+,.4g}"
-
-
-def _interval(low: float, high: float, unit: str) -> str:
-    if math.isnan(low) or math.isnan(high):  # one replication
-        return "one replication: no interval"
-    return f"95% CI {format_number(low, unit)} to {format_number(high, unit)}"
 
 
 def _choose_scenario() -> tuple[Scenario | None, str]:
@@ -143,7 +121,8 @@ def _form(scenario: Scenario, key: str) -> tuple[dict, str, bool, bool]:
         run_clicked = columns[0].form_submit_button("Run", type="primary", width="stretch")
         compare_clicked = columns[1].form_submit_button("Compare", width="stretch")
         other = columns[2].selectbox("Compare with", others, label_visibility="collapsed",
-                                     help="Compare runs both on the same patients: your scenario minus this one.")
+                                     help="Compare runs both on the same patients: this one minus yours, as `iimsim compare "
+                                          "YOURS THIS`; against the unedited scenario, your edits minus it.")
     return new, other, run_clicked, compare_clicked
 
 
@@ -178,17 +157,32 @@ def _show_run_files(run: iimsim.Run) -> None:
     _show_downloads(run)
 
 
-def _show_metrics(run: iimsim.Run) -> None:
-    summary = run.summary.set_index("metric")
-    shown = [metric for metric in METRIC_LABELS if metric in summary.index]
+def _metric_grid(summary: pd.DataFrame, shown: list[str], money: Money) -> None:
     for start in range(0, len(shown), 4):
         for column, metric in zip(st.columns(4), shown[start:start + 4]):
-            row = summary.loc[metric]
-            column.metric(_label(metric, row["unit"]), format_number(row["value"], row["unit"]),
-                          help=row["description"])
-            column.caption(_interval(row["ci_low"], row["ci_high"], row["unit"]))
-    st.caption(f"Means per replication over {int(summary.loc['patients', 'replications'])} replication(s). "
+            row, entry = summary.loc[metric], label(metric)
+            column.metric(entry.text, entry.shown(row["value"], money), help=row["description"])
+            column.caption(entry.interval(row["ci_low"], row["ci_high"], money))
+
+
+def _show_metrics(run: iimsim.Run) -> None:
+    summary, money = run.summary.set_index("metric"), Money.of(run.scenario.costs)
+    replications = int(summary.loc["patients", "replications"])
+    _metric_grid(summary, [metric for metric in KEY_METRICS if metric in summary.index], money)
+    horizon = run.scenario.simulation.horizon_years
+    st.caption(f"Means per replication over {replications} replication(s), within the {horizon:g}-year horizon. "
                f"Run folder: `{run.folder}`")
+    before = [metric for metric in summary.index if metric.endswith("_before_horizon")]
+    if before:
+        st.subheader("Before the horizon")
+        st.caption("The history of patients diagnosed before day 0: not counted above.")
+        _metric_grid(summary, before, money)
+    said, years = median_and_bad_year(run.folder, replications, horizon * YEAR_DAYS)
+    if years:
+        st.subheader("A median and a bad year")
+        st.caption(f"Per calendar year, {said}.")
+        for column, (text, value) in zip(st.columns(len(years)), years):
+            column.metric(text, value)
     with st.expander("All summary metrics"):
         st.dataframe(run.summary, hide_index=True)
 
@@ -221,31 +215,31 @@ def _show_downloads(run: iimsim.Run) -> None:
                                    mime="text/html", on_click="ignore")
 
 
-def _compare(scenario: Scenario, other: Scenario) -> None:
+def _compare(scenario: Scenario, other: Scenario, unedited: bool) -> None:
     folder = tempfile.TemporaryDirectory(prefix="iimsim-app-compare-")  # removed with the session's state
     with st.spinner(f"Running {other.name} and {scenario.name} on the same patients, each with its report"), \
             FIGURE_LOCK:
-        differences = compare_runs([other, scenario], replications=max(2, scenario.simulation.replications),
+        sides = order(scenario, other, unedited)
+        differences = compare_runs(sides, replications=max(2, scenario.simulation.replications),
                                    out=Path(folder.name) / "comparison")
-    st.session_state[COMPARISON] = {"differences": differences, "folder": folder}
+    st.session_state[COMPARISON] = {"differences": differences, "folder": folder, "reference": sides[0]}
 
 
 def _show_comparison(comparison: dict) -> None:
     differences, folder = comparison["differences"], Path(comparison["folder"].name) / "comparison"
     row = differences.iloc[0]
+    reference = comparison["reference"]
     st.header(f"Comparison: {as_text(row['scenario'])} minus {as_text(row['reference'])}")
-    st.caption(f"Paired on the same patients and chance events over {int(row['replications'])} replications; "
-               f"{row['interval_method']}.")
-    key = differences[differences["metric"].isin(METRIC_LABELS)]
-    table = pd.DataFrame({
-        "metric": [_label(m, u) for m, u in zip(key["metric"], key["unit"])],
-        row["reference"]: [format_number(v, u) for v, u in zip(key["reference_value"], key["unit"])],
-        row["scenario"]: [format_number(v, u) for v, u in zip(key["scenario_value"], key["unit"])],
-        "difference": [_shown_difference(d, u) for d, u in zip(key["difference"], key["unit"])],
-        "95% CI": [f"{_shown_difference(lo, u)} to {_shown_difference(hi, u)}"
-                   for lo, hi, u in zip(key["ci_low"], key["ci_high"], key["unit"])],
-    })
+    st.caption(as_text(f"As iimsim compare {row['reference']} {row['scenario']} signs it: paired on the same "
+                       f"patients and chance events over {int(row['replications'])} replications, mean per "
+                       f"replication; {row['interval_method']}."))
+    table = comparison_table(differences, Money.of(reference.costs))
     st.dataframe(table, hide_index=True, height=36 * (len(table) + 1) + 2)
+    sentences = cost_effectiveness_sentences(folder, reference)
+    if sentences:
+        st.subheader(f"Cost-effectiveness against {as_text(row['reference'])} (discounted, per patient)")
+        for sentence in sentences:
+            st.markdown(as_text(sentence))
     _show_figures(folder)
     columns = st.columns(3)
     columns[0].download_button("comparison.csv", (folder / "comparison.csv").read_bytes(), file_name="comparison.csv",
@@ -279,7 +273,8 @@ def page() -> None:
                 if other == edited:
                     st.warning("Nothing was edited: both sides are the same scenario, so every difference is 0.")
                 # the same patients, horizon and seed on both sides: the edited scenario's
-                _compare(edited, other.model_copy(update={"simulation": edited.simulation}))
+                _compare(edited, other.model_copy(update={"simulation": edited.simulation}),
+                         other_name.endswith("(unedited)"))
         except (ScenarioError, OutputWriteError, MemoryError) as err:
             _show_error(err)
             return

@@ -1,4 +1,4 @@
-"""The validation table: simulated results against published figures (evidence.md, the seeds).
+"""The validation table: simulated results against published figures (their sources in docs/sources.md).
 
 Each target says what was published (value, definition, population, source), how
 the simulation reads it, and a tolerance. Trial targets are reproduced by
