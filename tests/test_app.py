@@ -231,14 +231,17 @@ def test_plan_names_a_bad_file_and_field_then_runs_and_shows_the_tables_numbers(
     print(f"Plan run of 60 patients x 2 replications with its report: {time.perf_counter() - started:.1f} s")
     folder = browser.find_element(By.XPATH, '//*[contains(@class, "st-key-plan-result")]'
                                             '//p[starts-with(normalize-space(), "Means per replication")]/code').text
+    from iimsim.reports.labels import Money, label
+
     run = iimsim.load_run(folder)
-    shown = _metrics(browser, ".st-key-plan-result")
-    assert shown["Simulated (patients)"] == "60"
+    shown, money = _metrics(browser, ".st-key-plan-result"), Money.of(run.scenario.costs)
+    assert shown[label("patients").text] == label("patients").shown(60, money)
     assert len(run.patients) == 120 and set(run.patients["replication"]) == {0, 1}
     died = run.patients.groupby("replication")["died"].mean().mean()
-    assert shown["Died"] == f"{100 * died:.1f}%"
+    assert shown[label("share_died").text] == label("share_died").shown(died, money)
     first_year = run.patients.groupby("replication")["pred_cum_mg_first_year"].mean().mean()
-    assert shown["Glucocorticoid, first year (mg)"] == f"{first_year:,.0f}"
+    entry = label("mean_pred_cum_mg_first_year")
+    assert shown[entry.text] == entry.shown(first_year, money)
     # every figure of the run's report, in its order, each with its caption
     from iimsim.reports.report import figure_index
 
