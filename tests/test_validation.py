@@ -224,3 +224,55 @@ def test_the_targets_file_and_the_simulations_must_match_key_for_key(tmp_path):
     (tmp_path / "targets.toml").write_text(dropped, "utf-8")
     with pytest.raises(ValueError, match="rim_time_typo"):
         v.load_targets(tmp_path / "targets.toml")
+
+
+def _protocols_with(tmp_path, old: str, new: str):
+    text = v.PROTOCOLS_FILE.read_text("utf-8")
+    assert old in text
+    (tmp_path / "protocols.toml").write_text(text.replace(old, new, 1), "utf-8")
+    return tmp_path / "protocols.toml"
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('arm.ivig = { line_gives = "placebo", ivig = true }', 'arm.ivig = { line_gives = "ivgi", ivig = true }',
+     r"protocol\.proderm\.arm\.ivig\.line_gives: .*'ivgi'"),
+    ('subtypes = ["DM"]', 'subtypes = ["XX"]', r"protocol\.proderm\.subtypes\.0: .*'XX'"),
+    ('changes = ["placebo", "stable_background"]', 'changes = ["placebo", "stable_backgrond"]',
+     r"protocol\.proderm: unknown changes \['stable_backgrond'\]"),
+    ('protocol = "proderm"\narm = "ivig"', 'protocol = "proderm"\narm = "ivgi"', r"endpoint\.proderm_ivig_20: arms"),
+    ('measure = "survival_at"', 'measure = "survival_by"', r"survival_by.*not one of"),
+    ('args = { years = 5.0 }', 'args = { yeras = 5.0 }', r"endpoint\.survival_pm_dm_5y\.args"),
+    ('keep_on_arm_until_week = 16', 'keep_on_arm_until_week = 16\nkeep_until = 3', r"keep_until"),
+])
+def test_a_bad_protocol_file_is_refused_naming_the_place_and_the_value(tmp_path, old, new, message):
+    with pytest.raises(ValueError, match=message):
+        v.load_protocols(_protocols_with(tmp_path, old, new))
+
+
+def test_every_target_has_an_endpoint_and_every_protocol_a_source():
+    protocols = v.load_protocols()
+    assert set(protocols.endpoints) == {t.key for t in v.TARGETS}
+    assert all(p.source.strip() for p in protocols.protocols.values())
+    assert all(c.why.strip() for c in protocols.changes.values())
+    # an unused protocol or change set would be data that nothing reads
+    used = {e.protocol for e in protocols.endpoints.values() if e.simulated}
+    assert used == set(protocols.protocols)
+    named = {c for p in protocols.protocols.values() for c in [*p.changes, *(c for a in p.arm.values()
+                                                                          for c in a.changes)]}
+    assert named == set(protocols.changes)
+
+
+def test_a_protocol_becomes_its_arms_overrides():
+    """ProDERM: adults with DM in the second line, placebo or IVIG added to their therapy, kept on the arm to
+    twice week 16; RIM's late arm is its early arm with rituximab 8 weeks after entry."""
+    proderm = v.ARMS["proderm"]
+    assert set(proderm) == {"ivig", "placebo"}
+    for arm, share in (("ivig", 1.0), ("placebo", 0.0)):
+        scenario = load_scenario("baseline", proderm[arm])
+        line = scenario.lines.second_line
+        assert scenario.cohort.subtype_shares.DM == 1.0 and scenario.simulation.horizon_years == 2.0
+        assert (line.p_ivig_severe, line.p_ivig_non_severe) == (share, share)
+        assert {k for k, w in line.options.items() if w > 0} == {"placebo"}
+        assert line.failure_assessment_days == 2 * 7 * 16 and not scenario.glucocorticoids.raise_on_escalation
+    rim = v.ARMS["rim"]
+    assert v.merged(rim["early"], {"lines": {"third_line": {"agent_start_day": 56.0}}}) == rim["late"]
