@@ -36,11 +36,11 @@ BASELINE = "baseline"
 # Units named by a field's or column's name, tried in order (the longest ending first).
 UNIT_BY_NAME = (
     (r"_mg_per_kg_per_day$", "mg/kg/day"), (r"_mg_per_kg$", "mg/kg"), (r"_mg_per_day$", "mg/day"),
-    (r"_mg$", "mg"), (r"_g$", "g"), (r"_per_m2$", "dose_unit per m2"),
+    (r"_per_mg$", "currency per mg"), (r"_per_g$", "currency per g"), (r"_mg$", "mg"), (r"_g$", "g"),
+    (r"_per_m2$", "dose_unit per m2"),
     (r"_per_100_patient_years$", "per 100 patient-years"),
     (r"_per_100k_person_years$", "per 100,000 person-years"), (r"_per_year$", "per year"),
-    (r"_person_years$", "person-years"), (r"_per_qaly$", "currency per QALY"), (r"_per_mg$", "currency per mg"),
-    (r"_per_g$", "currency per g"), (r"_per_day$", "currency per day"), (r"(_|^)days?$", "days"),
+    (r"_person_years$", "person-years"), (r"_per_qaly$", "currency per QALY"), (r"(_|^)days?$", "days"),
     (r"_days_|_day_", "days"), (r"(_|^)years($|_)", "years"), (r"_kg$", "kg"), (r"_cm$", "cm"),
     (r"_percent$", "percentage points"), (r"_hours$", "hours"), (r"_hour$", "hour of the day (0-24)"),
     (r"_cost(_discounted)?$", "currency"), (r"^p_", "probability (0-1)"), (r"(hazard|rate)_ratio", "ratio"),
@@ -309,6 +309,8 @@ def _rows(model: type[BaseModel], value, prefix: str, sources: dict, section_sou
         unit = "" if not numeric(annotation) else \
             next((u for part in reversed(dotted.split(".")) if (u := unit_from_name(part))), "") \
             or next((u for alias, u in UNIT_BY_TYPE.items() if re.search(rf"\b{alias}\b", annotation)), "")
+        if issubclass(model, schema.Costs) and numeric(annotation) and not unit.startswith(("currency", "per year")):
+            unit = "currency per day" if "per_day" in name else "currency"  # a price (per what: its name or meaning)
         description = info.description or text.comment
         rows.append(Row(dotted, annotation, unit, bounds(info.annotation, info.metadata), default_of(info),
                         "—" if value is None else shown(field_value), description,
