@@ -127,7 +127,7 @@ def test_printo_follows_its_protocol_taper():
         steps = taper_doses_mg_per_day(rules, 55.0, rules.initial_hold_days, rules.maintenance_mg_per_day)
         return [dose for offset, dose in steps if offset <= day][-1]
 
-    seed_ladder, printo = load_scenario("baseline"), load_scenario("baseline", v.PRINTO_ARMS["prednisone"])
+    seed_ladder, printo = load_scenario("baseline"), load_scenario("baseline", v.ARMS["printo"]["prednisone"])
     # the protocol: about 1 mg/kg (28 mg for 28 kg) at month 2, 0.5 (14 mg) at month 4, 0.2 (5.6 mg) at month 6
     assert dose_at(printo, 56) == pytest.approx(30.0) and dose_at(printo, 112) == pytest.approx(15.0)
     assert 2.5 <= dose_at(printo, 182) <= 5.6
@@ -137,7 +137,7 @@ def test_printo_follows_its_protocol_taper():
 def test_trial_arms_are_the_same_patients():
     base = {"simulation": {"patients": 100, "seed": 3}}
     arms = {arm: collect_tables(load_scenario("baseline", deep_merge(base, overrides)))["patients"].to_pandas()
-            for arm, overrides in v.PRODERM_ARMS.items()}
+            for arm, overrides in v.ARMS["proderm"].items()}
     ivig, placebo = arms["ivig"], arms["placebo"]
     assert (ivig.subtype == "DM").all()
     for column in ("age_years", "weight_kg", "severity", "has_ild"):
@@ -149,7 +149,7 @@ def test_printo_arms_give_their_drug_with_ild_too():
     """Every JDM patient of a PRINTO arm starts the arm's agent, ILD or not (ILD's own table comes first)."""
     base = {"simulation": {"patients": 120, "seed": 4}, "cohort": {"p_ild": {"JDM": 0.5}}}
     for arm in ("ciclosporin", "methotrexate"):
-        tables = collect_tables(load_scenario("baseline", deep_merge(deep_merge(base, v.PRINTO_ARMS[arm]), base)))
+        tables = collect_tables(load_scenario("baseline", deep_merge(deep_merge(base, v.ARMS["printo"][arm]), base)))
         patients, doses = tables["patients"].to_pandas(), tables["doses"].to_pandas()
         assert patients.has_ild.sum() > 30
         first = doses[(doses.start_day == 0) & doses.drug.isin(["ciclosporin", "methotrexate", "mycophenolate",
@@ -162,7 +162,7 @@ def test_rim_is_randomised_as_rim_was():
     entry; the same patients enter on the same day in both."""
     base = {"simulation": {"patients": 300, "seed": 5}}
     tables = {arm: {name: t.to_pandas() for name, t in collect_tables(load_scenario("baseline", deep_merge(
-        base, overrides))).items()} for arm, overrides in v.RIM_ARMS.items()}
+        base, overrides))).items()} for arm, overrides in v.ARMS["rim"].items()}
     starts = {}
     for arm, t in tables.items():
         e = t["events"]
@@ -179,7 +179,7 @@ def test_rim_is_randomised_as_rim_was():
 def test_a_trial_keeps_patients_on_their_arm_unless_they_worsen():
     """Under a trial's protocol no patient leaves the line for too little improvement before the time point: every
     escalation from the trial's line before then follows a flare on it."""
-    overrides = deep_merge({"simulation": {"patients": 400, "seed": 9}}, v.ABATACEPT_ARMS["placebo"])
+    overrides = deep_merge({"simulation": {"patients": 400, "seed": 9}}, v.ARMS["abatacept"]["placebo"])
     t = {name: x.to_pandas() for name, x in collect_tables(load_scenario("baseline", overrides)).items()}
     a = t["assessments"]
     e = t["events"]
