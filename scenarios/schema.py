@@ -101,10 +101,10 @@ class BySex(Strict, Generic[T]):
 class Normal(Strict):
     """A normal distribution truncated to [min, max]."""
 
-    mean: Real
-    sd: NonNegative
-    min: Real
-    max: Real
+    mean: Real  # in the unit of the quantity drawn (its name says it)
+    sd: NonNegative  # standard deviation before truncation, in the same unit
+    min: Real  # lowest value drawn, in the same unit
+    max: Real  # highest value drawn, in the same unit
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -124,9 +124,9 @@ class GrowthReference(Strict):
     ascending ages; a child's weight is M (1 + L S z)^(1/L) at its age (L, M, S interpolated), z a standard normal
     score within +/- z_limit."""
 
-    female: Annotated[list[Annotated[list[float], Field(min_length=4, max_length=4)]], Field(min_length=2)]
-    male: Annotated[list[Annotated[list[float], Field(min_length=4, max_length=4)]], Field(min_length=2)]
-    z_limit: Positive
+    female: Annotated[list[Annotated[list[float], Field(min_length=4, max_length=4)]], Field(min_length=2)]  # rows
+    male: Annotated[list[Annotated[list[float], Field(min_length=4, max_length=4)]], Field(min_length=2)]  # rows
+    z_limit: Positive  # standard deviations: a child's z score is drawn within +/- this
 
     @model_validator(mode="after")
     def _ascending_ages_positive_medians(self):
@@ -155,10 +155,11 @@ class GrowthReference(Strict):
 
 
 class Simulation(Strict):
-    patients: Annotated[int, Field(gt=0, le=MAX_PATIENTS)] = 1000
-    horizon_years: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_YEARS)] = 5.0
+    patients: Annotated[int, Field(gt=0, le=MAX_PATIENTS)] = 1000  # per replication, all diagnosed on day 0
+    horizon_years: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_YEARS)] = 5.0  # follow-up from diagnosis
+    # of the random streams: the same seed gives the same tables whatever the number of workers
     seed: Annotated[int, Field(ge=0, lt=2**64)] = 20261122
-    replications: Annotated[int, Field(gt=0, le=MAX_REPLICATIONS)] = 1
+    replications: Annotated[int, Field(gt=0, le=MAX_REPLICATIONS)] = 1  # runs of new patients, each its own streams
 
     @model_validator(mode="after")
     def _run_fits_the_machine(self):
@@ -218,7 +219,7 @@ class Cohort(Sourced):
 class Glucocorticoids(Sourced):
     pulse_methylprednisolone_mg_per_day: Positive
     pulse_days: Annotated[int, Field(ge=1, le=5)]
-    methylprednisolone_to_prednisone: Positive
+    methylprednisolone_to_prednisone: Positive  # mg of prednisone-equivalent per mg of methylprednisolone
     standard_mg_per_kg_per_day: Positive
     steroid_risk_mg_per_kg_per_day: Positive
     high_relapse_risk_mg_per_kg_per_day: Positive
@@ -283,9 +284,9 @@ class Agent(Sourced):
     kind: Literal["titrated", "infusions"]
     dose_unit: Literal["mg/day", "mg/week", "mg", "g"]
     per_kg: bool = False
-    start_dose: NonNegative
-    target_dose: NonNegative = 0.0
-    step_dose: NonNegative = 0.0
+    start_dose: NonNegative  # in dose_unit (per kg when per_kg): the first dose, or every infusion's
+    target_dose: NonNegative = 0.0  # titrated: the dose the titration reaches, in dose_unit (per kg when per_kg)
+    step_dose: NonNegative = 0.0  # titrated: each step up, in dose_unit (per kg when per_kg); 0: at once
     step_every_days: PositiveDays = 28.0
     max_mg_per_kg: Positive | None = None
     # A child's dose (JDM) by body surface area, in dose_unit per m2, from the first dose without titration and
@@ -301,7 +302,7 @@ class Agent(Sourced):
     dosing_weight: Literal["actual", "ideal"] = "actual"
     infusions: Count = 0
     infusion_interval_days: PositiveDays = 28.0
-    days_per_infusion: Annotated[int, Field(ge=1, le=MAX_SCHEDULE_STEPS)] = 1
+    days_per_infusion: Annotated[int, Field(ge=1, le=MAX_SCHEDULE_STEPS)] = 1  # one infusion's dose over this many
     full_effect_days: NonNegativeDays  # the effect reaches 95% of `effect` by then (time constant a third of it)
     p_intolerance: Probability
     intolerance_window_days: PositiveDays
@@ -395,7 +396,7 @@ class Disease(Sourced):
 
     untreated_activity_severe: Normal
     untreated_activity_non_severe: Normal
-    subtype_response: BySubtype[NonNegative]
+    subtype_response: BySubtype[NonNegative]  # a multiplier on every patient's response to treatment (1: typical)
     p_refractory: BySubtype[Probability]
     refractory_response_ratio: Probability
     gc_response_sd: LogSd
@@ -416,7 +417,7 @@ class Disease(Sourced):
     p_monocyclic: BySubtype[Probability]
     burnout_effect: LogUnits
     burnout_days: PositiveDays
-    damage_per_active_year: NonNegative
+    damage_per_active_year: NonNegative  # damage (0-1: share of strength lost) a year at activity 1
     decline_per_year: BySubtype[Probability]
     weakness_damage: Probability
 
@@ -432,8 +433,8 @@ class Disease(Sourced):
 class CoreSetMeasureSpec(Strict):
     """One core-set measure of the 2016 criteria: its bands, its points, and how the model measures it."""
 
-    cutpoints_percent: Annotated[list[Real], Field(max_length=MAX_LIST_ITEMS)]
-    points: Annotated[list[NonNegative], Field(max_length=MAX_LIST_ITEMS + 1)]
+    cutpoints_percent: Annotated[list[Real], Field(max_length=MAX_LIST_ITEMS)]  # bands of relative improvement
+    points: Annotated[list[NonNegative], Field(max_length=MAX_LIST_ITEMS + 1)]  # TIS points scored in each band
     sensitivity: NonNegative  # share of the relative fall in activity that this measure shows
     noise_percent: NonNegative  # sd of its measurement error, in percentage points of improvement
     damage_weight: NonNegative = 0.0  # how much damage holds this measure back
@@ -465,10 +466,10 @@ Score = Annotated[float, Field(ge=0.0, le=100.0)]
 class ImprovementDefinitionSpec(Strict):
     """A count-based definition of improvement (IMACS definition of improvement, PRINTO20)."""
 
-    improved_measures: Annotated[int, Field(ge=1)]
-    improvement_percent: NonNegative
-    max_worse_measures: Annotated[int, Field(ge=0)]
-    worsening_percent: NonNegative
+    improved_measures: Annotated[int, Field(ge=1)]  # core-set measures: at least this many improve ...
+    improvement_percent: NonNegative  # ... by at least this much (relative to the baseline)
+    max_worse_measures: Annotated[int, Field(ge=0)]  # core-set measures: at most this many worsen ...
+    worsening_percent: NonNegative  # ... by this much or more
 
 
 class Assessment(Sourced):
@@ -644,9 +645,10 @@ class AdverseEvents(Sourced):
 class Region(Sourced):
     """An open cohort: patients diagnosed over the horizon in a population, plus those already treated."""
 
-    population: Annotated[int, Field(gt=0, le=10_000_000_000)]
-    incidence_per_100k_person_years: Annotated[float, Field(gt=0.0, le=100_000.0)]
-    prevalent_patients: Annotated[int, Field(ge=0, le=MAX_PATIENTS)] = 0
+    population: Annotated[int, Field(gt=0, le=10_000_000_000)]  # people living in the region
+    incidence_per_100k_person_years: Annotated[float, Field(gt=0.0, le=100_000.0)]  # new diagnoses
+    prevalent_patients: Annotated[int, Field(ge=0, le=MAX_PATIENTS)] = 0  # patients under care on day 0 ...
+    # ... diagnosed up to this many years before day 0
     prevalent_max_years_since_diagnosis: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_YEARS)] = 10.0
 
 
@@ -655,10 +657,10 @@ class InfusionUnit(Sourced):
     first `days_per_week` days of each week (calendar day 0 is a Monday). Every IV visit's whole-day sessions
     queue for a chair, first come first served; a session starts only if it ends by closing time."""
 
-    chairs: Annotated[int, Field(ge=1, le=MAX_CHAIRS)]
+    chairs: Annotated[int, Field(ge=1, le=MAX_CHAIRS)]  # infusion chairs, each one session at a time
     opens_at_hour: Annotated[float, Field(ge=0.0, lt=24.0)] = 8.0
     hours_per_day: Annotated[float, Field(gt=0.0, le=24.0)]
-    days_per_week: Annotated[int, Field(ge=1, le=7)]
+    days_per_week: Annotated[int, Field(ge=1, le=7)]  # open days, the first of each week (Monday on)
     session_hours: dict[Drug | Literal["methylprednisolone"], Positive]
     # What a wait does: "postpone" starts the course (and the assessment of its response) when its first
     # session is given, and moves the rest of a course with a late visit; "none" records waits only.
@@ -733,13 +735,13 @@ class Costs(Sourced):
     discount_rate_per_year: Annotated[float, Field(ge=0.0, lt=1.0)]
     price_per_mg: dict[Drug | Literal["prednisolone", "methylprednisolone"], NonNegative]
     ivig_price_per_g: NonNegative
-    infusion_chair_day: NonNegative
-    clinic_visit: NonNegative
+    infusion_chair_day: NonNegative  # per day in an infusion chair (a pulse's or an infusion's day)
+    clinic_visit: NonNegative  # per clinic visit
     monitoring_per_day_on_immunosuppressant: NonNegative
     pjp_prophylaxis_per_day: NonNegative
     bone_protection_per_day: NonNegative
     state_per_day: dict[str, NonNegative] = Field(default_factory=dict)
-    transition: dict[str, NonNegative] = Field(default_factory=dict)
+    transition: dict[str, NonNegative] = Field(default_factory=dict)  # per change of state, by trigger
     adverse_event: dict[Literal["new_diabetes", "serious_infection", "pjp", "fracture", "cataract"],
                         NonNegative] = Field(default_factory=dict)  # per event
     care_step: dict[Literal["vaccination_update", "hepatitis_screening", "contraception_counselling", "tpmt_test",
@@ -783,8 +785,8 @@ class AdverseEventDisutility(Strict):
     `duration_days` (for the rest of follow-up when omitted), with its source or reasoning."""
 
     source: Annotated[str, Field(min_length=1)]
-    qaly_loss: NonNegative | None = None
-    utility_decrement: Annotated[float, Field(ge=0.0, le=1.0 - LOWEST_UTILITY)] | None = None
+    qaly_loss: NonNegative | None = None  # QALYs lost at once, per event
+    utility_decrement: Annotated[float, Field(ge=0.0, le=1.0 - LOWEST_UTILITY)] | None = None  # utility lost a day
     duration_days: PositiveDays | None = None
 
     @model_validator(mode="after")
@@ -831,14 +833,14 @@ class Distribution(Strict):
     or uniform(low, high)."""
 
     distribution: Literal["beta", "gamma", "lognormal", "uniform"]
-    alpha: Positive | None = None
-    beta: Positive | None = None
-    shape: Positive | None = None
-    scale: Positive | None = None
-    mu: Real | None = None
-    sigma: Positive | None = None
-    low: Real | None = None
-    high: Real | None = None
+    alpha: Positive | None = None  # beta: the first shape parameter
+    beta: Positive | None = None  # beta: the second shape parameter
+    shape: Positive | None = None  # gamma: the shape (mean = shape x scale)
+    scale: Positive | None = None  # gamma: the scale, in the parameter's unit
+    mu: Real | None = None  # lognormal: the mean of the log of the parameter
+    sigma: Positive | None = None  # lognormal: the sd of the log of the parameter
+    low: Real | None = None  # uniform: the lowest value, in the parameter's unit
+    high: Real | None = None  # uniform: the highest value, in the parameter's unit
 
     @model_validator(mode="after")
     def _parameters_of_the_kind(self):
@@ -861,9 +863,9 @@ class Uncertainty(Sourced):
 
 
 class Scenario(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARACTERS)]  # a label: output folders are
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARACTERS)]  # named from it, safely
-    teaching_counterfactual: bool = False
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARACTERS)]  # a label (folders are named safely)
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARACTERS)]  # what the scenario is, in words
+    teaching_counterfactual: bool = False  # true: the scenario breaks the guideline on purpose (to teach why not)
     simulation: Simulation = Field(default_factory=Simulation)
     cohort: Cohort
     glucocorticoids: Glucocorticoids

@@ -316,10 +316,10 @@ def test_a_latency_lengthens_the_time_to_improvement_on_the_same_patients():
     """RIM re-enacted on the same patients with rituximab acting from its first infusion and with its latency:
     the median time to the IMACS definition of improvement lengthens, and fewer improve within 8 weeks."""
     from iimsim.reports.trial_endpoints import by_week, median_weeks_to
-    from iimsim.experiments.validation import RIM_ARM, merged
+    from iimsim.experiments.validation import ARMS, merged
 
     def rim(delay: float) -> dict[str, pd.DataFrame]:
-        arm = merged(RIM_ARM["rituximab"], {"agents": {"rituximab": {"onset_delay_days": delay}}})
+        arm = merged(ARMS["rim"]["early"], {"agents": {"rituximab": {"onset_delay_days": delay}}})
         return simulate("baseline", patients=800, seed=23, years=2.0, overrides=arm)
 
     at_once, later = rim(0.0), rim(56.0)
@@ -334,14 +334,14 @@ def test_tis_at_week_16_is_graded_not_all_or_nothing():
     strength and function recovering slowly): with it, major improvement (TIS >= 60) falls by far more than
     minimal improvement (TIS >= 20), and the mean TIS falls: responders spread over the categories."""
     from iimsim.reports.trial_endpoints import at_week, mean_at_week
-    from iimsim.experiments.validation import PRODERM_ARMS, merged
+    from iimsim.experiments.validation import ARMS, merged
 
     names = ("physician_global", "patient_global", "manual_muscle_testing", "haq", "muscle_enzymes",
              "extramuscular")
     plain = {"assessment": {"recovery_days": 0.0, "measures": {
         name: {"p_uninvolved": 0.0, "p_uninvolved_by_subtype": {}, "recovery_weight": 0.0} for name in names}}}
-    graded = simulate("baseline", patients=1000, seed=29, years=1.0, overrides=PRODERM_ARMS["ivig"])
-    coupled = simulate("baseline", patients=1000, seed=29, years=1.0, overrides=merged(PRODERM_ARMS["ivig"], plain))
+    graded = simulate("baseline", patients=1000, seed=29, years=1.0, overrides=ARMS["proderm"]["ivig"])
+    coupled = simulate("baseline", patients=1000, seed=29, years=1.0, overrides=merged(ARMS["proderm"]["ivig"], plain))
     share = {t: at_week("second_line", 16, "tis_from_line_start", t) for t in (20, 60)}
     drop_20 = share[20](coupled) - share[20](graded)
     drop_60 = share[60](coupled) - share[60](graded)

@@ -18,7 +18,8 @@ from iimsim.simulation.runner import collect_tables
 
 @pytest.fixture(scope="module")
 def table():
-    return v.validate("baseline", patients=150, replications=3, seed=5)
+    # two replications: the fewest a 95% interval needs, and every row's arithmetic is the same with more
+    return v.validate("baseline", patients=150, replications=2, seed=5)
 
 
 def test_every_target_has_a_row_with_its_provenance(table):
@@ -127,7 +128,7 @@ def test_printo_follows_its_protocol_taper():
         steps = taper_doses_mg_per_day(rules, 55.0, rules.initial_hold_days, rules.maintenance_mg_per_day)
         return [dose for offset, dose in steps if offset <= day][-1]
 
-    seed_ladder, printo = load_scenario("baseline"), load_scenario("baseline", v.PRINTO_ARMS["prednisone"])
+    seed_ladder, printo = load_scenario("baseline"), load_scenario("baseline", v.ARMS["printo"]["prednisone"])
     # the protocol: about 1 mg/kg (28 mg for 28 kg) at month 2, 0.5 (14 mg) at month 4, 0.2 (5.6 mg) at month 6
     assert dose_at(printo, 56) == pytest.approx(30.0) and dose_at(printo, 112) == pytest.approx(15.0)
     assert 2.5 <= dose_at(printo, 182) <= 5.6
@@ -137,7 +138,7 @@ def test_printo_follows_its_protocol_taper():
 def test_trial_arms_are_the_same_patients():
     base = {"simulation": {"patients": 100, "seed": 3}}
     arms = {arm: collect_tables(load_scenario("baseline", deep_merge(base, overrides)))["patients"].to_pandas()
-            for arm, overrides in v.PRODERM_ARMS.items()}
+            for arm, overrides in v.ARMS["proderm"].items()}
     ivig, placebo = arms["ivig"], arms["placebo"]
     assert (ivig.subtype == "DM").all()
     for column in ("age_years", "weight_kg", "severity", "has_ild"):
@@ -149,7 +150,7 @@ def test_printo_arms_give_their_drug_with_ild_too():
     """Every JDM patient of a PRINTO arm starts the arm's agent, ILD or not (ILD's own table comes first)."""
     base = {"simulation": {"patients": 120, "seed": 4}, "cohort": {"p_ild": {"JDM": 0.5}}}
     for arm in ("ciclosporin", "methotrexate"):
-        tables = collect_tables(load_scenario("baseline", deep_merge(deep_merge(base, v.PRINTO_ARMS[arm]), base)))
+        tables = collect_tables(load_scenario("baseline", deep_merge(deep_merge(base, v.ARMS["printo"][arm]), base)))
         patients, doses = tables["patients"].to_pandas(), tables["doses"].to_pandas()
         assert patients.has_ild.sum() > 30
         first = doses[(doses.start_day == 0) & doses.drug.isin(["ciclosporin", "methotrexate", "mycophenolate",
@@ -162,7 +163,7 @@ def test_rim_is_randomised_as_rim_was():
     entry; the same patients enter on the same day in both."""
     base = {"simulation": {"patients": 300, "seed": 5}}
     tables = {arm: {name: t.to_pandas() for name, t in collect_tables(load_scenario("baseline", deep_merge(
-        base, overrides))).items()} for arm, overrides in v.RIM_ARMS.items()}
+        base, overrides))).items()} for arm, overrides in v.ARMS["rim"].items()}
     starts = {}
     for arm, t in tables.items():
         e = t["events"]
@@ -179,7 +180,7 @@ def test_rim_is_randomised_as_rim_was():
 def test_a_trial_keeps_patients_on_their_arm_unless_they_worsen():
     """Under a trial's protocol no patient leaves the line for too little improvement before the time point: every
     escalation from the trial's line before then follows a flare on it."""
-    overrides = deep_merge({"simulation": {"patients": 400, "seed": 9}}, v.ABATACEPT_ARMS["placebo"])
+    overrides = deep_merge({"simulation": {"patients": 400, "seed": 9}}, v.ARMS["abatacept"]["placebo"])
     t = {name: x.to_pandas() for name, x in collect_tables(load_scenario("baseline", overrides)).items()}
     a = t["assessments"]
     e = t["events"]
@@ -207,12 +208,13 @@ def test_a_trial_keeps_patients_on_their_arm_unless_they_worsen():
 def test_validate_command_writes_the_table_and_the_report_shows_it(tmp_path):
     runner = CliRunner()
     run = tmp_path / "run"
-    assert runner.invoke(main, ["run", "--patients", "60", "--out", str(run)]).exit_code == 0
-    result = runner.invoke(main, ["validate", "--patients", "60", "--replications", "2", "--out", str(run)])
+    # few patients: what is checked here is the command (its files, the report rebuilt), not the values
+    assert runner.invoke(main, ["run", "--patients", "20", "--years", "2", "--out", str(run)]).exit_code == 0
+    result = runner.invoke(main, ["validate", "--patients", "20", "--replications", "2", "--out", str(run)])
     assert result.exit_code == 0, result.output
     written = pd.read_csv(run / "validation.csv")
     assert len(written) == len(v.TARGETS)
-    assert (run / "validation.md").read_text().startswith("Produced by `iimsim validate baseline --patients 60")
+    assert (run / "validation.md").read_text().startswith("Produced by `iimsim validate baseline --patients 20")
     assert "Validation against published results" in (run / "report.html").read_text()
     assert runner.invoke(main, ["validate", "--replications", "1"]).exit_code == 2
 
@@ -224,3 +226,55 @@ def test_the_targets_file_and_the_simulations_must_match_key_for_key(tmp_path):
     (tmp_path / "targets.toml").write_text(dropped, "utf-8")
     with pytest.raises(ValueError, match="rim_time_typo"):
         v.load_targets(tmp_path / "targets.toml")
+
+
+def _protocols_with(tmp_path, old: str, new: str):
+    text = v.PROTOCOLS_FILE.read_text("utf-8")
+    assert old in text
+    (tmp_path / "protocols.toml").write_text(text.replace(old, new, 1), "utf-8")
+    return tmp_path / "protocols.toml"
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('arm.ivig = { line_gives = "placebo", ivig = true }', 'arm.ivig = { line_gives = "ivgi", ivig = true }',
+     r"protocol\.proderm\.arm\.ivig\.line_gives: .*'ivgi'"),
+    ('subtypes = ["DM"]', 'subtypes = ["XX"]', r"protocol\.proderm\.subtypes\.0: .*'XX'"),
+    ('changes = ["placebo", "stable_background"]', 'changes = ["placebo", "stable_backgrond"]',
+     r"protocol\.proderm: unknown changes \['stable_backgrond'\]"),
+    ('protocol = "proderm"\narm = "ivig"', 'protocol = "proderm"\narm = "ivgi"', r"endpoint\.proderm_ivig_20: arms"),
+    ('measure = "survival_at"', 'measure = "survival_by"', r"survival_by.*not one of"),
+    ('args = { years = 5.0 }', 'args = { yeras = 5.0 }', r"endpoint\.survival_pm_dm_5y\.args"),
+    ('keep_on_arm_until_week = 16', 'keep_on_arm_until_week = 16\nkeep_until = 3', r"keep_until"),
+])
+def test_a_bad_protocol_file_is_refused_naming_the_place_and_the_value(tmp_path, old, new, message):
+    with pytest.raises(ValueError, match=message):
+        v.load_protocols(_protocols_with(tmp_path, old, new))
+
+
+def test_every_target_has_an_endpoint_and_every_protocol_a_source():
+    protocols = v.load_protocols()
+    assert set(protocols.endpoints) == {t.key for t in v.TARGETS}
+    assert all(p.source.strip() for p in protocols.protocols.values())
+    assert all(c.why.strip() for c in protocols.changes.values())
+    # an unused protocol or change set would be data that nothing reads
+    used = {e.protocol for e in protocols.endpoints.values() if e.simulated}
+    assert used == set(protocols.protocols)
+    named = {c for p in protocols.protocols.values() for c in [*p.changes, *(c for a in p.arm.values()
+                                                                          for c in a.changes)]}
+    assert named == set(protocols.changes)
+
+
+def test_a_protocol_becomes_its_arms_overrides():
+    """ProDERM: adults with DM in the second line, placebo or IVIG added to their therapy, kept on the arm to
+    twice week 16; RIM's late arm is its early arm with rituximab 8 weeks after entry."""
+    proderm = v.ARMS["proderm"]
+    assert set(proderm) == {"ivig", "placebo"}
+    for arm, share in (("ivig", 1.0), ("placebo", 0.0)):
+        scenario = load_scenario("baseline", proderm[arm])
+        line = scenario.lines.second_line
+        assert scenario.cohort.subtype_shares.DM == 1.0 and scenario.simulation.horizon_years == 2.0
+        assert (line.p_ivig_severe, line.p_ivig_non_severe) == (share, share)
+        assert {k for k, w in line.options.items() if w > 0} == {"placebo"}
+        assert line.failure_assessment_days == 2 * 7 * 16 and not scenario.glucocorticoids.raise_on_escalation
+    rim = v.ARMS["rim"]
+    assert v.merged(rim["early"], {"lines": {"third_line": {"agent_start_day": 56.0}}}) == rim["late"]

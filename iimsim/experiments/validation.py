@@ -1,25 +1,31 @@
 """The validation table: simulated results against published figures (their sources in docs/sources.md).
 
-Each target says what was published (value, definition, population, source), how
-the simulation reads it, and a tolerance. Trial targets are reproduced by
-simulating the trial inside the pathway: the trial's population entering the
-line the trial studied, arms as scenarios run with the same seed (the same
-patients), the outcome read at the trial's time point. Values are means over
+Each target (validation_targets.toml) says what was published (value, definition, population, source), how
+the simulation reads it, and a tolerance. Trial targets are reproduced by simulating the trial inside the
+pathway: the trial's population entering the line the trial studied, arms as scenarios run with the same seed
+(the same patients), the outcome read at the trial's time point. The protocols (populations, arms, the changes
+they make to the scenario) and each target's endpoint are data, in trial_protocols.toml, checked on import;
+here is how a protocol becomes scenario overrides and an endpoint a measure. Values are means over
 replications with a 95% t-interval.
 """
 
 from __future__ import annotations
 
+import inspect
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from iimsim.pathway.definition import TREATMENT_LINE_STATES
 from iimsim.reports.validation_table import to_markdown
 from iimsim.scenarios import load_scenario
 from iimsim.scenarios.loader import deep_merge
-from iimsim.scenarios.schema import DRUGS, SUBTYPES, Scenario
+from iimsim.scenarios.schema import DRUGS, SUBTYPES, Drug, Scenario
 from iimsim.reports.summary import mean_and_interval
 from iimsim.simulation.runner import collect_tables
 from iimsim.reports.trial_endpoints import (  # noqa: F401  (the measures are the targets' vocabulary)
@@ -44,6 +50,8 @@ from iimsim.reports.trial_endpoints import (  # noqa: F401  (the measures are th
     weeks_to_first,
 )
 
+Measure = Callable[[Tables], float]
+
 
 def only(*subtypes: str) -> dict:
     """Overrides restricting the cohort to some subtypes, in equal shares."""
@@ -55,19 +63,8 @@ def ivig_at(line: str, share: float) -> dict:
     return {"lines": {line: {"p_ivig_severe": share, "p_ivig_non_severe": share}}}
 
 
-COUNTERFACTUAL_MONOTHERAPY = {"teaching_counterfactual": True,
-                              "regimen": {"first_line_steroid_sparing_agent": False}}
-
-
-# -- trial arms ---------------------------------------------------------------------------------
-
-PLACEBO = {"agents": {"placebo": {
-    "source": "a trial's placebo: no effect, added to background therapy", "route": "subcutaneous",
-    "kind": "titrated", "dose_unit": "mg/week", "start_dose": 0.0, "target_dose": 0.0, "full_effect_days": 0.0,
-    "p_intolerance": 0.0, "intolerance_window_days": 28.0, "effect": 0.0}}}
-# Background therapy stays as it was when the trial starts: no re-induction dose on entry, and the
-# glucocorticoid dose held for the trial's 24 weeks (trials ask for stable background doses).
-STABLE_BACKGROUND = {"glucocorticoids": {"raise_on_escalation": False, "escalation_hold_days": 168.0}}
+def years(horizon: float) -> dict:
+    return {"simulation": {"horizon_years": horizon}}
 
 
 OPTION_TABLES = ("options", "ild_options", "rp_ild_options")
@@ -88,10 +85,6 @@ def only_option(line: str, drug: str) -> dict:
     return {"lines": {line: {table: weights for table in OPTION_TABLES}}}
 
 
-def third_line_with(drug: str) -> dict:
-    return only_option("third_line", drug)
-
-
 def merged(*parts: dict) -> dict:
     out: dict = {}
     for part in parts:
@@ -99,19 +92,13 @@ def merged(*parts: dict) -> dict:
     return out
 
 
-def trial_protocol(line: str, weeks: float) -> dict:
+def kept_on_arm(line: str, weeks: float) -> dict:
     """A trial keeps its patients on the treatment they were randomised to until its time point: no escalation
     for too little improvement before it (the clinic's 12-week and 6-month windows); rescue for worsening (a
-    flare) still ends a patient's follow-up. ProDERM switched placebo patients only on confirmed deterioration
-    (Aggarwal et al., Arthritis Res Ther 2023, figure 1)."""
+    flare) still ends a patient's follow-up."""
     days = 2.0 * 7.0 * weeks  # (twice the time point: no clinician's clock, `failure_window_sd`, reaches it first)
     return {"lines": {line: {"minimal_improvement_by_days": days, "failure_assessment_days": days,
                              "max_days_on_line": max(days, 365.0)}}}
-
-
-def added_at(line: str, drug: str, ivig: bool = False) -> dict:
-    """A trial at `line`: `drug` (or placebo) added to the background agent, IVIG to all or none."""
-    return merged(PLACEBO, STABLE_BACKGROUND, only_option(line, drug), ivig_at(line, 1.0 if ivig else 0.0))
 
 
 def first_line_for(subtype: str, option: dict[str, float]) -> dict:
@@ -125,83 +112,197 @@ def first_line_for(subtype: str, option: dict[str, float]) -> dict:
                                      "rp_ild_options": weights}}}
 
 
-ADULT_DM_PM = ("DM", "PM")
-NON_SEVERE = {"cohort": {"severity": {
-    "p_weakness_below_mrc4": {s: 0.0 for s in SUBTYPES}, "p_respiratory_failure_given_ild": 0.0,
-    "p_myocarditis": 0.0, "p_severe_dysphagia": 0.0, "p_other_life_threatening": 0.0}}}
-def years(horizon: float) -> dict:
-    return {"simulation": {"horizon_years": horizon}}
+# -- the protocols, from PROTOCOLS_FILE -------------------------------------------------------------------------
+
+PROTOCOLS_FILE = Path(__file__).with_name("trial_protocols.toml")
 
 
-PRODERM_ARMS = {"ivig": merged(only("DM"), added_at("second_line", "placebo", ivig=True), years(2.0),
-                               trial_protocol("second_line", 16)),
-                "placebo": merged(only("DM"), added_at("second_line", "placebo", ivig=False), years(2.0),
-                                  trial_protocol("second_line", 16))}
-RIM_ARM = {"rituximab": merged(only("DM", "PM", "JDM"), third_line_with("rituximab"), STABLE_BACKGROUND,
-                               ivig_at("third_line", 0.0),
-                                   {"simulation": {"horizon_years": 4.0}}, trial_protocol("third_line", 44))}
-# RIM was a placebo-phase trial: rituximab at weeks 0 and 1 ("early") or, after 8 weeks of placebo, at weeks 8
-# and 9 ("late"), in groups of about equal size (93 and 102); its endpoints count from randomisation and pool the
-# two groups (161 of 195 met the definition by week 44). Both arms here are the same patients.
-RIM_ARMS = {"early": RIM_ARM["rituximab"],
-            "late": merged(RIM_ARM["rituximab"], {"lines": {"third_line": {"agent_start_day": 56.0}}})}
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _pooled_share(measure: Callable[[Tables], float]) -> Callable[[dict[str, Tables]], float]:
-    """A share over a trial's randomised groups of equal size (the same patients in each arm): their mean."""
-    return lambda arms: sum(measure(t) for t in arms.values()) / len(arms)
+class Changes(_Data):
+    """Scenario changes that protocols share, and why."""
+
+    why: Annotated[str, Field(min_length=1)]
+    scenario: dict[str, Any]
 
 
-def _pooled_median_weeks_to(line: str, week: float, column: str) -> Callable[[dict[str, Tables]], float]:
-    """The median time to first meeting `column` over a trial's randomised groups pooled."""
-    return lambda arms: float(pd.concat([weeks_to_first(t, line, week, column) for t in arms.values()]).median())
-ABATACEPT_ARMS = {"abatacept": merged(only(*ADULT_DM_PM), added_at("third_line", "abatacept"),
-                                          {"simulation": {"horizon_years": 4.0}}, trial_protocol("third_line", 24)),
-                  "placebo": merged(only(*ADULT_DM_PM), added_at("third_line", "placebo"),
-                                        {"simulation": {"horizon_years": 4.0}}, trial_protocol("third_line", 24))}
-TOCILIZUMAB_ARMS = {"tocilizumab": merged(only(*ADULT_DM_PM), added_at("third_line", "tocilizumab"),
-                                              {"simulation": {"horizon_years": 4.0}},
-                                          trial_protocol("third_line", 24)),
-                    "placebo": ABATACEPT_ARMS["placebo"]}
-# PRINTO's protocol taper, in every arm (Giancane et al., Pediatr Rheumatol 2019;17:24, on the trial's
-# protocol: after methylprednisolone pulses, prednisone 2 mg/kg/day, down to 1 mg/kg/day by month 2, 0.5 by month 4
-# and 0.2 by month 6, each step taken only if the core-set measures improve). The scenario's ladder is in mg/day:
-# this is that taper for a child of 28 kg (the cohort's mean JDM weight): 55 mg held 4 weeks, then 40, 30, 25, 20,
-# 15 and 2.5 mg steps every 2.5 weeks (30 mg at week 6.5, 15 at week 14, 5 at week 24), a little slower than seed
-# 001's ladder (25 mg at week 8, 12.5 at week 16, 2.5 at week 24); heavier children's mg/kg protocol would be slower
-# still. The clinic still holds a step while the patient is not improving, as the protocol did.
-PRINTO_PROTOCOL = {"glucocorticoids": {"initial_hold_days": 28.0, "initial_hold_max_days": 28.0, "taper_ladder_mg_per_day": [40.0, 30.0, 25.0, 20.0,
-                                                                                              15.0],
-                                       "ladder_step_days": 17.5, "low_dose_step_days": 17.5}}
-# A trial arm gives its drug to every child randomised to it: the scenario's contraindication with ILD is the
-# pathway's rule, not the trial's.
-TRIAL_ARM_WITH_ILD = {"agents": {"methotrexate": {"contraindicated_with_ild": False}}}
-PRINTO_ARMS = {"prednisone": merged(only("JDM"), COUNTERFACTUAL_MONOTHERAPY, PRINTO_PROTOCOL, years(1.0)),
-               "ciclosporin": merged(only("JDM"), first_line_for("JDM", {"ciclosporin": 1.0}), PRINTO_PROTOCOL,
-                                     years(1.0)),
-               "methotrexate": merged(only("JDM"), first_line_for("JDM", {"methotrexate": 1.0}), PRINTO_PROTOCOL,
-                                      years(1.0), TRIAL_ARM_WITH_ILD)}
-# Anti-MDA5 rapidly progressive ILD (Tsuji et al. 2020): every DM patient anti-MDA5 with RP-ILD; the combined
-# regimen is the pathway's, the historical step-up arm glucocorticoid alone at first (immunosuppressants only as
-# the pathway escalates), on the same patients.
-_RP_ILD_DM = merged(only("DM"), years(1.0), {"cohort": {
-    "autoantibodies": {"DM": {"anti_mda5": 1.0, "anti_mi2": 0.0, "anti_tif1g": 0.0, "anti_nxp2": 0.0, "anti_sae": 0.0}},
-    "p_rp_ild_given_anti_mda5": 1.0}})
-# Kishi et al.'s registry: JDM from diagnosis, followed past 5 years so that a "final" discontinuation is one
-# not undone in the next three.
-JDM_REGISTRY = {"registry": merged(only("JDM"), years(8.0))}
-RP_ILD_ARMS = {"combined": _RP_ILD_DM, "step_up": merged(_RP_ILD_DM, COUNTERFACTUAL_MONOTHERAPY)}
-LIM_ARM = {"ivig": merged(only("DM", "PM", "IMNM_HMGCR", "IMNM_SRP", "ASS"), NON_SEVERE, years(0.5),
-                              {"teaching_counterfactual": True, "regimen": {"induction_glucocorticoid": False},
-                               **only_option("first_line", "ivig")})}
+class Arm(_Data):
+    like: str | None = None  # another arm's changes first
+    line_gives: Drug | None = None  # the protocol's line gives this drug alone
+    first_line_gives: dict[Drug, float] = Field(default_factory=dict)  # each subtype's first line: these alone
+    ivig: bool | None = None  # offered to all at the protocol's line, or to none
+    changes: list[str] = Field(default_factory=list)
+    scenario: dict[str, Any] = Field(default_factory=dict)
 
 
-def _arm(name: str, measure: Callable[[Tables], float]) -> Callable[[dict[str, Tables]], float]:
-    return lambda arms: measure(arms[name])
+class Protocol(_Data):
+    """A trial's or a cohort's design: its population, follow-up, the line it studies, and its arms."""
+
+    name: Annotated[str, Field(min_length=1)]
+    source: Annotated[str, Field(min_length=1)]
+    subtypes: list[Literal[SUBTYPES]] = Field(default_factory=list)  # none: the scenario's mix
+    horizon_years: Annotated[float, Field(gt=0.0)] | None = None
+    line: Literal[TREATMENT_LINE_STATES] | None = None
+    keep_on_arm_until_week: Annotated[float, Field(gt=0.0)] | None = None
+    changes: list[str] = Field(default_factory=list)
+    scenario: dict[str, Any] = Field(default_factory=dict)
+    arm: Annotated[dict[str, Arm], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _arms_consistent(self):
+        for name, arm in self.arm.items():
+            if arm.like is not None and (arm.like not in self.arm or self.arm[arm.like].like is not None):
+                raise ValueError(f"arm.{name}.like = {arm.like!r}: names no other arm of the protocol (one that is "
+                                 f"like none): {', '.join(self.arm)}")
+            if self.line is None and (arm.line_gives or arm.ivig is not None):
+                raise ValueError(f"arm.{name}: line_gives and ivig need the protocol's line")
+        if self.line is None and self.keep_on_arm_until_week is not None:
+            raise ValueError("keep_on_arm_until_week needs the protocol's line")
+        return self
 
 
-def _difference(a: str, b: str, measure: Callable[[Tables], float]) -> Callable[[dict[str, Tables]], float]:
-    return lambda arms: measure(arms[a]) - measure(arms[b])
+class Endpoint(_Data):
+    """What a target reads of its protocol's arms."""
+
+    simulated: bool = True
+    protocol: str | None = None
+    arm: str | None = None
+    difference: tuple[str, str] | None = None
+    pooled: Literal["mean", "median"] | None = None
+    entering_in_a_flare: bool = True  # false: the patients entering the line in a flare are left out
+    measure: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_reading(self):
+        if not self.simulated:
+            return self
+        readings = [name for name in ("arm", "difference", "pooled") if getattr(self, name) is not None]
+        if len(readings) != 1 or self.protocol is None or self.measure is None:
+            raise ValueError("give protocol, measure and one of arm, difference and pooled (or simulated = false)")
+        return self
+
+
+def _plain(measure: Measure) -> Callable[[], Measure]:
+    return lambda: measure
+
+
+def _times_to_first(line: str, week: float, column: str) -> Callable[[Tables], pd.Series]:
+    return lambda t: weeks_to_first(t, line, week, column)
+
+
+# The measures an endpoint may name: each makes the measure of one arm's tables from the endpoint's args.
+MEASURES: dict[str, Callable[..., Measure]] = {
+    "share_never_in_remission": _plain(share_never_in_remission), "at_week": at_week, "by_week": by_week,
+    "mean_at_week": mean_at_week, "mean_months_to_withdrawal": _plain(mean_months_to_withdrawal),
+    "share_weak_among_survivors": _plain(share_weak_among_survivors), "survival_at": survival_at,
+    "standardised_mortality_ratio": _plain(standardised_mortality_ratio),
+    "cumulative_hazard_ratio": cumulative_hazard_ratio, "survival_within": survival_within,
+    "share_off_glucocorticoid_for_good_by": share_off_glucocorticoid_for_good_by,
+    "share_reaching_drug_free_remission_by": share_reaching_drug_free_remission_by,
+    "share_failing_first_line": _plain(share_failing_first_line),
+    "share_without_improvement_at_6_months": _plain(share_without_improvement_at_6_months),
+    "share_with_a_flare": _plain(share_with_a_flare),
+}
+# ... and those giving each patient's time, for a median over the arms' patients pooled (`pooled = "median"`).
+TIME_MEASURES: dict[str, Callable[..., Callable[[Tables], pd.Series]]] = {"weeks_to_first": _times_to_first}
+
+
+@dataclass(frozen=True)
+class Protocols:
+    changes: dict[str, Changes]
+    protocols: dict[str, Protocol]
+    endpoints: dict[str, Endpoint]
+
+    def arms(self, name: str) -> dict[str, dict]:
+        """The scenario overrides of each of protocol `name`'s arms (run on the same patients)."""
+        p = self.protocols[name]
+        common = [only(*p.subtypes) if p.subtypes else {}, years(p.horizon_years) if p.horizon_years else {},
+                  kept_on_arm(p.line, p.keep_on_arm_until_week) if p.keep_on_arm_until_week else {},
+                  *(self.changes[c].scenario for c in p.changes), p.scenario]
+
+        def own(arm: Arm) -> list[dict]:
+            return [*(own(p.arm[arm.like]) if arm.like else []), *(self.changes[c].scenario for c in arm.changes),
+                    only_option(p.line, arm.line_gives) if arm.line_gives else {},
+                    *(first_line_for(s, arm.first_line_gives) for s in p.subtypes if arm.first_line_gives),
+                    ivig_at(p.line, 1.0 if arm.ivig else 0.0) if arm.ivig is not None else {}, arm.scenario]
+        return {arm_name: merged(*common, *own(arm)) for arm_name, arm in p.arm.items()}
+
+    def measure(self, key: str) -> Callable[[dict[str, Tables]], float]:
+        """Target `key`'s value from its protocol's arms' tables."""
+        e = self.endpoints[key]
+        line = self.protocols[e.protocol].line
+        factory = MEASURES.get(e.measure) or TIME_MEASURES[e.measure]
+        args = {**({"line": line} if "line" in inspect.signature(factory).parameters else {}), **e.args}
+        measure = factory(**args)
+        if not e.entering_in_a_flare:
+            measure = not_entering_in_a_flare(args.get("line", line), measure)
+        if e.arm is not None:
+            return lambda arms: measure(arms[e.arm])
+        if e.difference is not None:
+            a, b = e.difference
+            return lambda arms: measure(arms[a]) - measure(arms[b])
+        if e.pooled == "mean":  # a share over randomised groups of equal size (the same patients in each)
+            return lambda arms: sum(measure(t) for t in arms.values()) / len(arms)
+        return lambda arms: float(pd.concat([measure(t) for t in arms.values()]).median())
+
+
+def _checked(protocols: Protocols) -> Protocols:
+    """Every name a protocol or an endpoint gives is defined, and every measure's arguments fit it."""
+    for name, p in protocols.protocols.items():
+        unknown = [c for c in [*p.changes, *(c for arm in p.arm.values() for c in arm.changes)]
+                   if c not in protocols.changes]
+        if unknown:
+            raise ValueError(f"protocol.{name}: unknown changes {unknown} (defined: {', '.join(protocols.changes)})")
+    for key, e in protocols.endpoints.items():
+        where = f"endpoint.{key}"
+        if not e.simulated:
+            continue
+        if e.protocol not in protocols.protocols:
+            raise ValueError(f"{where}.protocol = {e.protocol!r}: no such protocol")
+        p = protocols.protocols[e.protocol]
+        named = [arm for arm in [e.arm, *(e.difference or ())] if arm is not None]
+        if any(arm not in p.arm for arm in named):
+            raise ValueError(f"{where}: arms {named} are not all arms of {e.protocol} ({', '.join(p.arm)})")
+        measures = TIME_MEASURES if e.pooled == "median" else MEASURES
+        if e.measure not in measures:
+            raise ValueError(f"{where}.measure = {e.measure!r}: not one of {', '.join(measures)}")
+        factory = measures[e.measure]
+        takes_line = "line" in inspect.signature(factory).parameters
+        if (takes_line or not e.entering_in_a_flare) and p.line is None and "line" not in e.args:
+            raise ValueError(f"{where}: its measure needs a line, and protocol {e.protocol} has none")
+        try:
+            inspect.signature(factory).bind(**({"line": p.line} if takes_line else {}), **e.args)
+        except TypeError as error:
+            raise ValueError(f"{where}.args = {e.args}: {error} (for {e.measure})") from None
+    return protocols
+
+
+def load_protocols(path: Path = PROTOCOLS_FILE) -> Protocols:
+    """The protocols file, checked: a bad value raises a ValueError naming its place and the value."""
+    with path.open("rb") as file:
+        data = tomllib.load(file)
+    unknown = sorted(set(data) - {"changes", "protocol", "endpoint"})
+    if unknown:
+        raise ValueError(f"{path.name}: unknown tables {unknown} (expected changes, protocol and endpoint)")
+    parsed = {}
+    for table, model in (("changes", Changes), ("protocol", Protocol), ("endpoint", Endpoint)):
+        parsed[table] = {}
+        for name, value in data.get(table, {}).items():
+            try:
+                parsed[table][name] = model.model_validate(value)
+            except ValidationError as error:
+                first = error.errors()[0]
+                place = ".".join(str(part) for part in (table, name, *first["loc"]))
+                raise ValueError(f"{path.name}: {place}: {first['msg']} (got {first.get('input')!r})") from None
+    return _checked(Protocols(parsed["changes"], parsed["protocol"], parsed["endpoint"]))
+
+
+PROTOCOLS = load_protocols()
+# Each protocol's arms (scenario overrides), by protocol and arm.
+ARMS: dict[str, dict[str, dict]] = {name: PROTOCOLS.arms(name) for name in PROTOCOLS.protocols}
 
 
 FITTED, HELD_OUT, INPUT_CHECK = "fitted", "held_out", "input_check"
@@ -253,65 +354,23 @@ class Target:
         return (value - self.published_value) / self.tolerance
 
 
-def _proderm_simulation(arm: str, threshold: float) -> tuple[dict, Callable[[dict[str, Tables]], float]]:
-    return PRODERM_ARMS, _arm(arm, not_entering_in_a_flare("second_line", at_week("second_line", 16,
-                                                                                "tis_from_line_start", threshold)))
-
-
-# How each target is re-enacted: its arms (scenario overrides, run on the same patients) and what is measured of
-# them; None: not simulated. What was published, by whom, the tolerance and the role are data, in TARGETS_FILE.
-SIMULATIONS: dict[str, tuple[dict, Callable[[dict[str, Tables]], float]] | None] = {
-    'non_response': ({"cohort": {}}, _arm("cohort", share_never_in_remission)),
-    'proderm_ivig_20': _proderm_simulation('ivig', 20),
-    'proderm_placebo_20': _proderm_simulation('placebo', 20),
-    'proderm_difference': (PRODERM_ARMS, _difference("ivig", "placebo", not_entering_in_a_flare("second_line", at_week(
-               "second_line", 16, "tis_from_line_start", 20)))),
-    'proderm_ivig_40': _proderm_simulation('ivig', 40),
-    'proderm_ivig_60': _proderm_simulation('ivig', 60),
-    'proderm_placebo_40': _proderm_simulation('placebo', 40),
-    'proderm_placebo_60': _proderm_simulation('placebo', 60),
-    'proderm_mean_tis': (PRODERM_ARMS, _arm("ivig", not_entering_in_a_flare("second_line", mean_at_week("second_line", 16,
-                                                                            "tis_from_line_start")))),
-    'rim_rituximab': (RIM_ARMS, _pooled_share(by_week("third_line", 44, "imacs_improvement"))),
-    'rim_time': (RIM_ARMS, _pooled_median_weeks_to("third_line", 44, "imacs_improvement")),
-    'printo_prednisone': (PRINTO_ARMS, _arm("prednisone", at_week("first_line", 26, "printo20"))),
-    'printo_ciclosporin': (PRINTO_ARMS, _arm("ciclosporin", at_week("first_line", 26, "printo20"))),
-    'printo_methotrexate': (PRINTO_ARMS, _arm("methotrexate", at_week("first_line", 26, "printo20"))),
-    'abatacept': (ABATACEPT_ARMS, _arm("abatacept", at_week("third_line", 24, "imacs_improvement"))),
-    'abatacept_placebo': (ABATACEPT_ARMS, _arm("placebo", at_week("third_line", 24, "imacs_improvement"))),
-    'tocilizumab': (TOCILIZUMAB_ARMS, _difference("tocilizumab", "placebo", mean_at_week("third_line", 24,
-                                                                               "tis_from_line_start"))),
-    'lim_ivig_first_line': (LIM_ARM, _arm("ivig", by_week("first_line", 9, "tis_from_line_start", 40.0))),
-    'treatment_duration': ({"cohort": deep_merge(only("PM"), {"simulation": {"horizon_years": 10.0}})}, _arm("cohort", mean_months_to_withdrawal)),
-    'residual_weakness': ({"cohort": only("PM")}, _arm("cohort", share_weak_among_survivors)),
-    'survival_pm_dm_5y': ({"cohort": only(*ADULT_DM_PM)}, _arm("cohort", survival_at(5.0))),
-    'survival_pm_dm_10y': ({"cohort": merged(only(*ADULT_DM_PM), years(10.0))}, _arm("cohort", survival_at(10.0))),
-    'survival_ass_5y': ({"cohort": only("ASS")}, _arm("cohort", survival_at(5.0))),
-    'smr_dm_pm': ({"cohort": merged(only(*ADULT_DM_PM), years(10.0))}, _arm("cohort", standardised_mortality_ratio)),
-    'smr_ibm': ({"cohort": merged(only("IBM"), years(10.0))}, _arm("cohort", standardised_mortality_ratio)),
-    'ild_hazard_ratio': ({"cohort": only(*ADULT_DM_PM)}, _arm("cohort", cumulative_hazard_ratio("has_ild", 5.0))),
-    'rp_ild_combined': (RP_ILD_ARMS, _arm("combined", survival_within(26 * 7.0))),
-    'rp_ild_step_up': (RP_ILD_ARMS, _arm("step_up", survival_within(26 * 7.0))),
-    'jdm_off_glucocorticoid_5y': (JDM_REGISTRY, _arm("registry", share_off_glucocorticoid_for_good_by(5.0))),
-    'jdm_drug_free_5y': (JDM_REGISTRY, _arm("registry", share_reaching_drug_free_remission_by(5.0, 182.6))),
-    'gc_monotherapy_failure': ({"counterfactual": COUNTERFACTUAL_MONOTHERAPY}, _arm("counterfactual", share_failing_first_line)),
-    'ibm_no_response': ({"cohort": only("IBM")}, _arm("cohort", share_without_improvement_at_6_months)),
-    'hmgcr_relapse': ({"cohort": deep_merge(only("IMNM_HMGCR"), {"simulation": {"horizon_years": 3.0}})}, _arm("cohort", share_with_a_flare)),
-    'hmgcr_without_gc': None,  # not simulated
-}
 TARGETS_FILE = Path(__file__).with_name("validation_targets.toml")
 
 
-def load_targets(path: Path = TARGETS_FILE) -> tuple[Target, ...]:
-    """The published targets, in the file's order, each with the simulation that re-enacts it."""
+def load_targets(path: Path = TARGETS_FILE, protocols: Protocols | None = None) -> tuple[Target, ...]:
+    """The published targets, in the file's order, each with the protocol's arms and the endpoint it reads."""
+    protocols = protocols or PROTOCOLS
     with path.open("rb") as file:
         rows = tomllib.load(file)["target"]
     keys = [row["key"] for row in rows]
-    if len(set(keys)) != len(keys) or set(keys) != set(SIMULATIONS):
-        raise ValueError(f"{path.name}: its targets {sorted(keys)} are not the simulated ones {sorted(SIMULATIONS)}")
+    if len(set(keys)) != len(keys) or set(keys) != set(protocols.endpoints):
+        raise ValueError(f"{path.name}: its targets {sorted(keys)} are not those with an endpoint in "
+                         f"{PROTOCOLS_FILE.name} {sorted(protocols.endpoints)}")
     targets = []
     for row in rows:
-        arms, measure = SIMULATIONS[row["key"]] or ({}, None)
+        endpoint = protocols.endpoints[row["key"]]
+        arms, measure = ((protocols.arms(endpoint.protocol), protocols.measure(row["key"])) if endpoint.simulated
+                         else ({}, None))
         if "published_range" in row:
             row = {**row, "published_range": tuple(row["published_range"])}
         targets.append(Target(**row, arms=arms, measure=measure))
