@@ -690,7 +690,7 @@ class Scig(Sourced):
     in the chair)."""
 
     share_of_eligible: Probability = 0.0  # 0: nobody switches (IVIG as before)
-    after_ivig_infusions: Annotated[int, Field(ge=1, le=MAX_SCHEDULE_STEPS)] = 3
+    after_ivig_infusions: Annotated[int, Field(ge=1, le=MAX_SCHEDULE_STEPS)] = 3  # infusions in the chair first
     scig_g_per_ivig_g: Annotated[float, Field(ge=0.1, le=10.0)] = 1.0
     dose_interval_days: PositiveDays = 7.0
 
@@ -705,12 +705,12 @@ class Societal(Sourced):
     working_age_years: Annotated[list[NonNegative], Field(min_length=2, max_length=2)]  # [from, to); below: a child
     share_in_paid_work: Probability  # of patients of working age
     work_hours_per_infusion_day: NonNegative  # a day in the infusion chair, travel included
-    work_hours_per_clinic_visit: NonNegative
+    work_hours_per_clinic_visit: NonNegative  # hours of paid work lost per clinic visit
     work_hours_per_home_dose: NonNegative = 0.0  # a dose of SCIG at home
     carer_hours_per_infusion_day: NonNegative  # an adult's carer, averaged over adults (most come alone)
-    carer_hours_per_clinic_visit: NonNegative
+    carer_hours_per_clinic_visit: NonNegative  # an adult's carer, hours per clinic visit
     child_carer_hours_per_infusion_day: NonNegative  # a parent with a child
-    child_carer_hours_per_clinic_visit: NonNegative
+    child_carer_hours_per_clinic_visit: NonNegative  # a parent with a child, hours per clinic visit
     carer_hours_per_day_in_state: dict[str, NonNegative] = Field(default_factory=dict)  # help at home, by state
 
     @model_validator(mode="after")

@@ -10,6 +10,8 @@ import threading
 import urllib.request
 
 import pytest
+
+from iimsim.scenarios.loader import builtin_names
 from test_app import _button, _error_shown, _type, _wait, app_url, browser  # noqa: F401  (fixtures)
 
 import iimsim
@@ -66,8 +68,7 @@ def test_an_upload_may_not_read_a_file_on_the_server(app_url, browser, tmp_path)
     _upload(browser, app_url, mine)
     error = _wait(browser).until(_error_shown)
     assert error.startswith("error: mine.toml: extends = '/") and error.endswith(
-        "secret.toml': an uploaded scenario may extend only a built-in scenario (baseline, infusion_unit, region_1m, "
-        "severe_ivig, steroid_monotherapy)")
+        f"secret.toml': an uploaded scenario may extend only a built-in scenario ({', '.join(builtin_names())})")
     assert "s3cr3t" not in _page_text(browser) and "api_token" not in _page_text(browser)
 
 

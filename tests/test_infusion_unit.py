@@ -179,7 +179,7 @@ def test_run_writes_the_unit_tables_and_the_report_shows_the_waits(tmp_path):
     result = CliRunner().invoke(main, ["run", "infusion_unit", "--replications", "2", "--years", "2",
                                        "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "infusion unit:" in result.output
+    assert "Infusion chair-hours used" in result.output and "Days waiting for a free chair, IVIG" in result.output
     assert "The infusion unit" in (out / "report.html").read_text("utf-8")
     visits = pd.read_parquet(out / "infusion_visits.parquet")
     days = pd.read_parquet(out / "infusion_unit_days.parquet")
