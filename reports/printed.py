@@ -43,6 +43,8 @@ def run_lines(folder: Path, summary: pd.DataFrame, scenario) -> list[str]:
     said = (f"mean per replication over {replications} replications (95% CI)" if replicated
             else "one replication (no interval)")
     lines = [f"  {said}, within the {horizon:g}-year horizon:"]
+    if replications == 2:  # t = 12.7 on one degree of freedom: intervals that say little, even below zero
+        lines.append("  (an interval from 2 replications is very wide; 5 or more give a usable one)")
     lines += [_line(m, rows.loc[m], money, replicated, width) for m in shown]
     per_year = Path(folder) / COSTS_BY_YEAR_FILE
     if per_year.exists():

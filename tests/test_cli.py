@@ -310,6 +310,15 @@ def test_replications_give_means_with_confidence_intervals(tmp_path):
     assert pd.read_csv(single / "summary.csv").ci_low.isna().all()
 
 
+def test_two_replications_warn_that_their_intervals_say_little(tmp_path):
+    """On one degree of freedom t is 12.7: the printed intervals can run below zero, so the output says so."""
+    warning = "an interval from 2 replications is very wide"
+    two = invoke("run", "--patients", 40, "--years", 1, "--replications", 2, "--out", tmp_path / "two")
+    three = invoke("run", "--patients", 40, "--years", 1, "--replications", 3, "--out", tmp_path / "three")
+    assert two.exit_code == 0 and three.exit_code == 0
+    assert warning in two.output and warning not in three.output
+
+
 def test_a_short_horizon_where_nobody_reaches_low_dose_runs_without_warnings(tmp_path):
     import warnings
 
