@@ -51,12 +51,15 @@ class ResourceTally:
             self.unit_visits.append(tables["infusion_visits"].select(["drug", "start_day", "wait_days",
                                                                      "queue_wait_days"]))
             self.unit_days.append(tables["infusion_unit_days"])
-        home = tables["doses"].filter(pc.equal(tables["doses"]["drug"], SCIG))  # each row one dose, one day long
+        diagnosis = tables["patients"].select(["replication", "patient_id", "diagnosis_day"])
+        # SCIG at home: each row one dose, one day long, counted (like IVIG) where it falls: within the horizon
+        home = tables["doses"].filter(pc.equal(tables["doses"]["drug"], SCIG)).select(
+            ["replication", "patient_id", "start_day", "end_day", "dose"]).join(diagnosis, ["replication", "patient_id"])
+        home = home.filter(pc.greater_equal(pc.add(home["start_day"], home["diagnosis_day"]), 0.0))
         grams = pc.sum(pc.multiply(home["dose"], pc.subtract(home["end_day"], home["start_day"]))).as_py()
         self.at_home["g"] += grams or 0.0
         self.at_home["doses"] += home.num_rows
         doses = tables["doses"].filter(pc.equal(tables["doses"]["route"], "iv"))
-        diagnosis = tables["patients"].select(["replication", "patient_id", "diagnosis_day"])
         doses = doses.select(["replication", "patient_id", "drug", "start_day", "end_day", "dose"]).join(
             diagnosis, ["replication", "patient_id"])
         start = (doses["start_day"].to_numpy() + doses["diagnosis_day"].to_numpy())  # calendar days
@@ -168,7 +171,8 @@ def summarize(patients: pd.DataFrame, tally: ResourceTally, drugs: list[str] | N
         _row("ivig_g_total", tally.ivig_g, "g", "IVIG given within the horizon"),
         _row("ivig_g_per_patient_year", tally.ivig_g / years_within if years_within else np.nan,
              "g/patient-year", "IVIG given per patient-year, within the horizon"),
-        _row("scig_g_total", tally.at_home["g"], "g", "subcutaneous immunoglobulin given at home (in place of IVIG)"),
+        _row("scig_g_total", tally.at_home["g"], "g", "subcutaneous immunoglobulin given at home (in place of IVIG), "
+             "within the horizon"),
         _row("scig_doses_at_home", tally.at_home["doses"], "doses", "doses of subcutaneous immunoglobulin given at "
              "home: no infusion chair"),
         _row("share_iv_pulse", (patients["days_in_iv_pulse"] > 0).mean(), "share",

@@ -185,3 +185,21 @@ def test_productivity_counts_working_age_patients_only_and_a_parent_stays_with_a
     child, adult = children[0], working[0]
     assert s.child_carer_hours_per_clinic_visit > s.carer_hours_per_clinic_visit
     assert costs.loc[child, "informal_care_cost"] >= visits[child] * s.child_carer_hours_per_clinic_visit * s.wage_per_hour
+
+
+def test_a_regions_scig_at_home_is_counted_within_the_horizon_as_ivig_is():
+    """Prevalent patients (diagnosed before day 0) had doses at home before the horizon opened: the summary's
+    SCIG grams and doses count only those given from calendar day 0, as its IVIG grams do."""
+    from iimsim.reports.summary import ResourceTally
+
+    changes = deep_merge(EVERYONE, {"region": {"population": 300_000},
+                                    "simulation": {"seed": 5, "horizon_years": 2.0}})
+    tables = collect_tables(load_scenario("region_1m", changes))
+    tally = ResourceTally()
+    tally.add(tables)
+    doses, patients = tables["doses"].to_pandas(), tables["patients"].to_pandas()
+    home = doses[doses.drug == SCIG].merge(patients[["replication", "patient_id", "diagnosis_day"]])
+    within = home[home.start_day + home.diagnosis_day >= 0]
+    assert len(within) < len(home)  # the region's history holds doses at home before day 0
+    assert tally.at_home["doses"] == len(within) > 0
+    assert tally.at_home["g"] == pytest.approx((within.dose * (within.end_day - within.start_day)).sum())
